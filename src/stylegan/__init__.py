@@ -1,0 +1,28 @@
+"""stylegan: StyleGAN, StyleGAN2, StyleGAN3 and Pixel-Instance Normalization in plain PyTorch.
+
+    import stylegan
+    G = stylegan.load("network.safetensors")    # any saved or imported network
+    img = G(z, c, truncation_psi=0.7)
+    stylegan.save(G, "copy.safetensors")
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def save(module, path, extra_metadata=None):
+    """Save a network to one safetensors file that carries its config (see ``stylegan.io.checkpoint``)."""
+    from stylegan.io.checkpoint import save as _save
+
+    return _save(module, path, extra_metadata)
+
+
+def load(path, device="cpu"):
+    """Load a network saved by ``save`` (see ``stylegan.io.checkpoint``)."""
+    from stylegan.io.checkpoint import load as _load
+
+    return _load(path, device)
+
+
+__all__ = ["__version__", "load", "save"]

@@ -1,0 +1,5 @@
+import sys
+
+from stylegan.cli.main import main
+
+sys.exit(main())

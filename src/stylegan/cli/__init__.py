@@ -1,0 +1,1 @@
+"""The `stylegan` command: thin wrappers that parse options and call the library."""

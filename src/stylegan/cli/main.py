@@ -1,0 +1,67 @@
+"""Entry point of the `stylegan` command.
+
+Subcommands live in their own modules (``stylegan.cli.<name>``), each exposing a click command
+called ``command``; they are imported only when invoked so that ``stylegan --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from stylegan.errors import UserError
+
+# name -> (module, one-line help). Keep sorted by name.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
+    "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS:
+            return None
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+        return module.command
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stylegan")
+def cli():
+    """StyleGAN, StyleGAN2, StyleGAN3 and PIN: train, generate, invert, measure and analyse."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors become one line on stderr and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="stylegan", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except UserError as e:
+        click.echo(f"error: {e}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

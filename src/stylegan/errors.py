@@ -1,0 +1,13 @@
+"""Errors a user can cause. The CLI prints them as one line and exits non-zero."""
+
+
+class UserError(Exception):
+    """Bad input from a user: a path, file, image, option value or checkpoint.
+
+    Raised by library code wherever the cause is the caller's input rather than a bug, so the
+    CLI can report it in one clear line instead of a traceback.
+    """
+
+
+class CheckpointError(UserError):
+    """A file is not a checkpoint this library can read (missing, truncated, wrong format, unsafe)."""

@@ -1,0 +1,25 @@
+"""Networks of every generation, built from frozen dataclass configs (see ``configs``)."""
+
+from stylegan.models import stylegan2  # noqa: F401  (registers the networks)
+from stylegan.models.generator import GeneratorBase, mix_styles
+from stylegan.models.mapping import MappingConfig, MappingNetwork
+from stylegan.models.registry import NETWORKS, build
+from stylegan.models.stylegan2 import (
+    StyleGAN2Discriminator,
+    StyleGAN2DiscriminatorConfig,
+    StyleGAN2Generator,
+    StyleGAN2GeneratorConfig,
+)
+
+__all__ = [
+    "NETWORKS",
+    "GeneratorBase",
+    "MappingConfig",
+    "MappingNetwork",
+    "StyleGAN2Discriminator",
+    "StyleGAN2DiscriminatorConfig",
+    "StyleGAN2Generator",
+    "StyleGAN2GeneratorConfig",
+    "build",
+    "mix_styles",
+]

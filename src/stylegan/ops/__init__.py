@@ -1,0 +1,23 @@
+"""Pure tensor functions with no parameters: the signal-processing core."""
+
+from stylegan.ops.bias_act import activation_gain, bias_act
+from stylegan.ops.conv2d_resample import conv2d_resample
+from stylegan.ops.modulated_conv2d import modulated_conv2d
+from stylegan.ops.norm import instance_norm, normalize_2nd_moment, pixel_instance_norm, pixel_norm
+from stylegan.ops.upfirdn2d import downsample2d, filter2d, setup_filter, upfirdn2d, upsample2d
+
+__all__ = [
+    "activation_gain",
+    "bias_act",
+    "conv2d_resample",
+    "downsample2d",
+    "filter2d",
+    "instance_norm",
+    "modulated_conv2d",
+    "normalize_2nd_moment",
+    "pixel_instance_norm",
+    "pixel_norm",
+    "setup_filter",
+    "upfirdn2d",
+    "upsample2d",
+]

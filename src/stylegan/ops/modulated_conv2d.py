@@ -1,0 +1,77 @@
+"""Weight modulation and demodulation (StyleGAN2, Section 2.2, Eq. 1-3).
+
+    w'_oikk  = s_i * w_oikk                                    (Eq. 1, modulation)
+    sigma_o  = sqrt( sum_{i,k} w'_oikk^2 + eps )               (Eq. 2)
+    w''_oikk = w'_oikk / sigma_o                               (Eq. 3, demodulation)
+
+Two equivalent ways to run it: ``fused=True`` builds the per-sample weights and runs one grouped
+convolution with the batch as groups; ``fused=False`` scales the input by s, runs the shared
+weight, and scales the output by 1/sigma (cheaper for training with large batches).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from stylegan.ops.conv2d_resample import conv2d_resample
+from stylegan.ops.upfirdn2d import Padding
+
+
+def modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    noise: torch.Tensor | None = None,
+    up: int = 1,
+    down: int = 1,
+    padding: Padding = 0,
+    resample_filter: torch.Tensor | None = None,
+    demodulate: bool = True,
+    flip_weight: bool = True,
+    fused_modconv: bool = True,
+) -> torch.Tensor:
+    """Modulated convolution of x [N, I, H, W] with weight [O, I, kh, kw] and styles [N, I].
+
+    ``noise`` (broadcastable to the output) is added after demodulation.
+    """
+    batch = x.shape[0]
+    out_channels, in_channels, kh, kw = weight.shape
+
+    # Keep float16 in range: pre-scale weight and styles (demodulation undoes the scale).
+    if x.dtype == torch.float16 and demodulate:
+        weight = weight * (
+            1 / math.sqrt(in_channels * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True)
+        )
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+
+    w = None
+    dcoefs = None
+    if demodulate or fused_modconv:
+        w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # Eq. 1
+    if demodulate:
+        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # Eq. 2
+    if demodulate and fused_modconv:
+        w = w * dcoefs.reshape(batch, -1, 1, 1, 1)  # Eq. 3
+
+    if not fused_modconv:
+        x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
+        x = conv2d_resample(
+            x, weight.to(x.dtype), f=resample_filter, up=up, down=down, padding=padding, flip_weight=flip_weight
+        )
+        if demodulate:
+            x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
+        if noise is not None:
+            x = x + noise.to(x.dtype)
+        return x
+
+    x = x.reshape(1, -1, *x.shape[2:])
+    w = w.reshape(-1, in_channels, kh, kw)
+    x = conv2d_resample(
+        x, w.to(x.dtype), f=resample_filter, up=up, down=down, padding=padding, groups=batch, flip_weight=flip_weight
+    )
+    x = x.reshape(batch, -1, *x.shape[2:])
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
