@@ -23,3 +23,7 @@ __all__ = [
     "build",
     "mix_styles",
 ]
+
+from stylegan.models.configs import ModelSpec, build_preset, preset_names  # noqa: E402
+
+__all__ += ["ModelSpec", "build_preset", "preset_names"]
