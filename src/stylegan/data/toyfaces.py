@@ -377,8 +377,8 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
     line = 0.045  # outline width in frame units (the head is about 2 units tall)
 
     p = _Painter(resolution, _BACKGROUND_RGB[BACKGROUNDS.index(face["background"])])
-    scale = 0.5 * d["scale"]
-    cx, cy = d["shift"][0], -0.12 + d["shift"][1]
+    scale = 0.56 * d["scale"]
+    cx, cy = d["shift"][0], -0.1 + d["shift"][1]
 
     # Body: shirt and neck, not rolled.
     p.set_frame((cx, cy), scale, 0.0)
