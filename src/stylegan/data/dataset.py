@@ -122,6 +122,7 @@ class ImageDataset:
             if labels is None:
                 labels = np.zeros((self._num_raw, 0), dtype=np.float32)
             self._labels_cache = labels
+            self._label_dim = int(labels.max(initial=-1)) + 1 if labels.dtype == np.int64 else int(labels.shape[1])
         return self._labels_cache
 
     @property
@@ -130,10 +131,8 @@ class ImageDataset:
 
     @property
     def label_dim(self) -> int:
-        labels = self._all_labels()
-        if labels.dtype == np.int64:
-            return int(labels.max(initial=-1)) + 1
-        return int(labels.shape[1])
+        self._all_labels()
+        return self._label_dim
 
     @property
     def has_labels(self) -> bool:
