@@ -17,6 +17,7 @@ from stylegan.errors import UserError
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
     "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
+    "metrics": ("stylegan.cli.metrics", "Measure a network: FID, KID, precision/recall, PPL, LS, equivariance."),
 }
 
 
