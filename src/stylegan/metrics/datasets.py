@@ -3,7 +3,13 @@ fingerprint for the statistics cache.
 
 Any object with ``len()`` and ``dataset[i] -> (image, label)`` works (image: uint8 [C, H, W] or
 [H, W, C], numpy or torch). Paths and ``"toyfaces"`` are opened with ``stylegan.data.open_dataset``
-at the generator's resolution.
+at the generator's resolution, without mirroring (as the official metrics do), with labels when
+the generator is conditional.
+
+Fingerprints (the dataset part of the statistics cache key): toyfaces: resolution, size, channels
+and a hash of the renderer's source; a zip: every member's name, size and CRC-32 (the content
+checksum the zip stores); a folder: every file's name, size and modification time; anything else:
+a sha256 of all images and labels.
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ def open_data(data, G=None):
         from stylegan.data import open_dataset
 
         resolution = getattr(G, "img_resolution", None)
-        dataset = open_dataset(str(data), resolution=resolution) if resolution else open_dataset(str(data))
+        conditional = int(getattr(G, "c_dim", 0)) > 0
+        dataset = open_dataset(str(data), resolution=resolution, use_labels=conditional)
+        if conditional and dataset.label_dim != G.c_dim:
+            raise UserError(f"the network takes labels of size {G.c_dim} but {data} has labels of size "
+                            f"{dataset.label_dim}")
     if len(dataset) == 0:
         raise UserError(f"the dataset {dataset_name(dataset)} holds no images")
     if G is not None:
@@ -51,6 +61,9 @@ def dataset_fingerprint(dataset) -> str:
         fp = fp()
     if fp:
         return str(fp)
+    fp = _image_dataset_fingerprint(dataset)
+    if fp:
+        return fp
     digest = hashlib.sha256()
     digest.update(f"{len(dataset)}".encode())
     for i in range(len(dataset)):
@@ -58,6 +71,33 @@ def dataset_fingerprint(dataset) -> str:
         digest.update(_chw_uint8(image).numpy().tobytes())
         digest.update(np.asarray(label, np.float32).tobytes())
     return digest.hexdigest()
+
+
+def _image_dataset_fingerprint(dataset) -> str | None:
+    """Fingerprint of a ``stylegan.data`` dataset without decoding its images (None: not one)."""
+    from stylegan.data import FileDataset, ToyFacesDataset, toyfaces
+
+    digest = hashlib.sha256()
+    if isinstance(dataset, (ToyFacesDataset, FileDataset)):
+        digest.update(repr((type(dataset).__name__, dataset.resolution, dataset.num_channels, dataset.mirror,
+                            len(dataset))).encode())
+        digest.update(np.asarray(dataset._raw_idx, np.int64).tobytes())
+    if isinstance(dataset, ToyFacesDataset):
+        digest.update(Path(toyfaces.__file__).read_bytes())
+        return "toyfaces-" + digest.hexdigest()
+    if isinstance(dataset, FileDataset):
+        source = dataset._source
+        if source.kind == "zip":
+            zf = source._zipfile()
+            for name in dataset._names:
+                info = zf.getinfo(name)
+                digest.update(f"{name}\0{info.file_size}\0{info.CRC}\n".encode())
+        else:
+            for name in dataset._names:
+                st = (source.path / name).stat()
+                digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return f"{source.kind}-" + digest.hexdigest()
+    return None
 
 
 def _chw_uint8(image) -> torch.Tensor:

@@ -436,5 +436,5 @@ def get_distance(
         return PerceptualDistance("lpips-vgg16", lpips, vgg.fingerprint)
     if name == "probe":
         probe = load_detector("probe", path, device=device)
-        return PerceptualDistance("probe", probe.distance, probe.fingerprint)
+        return PerceptualDistance("toyfaces-probe-distance", probe.distance, probe.fingerprint)
     raise UserError(f"unknown distance {name!r}; choose 'lpips' or 'probe'")
