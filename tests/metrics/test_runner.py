@@ -25,6 +25,9 @@ SMALL = dict(data="toyfaces", detector="probe", num_gen=12, max_real=16, batch_s
 
 
 def test_all_metric_kinds_with_the_probe(tmp_path):
+    from stylegan.metrics import detectors
+
+    detectors._loaded.clear()  # a cold start (loading the probe) must not change the random draws
     G = tiny_generator()
     names = ["fid50k_full", "kid50k_full", "pr50k3_full", "ppl_wend", "ppl_zfull", "ls"]
     results = compute_metrics(G, names, cache_dir=tmp_path, **SMALL)
