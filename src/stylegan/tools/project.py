@@ -118,7 +118,7 @@ def load_target(path: str | Path, resolution: int, channels: int = 3) -> np.ndar
     image = image.crop((left, top, left + side, top + side))
     if side != resolution:
         image = image.resize((resolution, resolution), Image.LANCZOS)
-    array = np.asarray(image, dtype=np.uint8)
+    array = np.array(image, dtype=np.uint8)
     return array[:, :, None] if array.ndim == 2 else array
 
 
