@@ -140,6 +140,19 @@ def test_spectra(g8, tmp_path):
     assert code == 2 and "--network, --data" in err
 
 
+def test_spectra_of_a_network_and_a_dataset(tiny_generator_path, tmp_path):
+    code, stdout, err = run_cli("spectra", "--network", tiny_generator_path, "--data", "toyfaces", "--num", "3",
+                                "--interp", "1", "--outdir", tmp_path)
+    assert code == 0, err
+    assert "generated 3, dataset 3" in stdout
+    with np.load(tmp_path / "spectra.npz") as data:
+        assert data["generated"].shape == data["dataset"].shape == (16, 16)
+    code, _, err = run_cli("spectra", "--data", "toyfaces", "--outdir", tmp_path)
+    assert code == 2 and "resolution" in err
+    code, _, err = run_cli("spectra", "--network", tiny_generator_path, "--resolution", "32", "--outdir", tmp_path)
+    assert code == 2 and "differs" in err
+
+
 def test_help_lists_the_tools():
     code, out, _ = run_cli("--help")
     assert code == 0 and all(name in out for name in ("mix", "video", "project", "spectra"))

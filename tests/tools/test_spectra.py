@@ -10,6 +10,7 @@ from stylegan.tools.generate import generate_images
 from stylegan.tools.spectra import (
     SpectrumAccumulator,
     average_spectra,
+    dataset_batches,
     generated_batches,
     heatmap_db,
     radial_slices,
@@ -97,3 +98,12 @@ def test_average_spectra_share_the_reference_statistics(tmp_path):
     assert heat.ndim == 3 and heat.shape[2] == 3 and heat.std() > 10  # a picture, not a blank
     with pytest.raises(UserError, match="nothing to measure"):
         average_spectra({}, 8)
+
+
+def test_dataset_batches_read_toyfaces():
+    count, resolution, batches = dataset_batches("toyfaces", 3, 16, batch_size=2)
+    batches = list(batches)
+    assert (count, resolution) == (3, 16)
+    assert [tuple(b.shape) for b in batches] == [(2, 3, 16, 16), (1, 3, 16, 16)] and batches[0].dtype == torch.uint8
+    with pytest.raises(UserError):
+        dataset_batches("/no/such/dataset", 3, 16)

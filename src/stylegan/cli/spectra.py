@@ -10,6 +10,8 @@ from stylegan.cli.common import device_option
 @click.command(name="spectra")
 @click.option("--network", default=None, metavar="CKPT", help="Generator whose images to measure.")
 @click.option("--data", default=None, metavar="PATH|toyfaces", help="Dataset whose images to measure.")
+@click.option("--resolution", type=int, default=None,
+              help="Resolution of the dataset images (needed for --data toyfaces without --network).")
 @click.option("--num", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Images per source (the dataset may hold fewer).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False))
@@ -28,8 +30,8 @@ from stylegan.cli.common import device_option
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="random", show_default=True)
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @device_option
-def command(network, data, num, outdir, window, beta, interp, mean, std, smooth, seed, truncation_psi, class_idx,
-            noise_mode, batch_size, device):
+def command(network, data, resolution, num, outdir, window, beta, interp, mean, std, smooth, seed, truncation_psi,
+            class_idx, noise_mode, batch_size, device):
     """Average power spectrum (heatmap and 0/45 degree slices) of generated and/or dataset images."""
     from tqdm import tqdm
 
@@ -41,14 +43,16 @@ def command(network, data, num, outdir, window, beta, interp, mean, std, smooth,
     if network is None and data is None:
         raise UserError("give --network, --data, or both")
     dev = pick_device(device)
-    sources, size = {}, None
+    sources, size, grayscale = {}, resolution, False
     if network is not None:
         G = open_generator(network, dev)
-        size = G.img_resolution
+        if resolution is not None and resolution != G.img_resolution:
+            raise UserError(f"--resolution {resolution} differs from the network's {G.img_resolution} px")
+        size, grayscale = G.img_resolution, G.img_channels == 1
         batches = generated_batches(G, num, seed, batch_size, class_idx, truncation_psi, noise_mode, dev)
         sources["generated"] = tqdm(batches, total=-(-num // batch_size), desc="generated", leave=False)
     if data is not None:
-        count, data_size, batches = dataset_batches(data, num, size, batch_size)
+        count, data_size, batches = dataset_batches(data, num, size, batch_size, grayscale)
         if size is not None and data_size != size:
             raise UserError(f"the dataset's images are {data_size} px but the network makes {size} px images")
         size = data_size

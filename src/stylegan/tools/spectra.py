@@ -182,33 +182,27 @@ def generated_batches(G, num: int, seed: int = 0, batch_size: int = 8, class_idx
 
 
 def dataset_batches(source: str, num: int | None, resolution: int | None, batch_size: int = 8,
-                    ) -> tuple[int, int, Iterator[torch.Tensor]]:
-    """(count, resolution, uint8 batches [B, C, H, W]) of the first ``num`` images (all if None)
-    of a dataset opened with ``stylegan.data.open_dataset`` (a folder, a zip, or ``toyfaces``)."""
-    try:
-        from stylegan.data import open_dataset
-    except ImportError:
-        raise UserError("--data needs dataset support (stylegan.data.open_dataset), which this installation "
-                        "lacks; measure generated images only") from None
-    dataset = open_dataset(source, resolution=resolution)
-    count = len(dataset) if num is None else min(num, len(dataset))
+                    grayscale: bool = False) -> tuple[int, int, Iterator[torch.Tensor]]:
+    """(count, resolution, uint8 batches [B, C, H, W]) of ``num`` images (all if None) of a dataset
+    opened with ``stylegan.data.open_dataset``: a folder, a zip (a random subset of ``num``, seed 0, as
+    the official tool picks them) or ``toyfaces`` (its first ``num`` faces, at ``resolution``);
+    ``grayscale`` reads one channel (for grayscale networks)."""
+    from stylegan.data import open_dataset
+
+    dataset = open_dataset(source, resolution=resolution, max_size=num, grayscale=grayscale)
+    count = len(dataset)
     if count == 0:
         raise UserError(f"the dataset {source} holds no images")
 
-    def image(i):
-        item = dataset[i]
-        x = torch.as_tensor(np.asarray(item[0] if isinstance(item, (tuple, list)) else item))
-        return x.permute(2, 0, 1) if x.ndim == 3 and x.shape[-1] in (1, 3) and x.shape[0] not in (1, 3) else x
-
-    first = image(0)
-    if first.ndim != 3 or first.shape[1] != first.shape[2]:
-        raise UserError(f"the dataset {source} holds images of shape {list(first.shape)}; square images are needed")
-
     def batches():
-        for start in range(0, count, batch_size):
-            yield torch.stack([image(i) for i in range(start, min(start + batch_size, count))])
+        try:
+            for start in range(0, count, batch_size):
+                yield torch.stack([torch.from_numpy(np.asarray(dataset[i][0]))
+                                   for i in range(start, min(start + batch_size, count))])
+        finally:
+            dataset.close()
 
-    return count, int(first.shape[-1]), batches()
+    return count, dataset.resolution, batches()
 
 
 # --------------------------------------------------------------------------------------------
