@@ -136,6 +136,29 @@ def test_the_well_formed_hand_made_files_load(tmp_path):
     assert D.static_kwargs["evil"] == "harmless" and np.array_equal(G.variables["w"], np.ones(2))
 
 
+def test_protocol_3_snapshots_of_the_python_3_7_era_load(tmp_path):
+    """Python 3.7 (StyleGAN2-ADA-PyTorch releases) pickles with protocol 3: sets become builtins.set calls."""
+    import torch as th
+
+    from tests.io.malicious import PersistentRecord
+
+    with fake_official_modules() as fake:
+        layer = PersistentRecord(fake, "Generator", {
+            "_parameters": collections.OrderedDict(weight=th.nn.Parameter(th.arange(6.0).view(2, 3))),
+            "_buffers": collections.OrderedDict(mask=th.ones(3), scratch=th.zeros(1)),
+            "_non_persistent_buffers_set": {"scratch"}, "_modules": collections.OrderedDict(),
+            "_init_args": (4, 0), "_init_kwargs": {"w_dim": 8, "size": np.int64(3)},
+        })
+        data = pickle.dumps({"G": layer, "D": None, "G_ema": layer}, protocol=3)
+    path = tmp_path / "ada.pkl"
+    path.write_bytes(data)
+    assert "builtins.set" in scan(path)
+    nets = load_official_snapshot(path)
+    assert sorted(nets["G"]["state_dict"]) == ["mask", "weight"]
+    assert th.equal(nets["G"]["state_dict"]["weight"], th.arange(6.0).view(2, 3))
+    assert nets["G"]["init_kwargs"] == {"w_dim": 8, "size": 3, "z_dim": 4, "c_dim": 0}
+
+
 def test_globals_of_another_format_are_refused(tmp_path):
     """Tensor rebuilders are fine in a PyTorch snapshot but not inside a TensorFlow pickle."""
     path = tf_pickle_with(torch.zeros(2), tmp_path)

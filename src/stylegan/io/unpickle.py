@@ -122,6 +122,7 @@ def _snapshot_globals() -> dict[str, Any]:
         "torch_utils.persistence._reconstruct_persistent_obj": _reconstruct_persistent_obj,
         "dnnlib.util.EasyDict": dict,
         "collections.OrderedDict": collections.OrderedDict,
+        "builtins.set": set,  # protocol 3 (Python 3.7, the StyleGAN2-ADA releases) has no set opcode
         "torch._utils._rebuild_tensor_v2": _rebuild_tensor,
         "torch._utils._rebuild_parameter": _rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter,
