@@ -59,6 +59,16 @@ def test_video(g8, tmp_path):
     assert out.stat().st_size > 0 and str(out) in stdout
 
 
+def test_video_stylegan3_translate_rotate(tmp_path):
+    spec = build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8, w_dim=8)
+    path = stylegan.save(spec.build()[0], tmp_path / "sg3.safetensors")
+    out = tmp_path / "move.gif"
+    code, _, err = run_cli("video", "--network", path, "--seeds", "3", "--frames-per-seed", "4", "--translate",
+                           "0.1,-0.1", "--rotate", "15", "--output", out)
+    assert code == 0, err
+    assert Image.open(out).n_frames == 4
+
+
 @pytest.mark.parametrize("args,message", [
     (["--seeds", "0-2", "--grid", "2x1"], "multiple of the grid"),
     (["--seeds", "0-1", "--translate", "0.1,0"], "only StyleGAN3"),

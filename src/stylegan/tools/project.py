@@ -15,9 +15,10 @@ The optimisation follows the official StyleGAN2 projector, for every generation:
   to 8 x 8, the squared autocorrelation at a one-pixel shift in x and in y.
 
 Noise maps are found by name: every floating-point buffer of ``G.synthesis`` whose last name
-component contains ``noise`` and holds one H x W map (StyleGAN2's ``noise_const``, and the StyleGAN1
-model's per-layer noise buffers). StyleGAN3 has none; its loss is the distance alone. The
-projection works on a copy of the network; the caller's network and its noise are left untouched.
+component contains ``noise`` and holds one H x W map: StyleGAN2's ``<block>.conv0.noise_const``,
+StyleGAN1's ``<block>.conv0.epilogue.noise.noise_const``. StyleGAN3 has none; its loss is the
+distance alone. The projection works on a copy of the network; the caller's network and its noise
+are left untouched.
 
 ``w`` mode optimises one w shared by all layers (saved as [1, w_dim]); ``w+`` one w per layer
 (saved as [num_ws, w_dim]). The saved image ``proj.png`` is rendered like ``stylegan generate
