@@ -104,6 +104,26 @@ def test_project_then_generate_from_the_saved_w(g8, tmp_path):
                           np.asarray(Image.open(outdir / "proj.png")))
 
 
+def test_project_with_the_probe_distance(g8, tmp_path):
+    """--distance probe end to end, with a probe file of random weights (the shipped one where present)."""
+    from stylegan.metrics import probe
+
+    code, _, err = run_cli("generate", "--network", g8, "--seeds", "2", "--outdir", tmp_path)
+    assert code == 0, err
+    torch.manual_seed(0)
+    weights = tmp_path / "probe.safetensors"
+    probe.save_probe(probe.ToyfacesProbe(probe.ProbeHeads.toyfaces()), weights)
+    runs = [["--distance-weights", weights]] + ([[]] if probe.WEIGHTS.is_file() else [])
+    for extra in runs:
+        outdir = tmp_path / f"proj{len(extra)}"
+        code, _, err = run_cli("project", "--network", g8, "--target", tmp_path / "seed0002.png", "--outdir", outdir,
+                               "--steps", "20", "--w-avg-samples", "100", "--distance", "probe", *extra)
+        assert code == 0, err
+        summary = json.loads((outdir / "projection.json").read_text())
+        assert summary["distance"] == "probe"
+        assert summary["final"]["distance"] < summary["per_step"]["distance"][0] / 2
+
+
 def test_project_errors(g8, tmp_path):
     (tmp_path / "bad.png").write_text("no image here")
     code, out, err = run_cli("project", "--network", g8, "--target", tmp_path / "bad.png", "--outdir", tmp_path)
@@ -114,6 +134,9 @@ def test_project_errors(g8, tmp_path):
     code, out, err = run_cli("project", "--network", g8, "--target", tmp_path / "ok.png", "--outdir", tmp_path,
                              "--distance", "cosine")
     assert code == 2 and "--distance" in err
+    code, out, err = run_cli("project", "--network", g8, "--target", tmp_path / "ok.png", "--outdir", tmp_path,
+                             "--distance", "lpips", "--distance-weights", tmp_path / "missing-vgg16.pt")
+    assert code == 2 and "not found" in err and "Traceback" not in err + out
 
 
 def test_generate_projected_w_errors(g8, tmp_path):

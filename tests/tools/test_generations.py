@@ -48,7 +48,7 @@ def test_project(network):
     name, G = network
     assert len(noise_buffers(G.synthesis)) == NOISE_MAPS[name]
     target = generate_images(G, [6])[0]
-    result = project(G, target, num_steps=25, w_avg_samples=100, w_plus=True)
+    result = project(G, target, num_steps=15, w_avg_samples=100, w_plus=True)
     assert result.w.shape == (G.num_ws, G.w_dim) and len(result.noise) == NOISE_MAPS[name]
     final = mse_distance(render_projection(G, result), target[None]).item()
     assert final < result.distances[0] / 3

@@ -185,8 +185,5 @@ def test_resolve_distance():
     assert resolve_distance("mse") is mse_distance
     with pytest.raises(UserError, match="distance must be one of"):
         resolve_distance("l2")
-    try:
-        import stylegan.metrics.detectors  # noqa: F401
-    except ImportError:
-        with pytest.raises(UserError, match="use --distance mse"):
-            resolve_distance("lpips")
+    with pytest.raises(UserError, match="not found"):  # an explicit missing file: an error, never a download
+        resolve_distance("lpips", path="/no/such/vgg16.pt")
