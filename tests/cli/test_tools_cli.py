@@ -8,14 +8,14 @@ from PIL import Image
 import stylegan
 from stylegan.models import build_preset
 from tests.cli.conftest import run_cli
+from tests.tools.conftest import build_seeded
 
 
 @pytest.fixture(scope="module")
 def g8(tmp_path_factory):
     """An 8 px random StyleGAN2 generator file (4 ws)."""
     spec = build_preset("stylegan2", 8, channel_base=64, channel_max=8, map_layers=2, z_dim=8, w_dim=8)
-    G, _ = spec.build()
-    return stylegan.save(G, tmp_path_factory.mktemp("nets") / "g8.safetensors")
+    return stylegan.save(build_seeded(spec), tmp_path_factory.mktemp("nets") / "g8.safetensors")
 
 
 @pytest.fixture(autouse=True)

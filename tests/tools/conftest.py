@@ -5,12 +5,19 @@ import stylegan
 from stylegan.models import build_preset
 
 
+def build_seeded(spec, seed=0):
+    """Build a preset's generator with fixed random weights, leaving the global RNG as it was."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        G, _ = spec.build()
+    return G.eval().requires_grad_(False)
+
+
 def tiny_stylegan2(resolution=8, **kw):
-    """A small random StyleGAN2 generator (8 px: 4 ws, 8 channels)."""
+    """A small random StyleGAN2 generator (8 px: 4 ws, 8 channels), the same weights every time."""
     settings = dict(channel_base=8 * resolution, channel_max=8, map_layers=2, z_dim=8, w_dim=8)
     settings.update(kw)
-    G, _ = build_preset("stylegan2", resolution, **settings).build()
-    return G.eval().requires_grad_(False)
+    return build_seeded(build_preset("stylegan2", resolution, **settings))
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from stylegan.tools.project import mse_distance, noise_buffers, project, render_
 from stylegan.tools.spectra import average_spectra, generated_batches
 from stylegan.tools.video import interpolation_frames
 from stylegan.utils.images import to_uint8
+from tests.tools.conftest import build_seeded
 
 SMALL = dict(map_layers=2, z_dim=8, w_dim=8)
 NETWORKS = {
@@ -23,8 +24,7 @@ NOISE_MAPS = {"stylegan1": 4, "stylegan2": 3, "stylegan3-t": 0}  # SG1: both 4x4
 
 @pytest.fixture(scope="module", params=sorted(NETWORKS))
 def network(request):
-    G, _ = NETWORKS[request.param]().build()
-    return request.param, G.eval().requires_grad_(False)
+    return request.param, build_seeded(NETWORKS[request.param]())
 
 
 def test_mix(network):
@@ -48,7 +48,7 @@ def test_project(network):
     name, G = network
     assert len(noise_buffers(G.synthesis)) == NOISE_MAPS[name]
     target = generate_images(G, [6])[0]
-    result = project(G, target, num_steps=15, w_avg_samples=100, w_plus=True)
+    result = project(G, target, num_steps=25, w_avg_samples=100, w_plus=True)
     assert result.w.shape == (G.num_ws, G.w_dim) and len(result.noise) == NOISE_MAPS[name]
     final = mse_distance(render_projection(G, result), target[None]).item()
     assert final < result.distances[0] / 3
@@ -64,8 +64,7 @@ def test_spectra(network):
 def test_stylegan3_translation_moves_the_image():
     """--translate uses the network's input transform: a quarter-image offset in x moves the
     content 4 px right in a 16 px StyleGAN3 image (nearly exactly: the network is alias-free)."""
-    G, _ = NETWORKS["stylegan3-t"]().build()
-    G.eval().requires_grad_(False)
+    G = build_seeded(NETWORKS["stylegan3-t"]())
     for translate, axis in (((0.25, 0.0), 1), ((0.0, 0.25), 0)):
         frames = [f.astype(int) for f in interpolation_frames(G, [1], frames_per_seed=4, translate=translate)]
         moved = np.take(frames[1], range(6, 10), axis=axis)
