@@ -178,8 +178,8 @@ def for_distance(images: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def w_statistics(G, num_samples: int = 10_000, class_idx: int | None = None, device="cpu",
                  batch_size: int = 1000) -> tuple[torch.Tensor, float]:
-    """(w_avg [1, w_dim], w_std): mean of ``num_samples`` mapped latents (z from RandomState(123))
-    and their root mean squared distance to it."""
+    """(w_avg [1, w_dim] on the CPU, w_std): mean of ``num_samples`` mapped latents (z from
+    RandomState(123)) and their root mean squared distance to it."""
     if num_samples < 1:
         raise UserError(f"w_avg samples must be at least 1, got {num_samples}")
     z_all = torch.from_numpy(np.random.RandomState(123).randn(num_samples, G.z_dim))
@@ -187,7 +187,7 @@ def w_statistics(G, num_samples: int = 10_000, class_idx: int | None = None, dev
     for start in range(0, num_samples, batch_size):
         z = z_all[start : start + batch_size].to(device=device, dtype=torch.float32)
         c = labels_for(G, class_idx, z.shape[0], device)
-        ws.append(G.mapping(z, c)[:, 0].to(torch.float64))
+        ws.append(G.mapping(z, c)[:, 0].cpu().to(torch.float64))  # float64 on the CPU (MPS has none)
     w = torch.cat(ws)
     w_avg = w.mean(dim=0, keepdim=True)
     w_std = float(((w - w_avg).square().sum() / num_samples).sqrt())
@@ -260,7 +260,7 @@ def project(
 
     w_avg, w_std = w_statistics(G, w_avg_samples, class_idx, device)
     layers = G.num_ws if w_plus else 1
-    w_opt = w_avg.repeat(layers, 1).clone().requires_grad_(True)  # [layers, w_dim]
+    w_opt = w_avg.to(device).repeat(layers, 1).requires_grad_(True)  # [layers, w_dim]
     noise = noise_buffers(G.synthesis)
     with torch.no_grad():
         for buf in noise.values():

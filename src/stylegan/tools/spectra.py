@@ -61,6 +61,8 @@ class SpectrumAccumulator:
         self.image_size = image_size
         self.size = image_size * interp
         self.device = torch.device(device)
+        if self.device.type == "mps":  # sums in float64, which MPS lacks
+            self.device = torch.device("cpu")
         w = window_1d(image_size, window, beta, self.device)
         self.window = torch.outer(w, w)
         self.power = torch.zeros([self.size, self.size // 2 + 1], dtype=torch.float64, device=self.device)
