@@ -68,3 +68,14 @@ def test_transform_options_need_a_stylegan3_network(tiny_generator_path, tmp_pat
                                *args)
         assert code == 2 and "need a StyleGAN3 network" in err
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_rendering_saved_ws_takes_the_transform_too(tiny_sg3_path):
+    from stylegan.tools.generate import render_ws
+
+    G = stylegan.load(tiny_sg3_path)
+    ws = G.mapping(torch.randn(2, G.z_dim), None)
+    moved = render_ws(G, ws, translate=(0.1, 0.2), rotate=-15.0)
+    G.set_transform(translate=(0.1, 0.2), angle_deg=-15.0)
+    with torch.no_grad():
+        assert torch.equal(moved, G.synthesis(ws))

@@ -15,9 +15,16 @@ from stylegan.errors import UserError
 
 # name -> (module, one-line help). Keep sorted by name.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("stylegan.cli.analyze", "Analyse circular artifacts: feature maps, energy, experiments, rates."),
+    "convert": ("stylegan.cli.convert", "Convert official and community checkpoints to the native format."),
     "dataset": ("stylegan.cli.dataset", "Convert an image folder, zip or toyfaces into a training dataset."),
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
     "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
+    "metrics": ("stylegan.cli.metrics", "Measure a network: FID, KID, precision/recall, PPL, LS, equivariance."),
+    "mix": ("stylegan.cli.mix", "Style-mixing figure: rows x columns of seeds mixed at chosen layers."),
+    "project": ("stylegan.cli.project", "Project an image into a network's latent space (w or w+)."),
+    "spectra": ("stylegan.cli.spectra", "Average power spectra of generated and dataset images."),
+    "video": ("stylegan.cli.video", "Looping latent interpolation video (lerp in W, slerp in Z)."),
 }
 
 
