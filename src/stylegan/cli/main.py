@@ -17,6 +17,7 @@ from stylegan.errors import UserError
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
     "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
+    "train": ("stylegan.cli.train", "Train a generator (StyleGAN 1/2/3, PIN) with snapshots and exact resume."),
 }
 
 
