@@ -22,6 +22,23 @@ def test_matches_direct_convolution(up, down, pad):
     np.testing.assert_allclose(y[0, 0].numpy(), ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("up,down,pad", [(2, 1, (5, 4, 3, 2)), (2, 1, (-2, 3, 1, -1)), (4, 1, (-5, 7, 9, -3)),
+                                         (2, 2, (3, 2, 2, 3)), (3, 1, 0)])
+@pytest.mark.parametrize("flip", [False, True])
+def test_upsampling_with_asymmetric_filters_matches_direct_convolution(up, down, pad, flip):
+    """Upsampling runs as a strided transposed convolution: check orientation, padding and cropping
+    against the direct zero-insert -> pad -> convolve -> subsample definition."""
+    x = torch.randn(1, 2, 5, 7, dtype=torch.float64)
+    taps = torch.tensor([0.5, -1.0, 2.0, 3.0, 0.25], dtype=torch.float64)
+    f2 = torch.tensor([[1.0, 2.0, -1.0], [0.5, 4.0, 0.0], [3.0, -2.0, 1.0]], dtype=torch.float64)
+    for f, dense in ((f2, f2), (taps, torch.outer(taps, taps))):
+        y = upfirdn2d(x, f, up=up, down=down, padding=pad, flip_filter=flip, gain=1.5)
+        kernel = dense.flip([0, 1]) if flip else dense
+        for c in range(2):
+            ref = upfirdn2d_numpy(x[0, c].numpy(), kernel.numpy(), up=up, down=down, padding=pad)
+            np.testing.assert_allclose(y[0, c].numpy(), 1.5 * ref, atol=1e-12)
+
+
 def test_flip_filter_is_correlation():
     x = torch.randn(1, 1, 6, 6, dtype=torch.float64)
     f = torch.tensor([[1.0, 2.0], [0.0, 5.0]], dtype=torch.float64)

@@ -15,6 +15,8 @@ from stylegan.errors import UserError
 
 # name -> (module, one-line help). Keep sorted by name.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("stylegan.cli.convert", "Convert official and community checkpoints to the native format."),
+    "dataset": ("stylegan.cli.dataset", "Convert an image folder, zip or toyfaces into a training dataset."),
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
     "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
     "train": ("stylegan.cli.train", "Train a generator (StyleGAN 1/2/3, PIN) with snapshots and exact resume."),

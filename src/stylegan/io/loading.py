@@ -1,11 +1,21 @@
 """One entry point for every tool: ``load_network(path)`` opens any network file a user brings.
 
-Native checkpoints load directly. Other formats (official NVIDIA pickles, TensorFlow pickles,
-community checkpoints) are recognised here and converted by their importers.
+Formats, recognised by content (never by file name):
+
+| format | what | ``G`` | ``D`` |
+|---|---|---|---|
+| ``native`` | a ``stylegan.save`` safetensors file (one network) | it | it |
+| ``official-snapshot`` | StyleGAN2-ADA-PyTorch / StyleGAN3 ``network-snapshot-*.pkl`` | ``G_ema`` | ``D`` |
+| ``tensorflow`` | NVIDIA's TensorFlow StyleGAN / StyleGAN2(-ADA) ``.pkl`` ``(G, D, Gs)`` | ``Gs`` | ``D`` |
+| ``rosinality`` | rosinality/stylegan2-pytorch ``.pt`` | ``g_ema`` | ``d`` |
+
+Pickles go through ``stylegan.io.unpickle`` (only the globals each format needs, nothing
+executed); torch files through ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -13,6 +23,60 @@ from torch import nn
 
 from stylegan.errors import CheckpointError
 from stylegan.io.checkpoint import is_native, load
+
+NETWORK_NAMES = ("G", "G_ema", "D")  # names of the networks a file may hold
+_TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of a non-zip torch.save stream
+_PICKLE_FIRST_BYTES = b"\x80(}]cSVIN)"  # PROTO, or the opcodes a protocol-0/1 pickle starts with
+
+
+def detect_format(path: str | Path) -> str:
+    """``native``, ``official-snapshot``, ``tensorflow`` or ``torch``, from the file's content.
+    Pickles are scanned (not run) and refused when they name a global no format allows."""
+    path = _check_path(path)
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        raise CheckpointError(f"{path} is empty")
+    if is_native(path):
+        return "native"
+    if head.startswith(b"PK\x03\x04"):
+        return "torch"  # torch.save zip archive
+    if head[:4] == b"\x80\x02\x8a\x0a" and int.from_bytes(head[4:14], "little") == _TORCH_LEGACY_MAGIC:
+        return "torch"  # torch.save legacy stream
+    if head[0] in _PICKLE_FIRST_BYTES:
+        from stylegan.io.unpickle import detect_pickle_format
+
+        return detect_pickle_format(path)
+    raise CheckpointError(
+        f"{path}: unsupported file format (expected a stylegan .safetensors checkpoint, an official NVIDIA "
+        "PyTorch or TensorFlow network pickle, or a rosinality/stylegan2-pytorch .pt checkpoint)"
+    )
+
+
+def network_builders(path: str | Path) -> tuple[str, dict[str, Callable[[], nn.Module]]]:
+    """(format, {name: builder}) for the networks in ``path``; names among ``G``, ``G_ema``, ``D``.
+
+    The file is read once here; each builder converts one network (on CPU) when called.
+    """
+    path = _check_path(path)
+    fmt = detect_format(path)
+    if fmt == "native":
+        module = load(path)
+        name = "D" if getattr(module, "kind", "").endswith("discriminator") else "G"
+        return fmt, {name: lambda: module}
+    if fmt == "official-snapshot":
+        return fmt, _snapshot_builders(path)
+    if fmt == "tensorflow":
+        return fmt, _tf_builders(path)
+    from stylegan.io.rosinality import read_checkpoint, rosinality_networks
+
+    return "rosinality", rosinality_networks(path, read_checkpoint(path))
+
+
+def load_networks(path: str | Path, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Every network in ``path`` by name (``G``, ``G_ema``, ``D``), converted to ours, in eval mode."""
+    _, builders = network_builders(path)
+    return {name: build().to(device).eval() for name, build in builders.items()}
 
 
 def load_network(path: str | Path, which: str = "G", device: str | torch.device = "cpu") -> nn.Module:
@@ -22,22 +86,84 @@ def load_network(path: str | Path, which: str = "G", device: str | torch.device 
     EMA generator where the file has one), ``"D"`` (the discriminator). A native checkpoint holds
     one network and ``which`` is only checked against it.
     """
+    if which not in ("G", "D"):
+        raise CheckpointError(f"which must be 'G' or 'D', got {which!r}")
+    path = _check_path(path)
+    fmt, builders = network_builders(path)
+    if fmt == "native":
+        module = builders[next(iter(builders))]()
+        _check_which(module, which, path)
+        return module.to(device)
+    order = ("G_ema", "G") if which == "G" else ("D",)
+    for name in order:
+        if name in builders:
+            return builders[name]().to(device).eval()
+    raise CheckpointError(f"{path} holds no {'generator' if which == 'G' else 'discriminator'}")
+
+
+def _check_path(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"network file not found: {path}")
     if path.is_dir():
         raise CheckpointError(f"{path} is a directory, not a network file")
-    if is_native(path):
-        module = load(path, device)
-        _check_which(module, which, path)
-        return module
-    raise CheckpointError(f"{path}: not a stylegan checkpoint (expected a .safetensors file written by stylegan)")
+    return path
 
 
 def _check_which(module: nn.Module, which: str, path: Path) -> None:
     kind = getattr(module, "kind", "")
-    want = {"G": "generator", "D": "discriminator"}.get(which)
-    if want is None:
-        raise CheckpointError(f"which must be 'G' or 'D', got {which!r}")
+    want = {"G": "generator", "D": "discriminator"}[which]
     if not kind.endswith(want):
         raise CheckpointError(f"{path} holds a {kind}, not a {want}")
+
+
+def _snapshot_builders(path: Path) -> dict[str, Callable[[], nn.Module]]:
+    from stylegan.io.official import import_official
+    from stylegan.io.unpickle import load_official_snapshot
+
+    nets = load_official_snapshot(path, scan=False)  # detect_format has just scanned it
+    return {
+        name: (lambda n=n: import_official(n["class_name"], n["init_kwargs"], n["state_dict"]))
+        for name, n in nets.items()
+    }
+
+
+STYLEGAN1_GENERATOR_FUNCS = {"G_style"}
+STYLEGAN1_DISCRIMINATOR_FUNCS = {"D_basic"}
+
+
+def _tf_builders(path: Path) -> dict[str, Callable[[], nn.Module]]:
+    from stylegan.io.unpickle import load_tf_pickle
+
+    G, D, Gs = load_tf_pickle(path, scan=False)  # detect_format has just scanned it
+    return {"G": lambda: _import_tf_generator(G, path), "G_ema": lambda: _import_tf_generator(Gs, path),
+            "D": lambda: _import_tf_discriminator(D, path)}
+
+
+def _stylegan1_importer(path: Path):
+    import importlib
+
+    try:
+        tf_stylegan1 = importlib.import_module("stylegan.io.tf_stylegan1")
+    except ModuleNotFoundError as e:
+        if e.name != "stylegan.io.tf_stylegan1":
+            raise
+        raise CheckpointError(f"{path} is a StyleGAN (v1) TensorFlow pickle; StyleGAN1 TF import is unavailable "
+                              "in this installation") from None
+    return tf_stylegan1
+
+
+def _import_tf_generator(tf, path: Path) -> nn.Module:
+    if tf.build_func_name in STYLEGAN1_GENERATOR_FUNCS:
+        return _stylegan1_importer(path).import_tf_stylegan1(tf)
+    from stylegan.io.tf_stylegan2 import import_tf_stylegan2
+
+    return import_tf_stylegan2(tf)
+
+
+def _import_tf_discriminator(tf, path: Path) -> nn.Module:
+    if tf.build_func_name in STYLEGAN1_DISCRIMINATOR_FUNCS:
+        return _stylegan1_importer(path).import_tf_stylegan1_discriminator(tf)
+    from stylegan.io.tf_stylegan2 import import_tf_stylegan2_discriminator
+
+    return import_tf_stylegan2_discriminator(tf)

@@ -181,3 +181,6 @@ def import_official(class_name: str, init_kwargs: Mapping[str, Any], state_dict:
     module = build(kind, config)
     load_state_strict(module, state_dict, class_name)
     return module.eval()
+
+
+import stylegan.io.official_stylegan3  # noqa: E402, F401  (registers networks_stylegan3.Generator)

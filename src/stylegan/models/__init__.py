@@ -10,6 +10,7 @@ from stylegan.models.stylegan2 import (
     StyleGAN2Generator,
     StyleGAN2GeneratorConfig,
 )
+from stylegan.models.stylegan3 import StyleGAN3Generator, StyleGAN3GeneratorConfig
 
 __all__ = [
     "NETWORKS",
@@ -20,6 +21,8 @@ __all__ = [
     "StyleGAN2DiscriminatorConfig",
     "StyleGAN2Generator",
     "StyleGAN2GeneratorConfig",
+    "StyleGAN3Generator",
+    "StyleGAN3GeneratorConfig",
     "build",
     "mix_styles",
 ]

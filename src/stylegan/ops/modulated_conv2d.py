@@ -31,10 +31,13 @@ def modulated_conv2d(
     demodulate: bool = True,
     flip_weight: bool = True,
     fused_modconv: bool = True,
+    input_gain: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Modulated convolution of x [N, I, H, W] with weight [O, I, kh, kw] and styles [N, I].
 
-    ``noise`` (broadcastable to the output) is added after demodulation.
+    ``noise`` (broadcastable to the output) is added after demodulation. ``input_gain`` ([],
+    [I] or [N, I]) scales the input channels after demodulation (StyleGAN3's normalisation of the
+    input magnitude, which demodulation must not undo).
     """
     batch = x.shape[0]
     out_channels, in_channels, kh, kw = weight.shape
@@ -54,9 +57,15 @@ def modulated_conv2d(
         dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # Eq. 2
     if demodulate and fused_modconv:
         w = w * dcoefs.reshape(batch, -1, 1, 1, 1)  # Eq. 3
+    if input_gain is not None:
+        input_gain = input_gain.expand(batch, in_channels)
+        if fused_modconv:
+            w = w * input_gain.reshape(batch, 1, -1, 1, 1)
 
     if not fused_modconv:
         x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
+        if input_gain is not None:
+            x = x * input_gain.to(x.dtype).reshape(batch, -1, 1, 1)
         x = conv2d_resample(
             x, weight.to(x.dtype), f=resample_filter, up=up, down=down, padding=padding, flip_weight=flip_weight
         )

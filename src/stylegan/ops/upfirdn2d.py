@@ -105,33 +105,51 @@ def upfirdn2d(
     downx, downy = parse_scaling(down)
     px0, px1, py0, py1 = parse_padding(padding)
 
-    # Upsample by inserting zeros after every pixel.
+    f = f * (gain ** (f.ndim / 2))
+    f = f.to(x.dtype)
     if upx > 1 or upy > 1:
-        x = x.reshape(batch, channels, in_h, 1, in_w, 1)
-        x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
-        x = x.reshape(batch, channels, in_h * upy, in_w * upx)
+        x = _upsample_and_filter(x, f, upx, upy, (px0, px1, py0, py1), flip_filter)
+        return x[:, :, ::downy, ::downx] if downx > 1 or downy > 1 else x
 
     # Pad (positive) and crop (negative).
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
 
-    # Convolve with the filter (conv2d correlates, so flip unless asked not to).
-    f = f * (gain ** (f.ndim / 2))
-    f = f.to(x.dtype)
+    # Convolve with the filter (conv2d correlates, so flip unless asked not to) and downsample by
+    # keeping every d-th output pixel: the stride computes only the pixels that are kept.
     if not flip_filter:
         f = f.flip(list(range(f.ndim)))
     if f.ndim == 2:
         weight = f[None, None].repeat([channels, 1, 1, 1])
-        x = F.conv2d(x, weight, groups=channels)
-    else:
-        weight = f[None, None].repeat([channels, 1, 1])
-        x = F.conv2d(x, weight.unsqueeze(2), groups=channels)
-        x = F.conv2d(x, weight.unsqueeze(3), groups=channels)
+        return F.conv2d(x, weight, stride=(downy, downx), groups=channels)
+    weight = f[None, None].repeat([channels, 1, 1])
+    x = F.conv2d(x, weight.unsqueeze(2), stride=(1, downx), groups=channels)
+    return F.conv2d(x, weight.unsqueeze(3), stride=(downy, 1), groups=channels)
 
-    # Downsample by keeping every d-th pixel.
-    if downx > 1 or downy > 1:
-        x = x[:, :, ::downy, ::downx]
-    return x
+
+def _upsample_and_filter(
+    x: torch.Tensor, f: torch.Tensor, upx: int, upy: int, padding: tuple[int, int, int, int], flip_filter: bool
+) -> torch.Tensor:
+    """Zero insertion, padding and FIR filtering in one strided transposed convolution.
+
+    A transposed convolution with stride ``up`` scatters every input pixel times the kernel, which
+    is the true convolution of the zero-inserted signal, without multiplying the inserted zeros.
+    Its full output starts ``K - 1`` samples before the upsampled signal does, so the requested
+    padding (x0, x1, y0, y1) becomes a pad/crop of the output.
+    """
+    channels = x.shape[1]
+    px0, px1, py0, py1 = padding
+    kernel = f.flip(list(range(f.ndim))) if flip_filter else f
+    if kernel.ndim == 2:
+        kh, kw = kernel.shape
+        weight = kernel[None, None].repeat([channels, 1, 1, 1])
+        x = F.conv_transpose2d(x, weight, stride=(upy, upx), groups=channels)
+    else:
+        kh = kw = kernel.shape[0]
+        weight = kernel[None, None].repeat([channels, 1, 1])
+        x = F.conv_transpose2d(x, weight.unsqueeze(2), stride=(1, upx), groups=channels)
+        x = F.conv_transpose2d(x, weight.unsqueeze(3), stride=(upy, 1), groups=channels)
+    return F.pad(x, [px0 - kw + 1, px1 + upx - kw, py0 - kh + 1, py1 + upy - kh])
 
 
 def filter2d(

@@ -1,0 +1,38 @@
+"""stylegan dataset: convert a folder or archive of images (or toyfaces) into a training dataset."""
+
+from __future__ import annotations
+
+import click
+
+from stylegan.data.dataset_tool import TRANSFORMS
+
+
+@click.command(name="dataset")
+@click.option("--source", required=True, metavar="SRC", help="Image folder, .zip archive, or 'toyfaces'.")
+@click.option("--dest", required=True, metavar="DEST", help="Output .zip (recommended) or new folder.")
+@click.option("--resolution", required=True, type=int, metavar="N", help="Output size, a power of two (e.g. 256).")
+@click.option("--transform", type=click.Choice(TRANSFORMS), default=None,
+              help="How to make non-square images square (default: keep square images, leave out others).")
+@click.option("--max-images", type=int, default=None, metavar="M",
+              help="Stop after writing M images (toyfaces: the number of faces, default 50000).")
+@click.option("--grayscale", is_flag=True, help="Write one-channel grayscale images instead of RGB.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Decoding threads (default: up to 4).")
+def command(source, dest, resolution, transform, max_images, grayscale, workers):
+    """Convert SRC into a dataset of square PNGs (00000/img00000000.png, ...) in DEST.
+
+    Files that cannot be read (corrupt, truncated, not an image) or used (not square without
+    --transform, no label) are listed by name and left out; the report next to DEST lists them
+    all. DEST appears only once complete.
+    """
+    from stylegan.data.dataset_tool import convert_dataset
+
+    report = convert_dataset(source, dest, resolution, transform=transform, max_images=max_images,
+                             grayscale=grayscale, workers=workers)
+    mode = "grayscale" if grayscale else "RGB"
+    click.echo(f"wrote {report.written} images ({resolution}x{resolution} {mode}) to {report.dest}"
+               + (" with labels" if report.labels else ""))
+    if report.resized:
+        click.echo(f"resized {report.resized} images ({report.upscaled} of them upscaled)")
+    if report.skipped:
+        click.echo(f"left out {len(report.skipped)} files (listed above and in the report)", err=True)
+    click.echo(f"report: {report.report_path}")

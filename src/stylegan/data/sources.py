@@ -1,0 +1,131 @@
+"""Image folders and zip archives as one kind of source, and their ``dataset.json`` labels.
+
+``ImageSource(path)`` lists the image files of a folder (recursively) or a .zip, sorted, as
+'/'-separated names relative to the root, and reads them. It can be pickled (a zip is reopened
+lazily in each process), so a dataset built on it works in DataLoader worker processes.
+
+Labels follow the official dataset tool: ``dataset.json`` at the root holds
+``{"labels": [["00000/img00000000.png", 6], ...]}`` with an integer class per image (one-hot
+labels) or a list of numbers per image (label vectors). An optional ``"label_names"`` list names
+the entries of the label vector.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from stylegan.data.images import is_image_name
+from stylegan.errors import UserError
+
+LABELS_FILE = "dataset.json"
+
+
+class ImageSource:
+    """The image files of a folder or a .zip archive."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._zip = None
+        if self.path.is_dir():
+            self.kind = "folder"
+            files = []
+            for root, dirs, names in os.walk(self.path):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                rel = Path(root).relative_to(self.path).as_posix()
+                files += [n if rel == "." else f"{rel}/{n}" for n in names]
+            self._all = set(files)
+        elif self.path.is_file():
+            if self.path.suffix.lower() != ".zip":
+                raise UserError(f"{self.path} is neither a folder nor a .zip archive")
+            self.kind = "zip"
+            try:
+                self._all = {n for n in self._zipfile().namelist() if not n.endswith("/")}
+            except (zipfile.BadZipFile, OSError) as e:
+                raise UserError(f"{self.path} is not a readable zip archive ({e})") from None
+        else:
+            raise UserError(f"dataset source {self.path} does not exist (give a folder, a .zip or 'toyfaces')")
+        self.names = sorted(n for n in self._all if is_image_name(n))
+
+    def _zipfile(self) -> zipfile.ZipFile:
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(self.path)
+        return self._zip
+
+    def __getstate__(self):
+        return dict(self.__dict__, _zip=None)
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    def open(self, name: str):
+        """A binary file object for ``name`` (raises OSError or KeyError when it cannot be opened)."""
+        if self.kind == "zip":
+            return self._zipfile().open(name, "r")
+        return open(self.path / name, "rb")
+
+    def read(self, name: str) -> bytes:
+        with self.open(name) as f:
+            return f.read()
+
+    def describe(self, name: str) -> str:
+        """How to name a file of this source in a message."""
+        return f"{self.path}:{name}" if self.kind == "zip" else str(self.path / name)
+
+    def dataset_json(self) -> dict | None:
+        """The parsed ``dataset.json`` at the root, or None where there is none."""
+        if LABELS_FILE not in self._all:
+            return None
+        try:
+            meta = json.loads(self.read(LABELS_FILE).decode("utf-8"))
+        except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"{self.describe(LABELS_FILE)} is not valid JSON ({e})") from None
+        if not isinstance(meta, dict):
+            raise UserError(f"{self.describe(LABELS_FILE)} must hold a JSON object with a 'labels' list")
+        return meta
+
+
+def label_table(meta: dict | None, where: str) -> tuple[dict[str, object], list[str] | None]:
+    """Labels of ``dataset.json`` as {image name: int class or list of floats}, and the label names."""
+    if meta is None or meta.get("labels") is None:
+        return {}, None
+    entries = meta["labels"]
+    if not isinstance(entries, list):
+        raise UserError(f"{where}: 'labels' must be a list of [file name, label] pairs")
+    table = {}
+    for entry in entries:
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise UserError(f"{where}: each label must be a [file name, label] pair, got {entry!r:.80}")
+        table[entry[0].replace("\\", "/")] = entry[1]
+    names = meta.get("label_names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise UserError(f"{where}: 'label_names' must be a list of strings")
+    return table, names
+
+
+def labels_array(table: dict[str, object], names: list[str], where: str) -> np.ndarray:
+    """Labels of the images ``names`` in order: int64 [N] for classes or float32 [N, D] for vectors."""
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise UserError(f"{where} has no label for {missing[0]}" + (f" and {len(missing) - 1} other images"
+                        if len(missing) > 1 else "") + "; add them or drop dataset.json to train without labels")
+    values = [table[n] for n in names]
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        classes = np.asarray(values, dtype=np.int64)
+        if classes.size and classes.min() < 0:
+            bad = names[int(np.argmin(classes))]
+            raise UserError(f"{where}: class labels must be >= 0, {bad} has {int(classes.min())}")
+        return classes
+    try:
+        vectors = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError):
+        vectors = None
+    if vectors is None or vectors.ndim != 2:
+        raise UserError(f"{where}: labels must all be integer classes or all be lists of numbers of the same length")
+    return vectors

@@ -1,0 +1,1 @@
+"""Small helpers shared by training, tools, metrics and analysis: images, seeds, devices."""
