@@ -5,16 +5,15 @@ import pytest
 from stylegan.training import snapshot as snap
 from stylegan.training.launch import train
 from stylegan.training.stats import read_stats
-from tests.training.tiny import TinyDataset, TinySampler, tiny_options
+from tests.training.tiny import TinyDataset, tiny_options
 
 
 def test_two_gloo_processes_match_one_process(tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     dataset = TinyDataset(32, 8)
     common = dict(batch=8, batch_gpu=4, kimg=0.024, tick=0.008, snap=100, img_snap=100)
-    one = train(tiny_options(tmp_path / "one", **common), dataset=dataset, sampler=TinySampler(32, 1), verbose=False)
-    two = train(tiny_options(tmp_path / "two", gpus=2, **common), dataset=dataset, sampler=TinySampler(32, 1),
-                verbose=False)
+    one = train(tiny_options(tmp_path / "one", **common), dataset=dataset, verbose=False)
+    two = train(tiny_options(tmp_path / "two", gpus=2, **common), dataset=dataset, verbose=False)
     assert "gpus2" in two.name
     rows_one, rows_two = read_stats(one / "stats.jsonl"), read_stats(two / "stats.jsonl")
     assert [r["nimg"] for r in rows_one] == [r["nimg"] for r in rows_two] == [8, 16, 24]

@@ -3,22 +3,22 @@ divergence detection, unreadable images, fine-tuning from a network file."""
 
 import json
 
-import numpy as np
 import pytest
 import torch
 
 import stylegan
+from stylegan.data.loader import InfiniteSampler
 from stylegan.errors import UserError
 from stylegan.training import snapshot as snap
 from stylegan.training.launch import train
 from stylegan.training.loop import NonFiniteError
 from stylegan.training.stats import read_stats
-from tests.training.tiny import TinyDataset, TinySampler, tiny_options
+from tests.training.tiny import TinyDataset, tiny_options, write_image_folder
 
 
 def run(opts, dataset=None, **kwargs):
     dataset = dataset or TinyDataset(32, opts.resolution)
-    return train(opts, dataset=dataset, sampler=TinySampler(len(dataset), opts.seed), verbose=False, **kwargs)
+    return train(opts, dataset=dataset, verbose=False, **kwargs)
 
 
 def final_state(run_dir):
@@ -58,12 +58,14 @@ def test_a_run_writes_its_directory(tmp_path):
 
 
 def test_resume_after_a_crash_continues_bit_for_bit(tmp_path):
-    opts = tiny_options(tmp_path / "a", kimg=0.040, snap=2, seed=3)
+    # With ADA on (p starting at 0.3): augmentation draws random numbers and the controller has state.
+    aug = dict(aug="ada", aug_p=0.3, ada_kimg=1.0, ada_interval=2)
+    opts = tiny_options(tmp_path / "a", kimg=0.040, snap=2, seed=3, **aug)
     run_a = run(opts)
 
     # Run B dies 2 steps after the tick at 12 images (snapshot at 4 and 20 images; the stats line of
     # the tick at 12 images is written, the snapshot at 20 never happens).
-    opts_b = tiny_options(tmp_path / "b", kimg=0.040, snap=2, seed=3)
+    opts_b = tiny_options(tmp_path / "b", kimg=0.040, snap=2, seed=3, **aug)
 
     class Crash(Exception):
         pass
@@ -78,14 +80,13 @@ def test_resume_after_a_crash_continues_bit_for_bit(tmp_path):
     assert [p.name for p in snap.training_states(run_b)] == ["training-state-000000.004.pt"]
     assert [r["nimg"] for r in read_stats(run_b / "stats.jsonl")] == [4, 12]
 
-    dataset = TinyDataset(32, 8)
-    train(opts_b, resume="latest", dataset=dataset, sampler=TinySampler(len(dataset), 3), verbose=False)
+    train(opts_b, resume="latest", dataset=TinyDataset(32, 8), verbose=False)
     assert read_stats(run_b / "stats.jsonl") == read_stats(run_a / "stats.jsonl")
     a, b = final_state(run_a), final_state(run_b)
     for key in ("G", "D", "G_ema"):
         assert_same_tensors(a[key], b[key])
     assert torch.equal(a["pl_mean"], b["pl_mean"])
-    assert a["progress"] == b["progress"]
+    assert a["progress"] == b["progress"] and a["ada"] == b["ada"] and a["ada"]["p"] != 0.3
 
 
 def test_non_finite_weights_stop_the_run_and_keep_the_last_snapshot(tmp_path):
@@ -129,24 +130,26 @@ def test_non_finite_gradients_skip_the_step(tmp_path):
     assert "non-finite gradients" in (run_dir / "log.txt").read_text()
 
 
-def test_unreadable_images_are_reported_and_skipped(tmp_path, capsys):
-    opts = tiny_options(tmp_path, kimg=0.016, snap=10)
-    dataset = TinyDataset(8, 8, bad=(2, 5))
-    run_dir = run(opts, dataset=dataset)
+def test_unreadable_images_are_reported_and_skipped(tmp_path):
+    folder = write_image_folder(tmp_path / "images", 16, 8, corrupt=(2, 5), no_header=(7,))
+    opts = tiny_options(tmp_path / "runs", data=str(folder), kimg=0.032, snap=10)
+    run_dir = train(opts, verbose=False)
     log = (run_dir / "log.txt").read_text()
-    assert "img002.png" in log and "img005.png" in log and "next readable image" in log
-    assert snap.load_state(snap.training_states(run_dir)[-1])["feed"]["bad"] == [2, 5]
+    assert "img007.png" in log and "left out" in log  # found when the dataset opens
+    assert "img002.png" in log and "img005.png" in log and "next readable image" in log  # found when read
+    assert snap.load_state(snap.training_states(run_dir)[-1])["progress"]["cur_nimg"] == 32
 
 
 def test_unreadable_image_can_stop_the_run_cleanly(tmp_path):
-    opts = tiny_options(tmp_path, kimg=0.032, snap=1, bad_files="stop")
-    order = np.random.RandomState(opts.seed).permutation(64)  # TinySampler's first epoch
-    dataset = TinyDataset(64, 8, bad=tuple(order[10:12]))  # read in the third step
-    with pytest.raises(UserError, match=r"training image #\d+ cannot be read: .*img0\d\d\.png.*snapshot is intact"):
-        run(opts, dataset=dataset)
-    run_dir = next(tmp_path.iterdir())
+    order = InfiniteSampler(16, seed=1).epoch_order(0)
+    folder = write_image_folder(tmp_path / "images", 16, 8, corrupt=(int(order[6]),))  # read in the second step
+    opts = tiny_options(tmp_path / "runs", data=str(folder), kimg=0.032, snap=1, bad_files="stop")
+    with pytest.raises(UserError, match=rf"img{order[6]:03d}.png.*the run stops here.*snapshot is intact"):
+        train(opts, verbose=False)
+    run_dir = next((tmp_path / "runs").iterdir())
     states = snap.training_states(run_dir)
     assert [snap.load_state(p)["progress"]["cur_nimg"] for p in states] == [4]
+    assert [r["nimg"] for r in read_stats(run_dir / "stats.jsonl")] == [4]
 
 
 def test_fine_tune_from_a_network_file(tmp_path):
@@ -157,3 +160,15 @@ def test_fine_tune_from_a_network_file(tmp_path):
     wrong = tiny_options(tmp_path / "c", kimg=0.004, cmax=8)
     with pytest.raises(UserError, match="does not fit"):
         run(wrong, resume=str(net))
+
+
+def test_ada_adjusts_p_and_saves_it(tmp_path):
+    # A very fast controller (p moves by batch * interval / (kimg * 1000) = 0.1 per step).
+    opts = tiny_options(tmp_path, kimg=0.016, snap=1, aug="ada", aug_p=0.5, ada_interval=1, ada_kimg=0.04)
+    run_dir = run(opts)
+    rows = read_stats(run_dir / "stats.jsonl")
+    ps = [r["Progress/augment"]["mean"] for r in rows]
+    state = final_state(run_dir)
+    assert state["ada"]["p"] == pytest.approx(ps[-1]) and state["ada"]["num_steps"] == 4
+    assert len(set(ps)) == len(ps) and all(abs(p - 0.5) > 0.05 for p in ps)
+    assert "augment" in (run_dir / "log.txt").read_text()

@@ -1,4 +1,4 @@
-"""What a run is built from: dataset, sampler, networks, optimisers and training phases."""
+"""What a run is built from: dataset, networks, optimisers and training phases."""
 
 from __future__ import annotations
 
@@ -14,22 +14,17 @@ from stylegan.training.options import TrainingOptions
 
 
 def open_training_data(opts: TrainingOptions):
-    """The dataset named by ``--data`` (a folder, zip, or ``toyfaces``)."""
+    """The dataset named by ``--data`` (a folder, zip, or ``toyfaces``). With ``--bad-files skip`` an
+    unreadable image is reported and replaced by the next readable one; with ``stop`` it ends the run."""
     from stylegan.data import open_dataset
 
     dataset = open_dataset(
-        opts.data, resolution=opts.resolution, use_labels=opts.cond, mirror=opts.mirror, max_size=opts.max_size
+        opts.data, resolution=opts.resolution, use_labels=opts.cond, mirror=opts.mirror, max_size=opts.max_size,
+        on_error="skip" if opts.bad_files == "skip" else "raise",
     )
-    if opts.cond and not getattr(dataset, "has_labels", False):
+    if opts.cond and not dataset.has_labels:
         raise UserError(f"--cond needs a dataset with labels; {opts.data} has none")
     return dataset
-
-
-def make_sampler(dataset, seed: int):
-    """The global (process-independent) infinite shuffled order of dataset indices."""
-    from stylegan.data.loader import InfiniteSampler
-
-    return InfiniteSampler(dataset, rank=0, num_replicas=1, seed=seed, shuffle=True)
 
 
 def _replace_existing(config, **values):

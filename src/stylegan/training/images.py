@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+
+from stylegan.utils.images import grid, save_png, to_uint8
 
 
 def grid_shape(resolution: int, max_cols: int = 16, max_rows: int = 9) -> tuple[int, int]:
@@ -18,41 +19,18 @@ def grid_shape(resolution: int, max_cols: int = 16, max_rows: int = 9) -> tuple[
     return cols, rows
 
 
-def to_uint8(images: torch.Tensor | np.ndarray, drange: tuple[float, float] = (-1, 1)) -> np.ndarray:
-    """[N, C, H, W] floats in ``drange`` -> [N, H, W, C] uint8."""
-    if isinstance(images, torch.Tensor):
-        images = images.detach().to("cpu", torch.float32).numpy()
-    lo, hi = drange
-    images = (np.asarray(images, dtype=np.float32) - lo) * (255 / (hi - lo))
-    return np.rint(images).clip(0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
-
-
-def tile(images: np.ndarray, cols: int, rows: int) -> np.ndarray:
-    """[cols * rows, H, W, C] uint8 -> one [rows * H, cols * W, C] image, row-major."""
-    n, h, w, c = images.shape
-    if n != cols * rows:
-        raise ValueError(f"{n} images do not fill a {cols}x{rows} grid")
-    return images.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
-
-
-def save_image(array: np.ndarray, path: str | Path) -> Path:
-    """Write an [H, W, C] uint8 array as PNG (through a temporary file, so no half-written image)."""
+def save_image_grid(images: torch.Tensor, path: str | Path, cols: int) -> Path:
+    """Images in [-1, 1] as one PNG grid, written to a temporary file and renamed into place."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[array.shape[2]]
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array[:, :, 0] if mode == "L" else array, mode).save(tmp, format="PNG")
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    save_png(grid(to_uint8(images), cols=cols), tmp)
     os.replace(tmp, path)
     return path
 
 
-def save_image_grid(images, path: str | Path, cols: int, rows: int, drange=(-1, 1)) -> Path:
-    return save_image(tile(to_uint8(images, drange), cols, rows), path)
-
-
 @torch.no_grad()
-def generate_grid(G, z: torch.Tensor, c: torch.Tensor, batch: int = 32, **synthesis_kwargs) -> torch.Tensor:
-    """G(z, c) in batches, noise fixed (``noise_mode='const'`` where the generator has noise)."""
+def generate_images(G, z: torch.Tensor, c: torch.Tensor, batch: int = 64, **synthesis_kwargs) -> torch.Tensor:
+    """G(z, c) in batches on G's device, with fixed noise (``noise_mode='const'``); returned on the CPU."""
     device = next(G.parameters()).device
     out = []
     for zb, cb in zip(z.split(batch), c.split(batch)):

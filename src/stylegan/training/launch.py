@@ -36,12 +36,11 @@ def train(
     resume: str | None = None,
     overrides: dict | None = None,
     dataset=None,
-    sampler=None,
     hooks: dict | None = None,
     verbose: bool = True,
 ) -> Path:
     """Train and return the run directory. ``overrides`` (used with an exact resume) are the options
-    the user gave explicitly; ``dataset``/``sampler`` replace the ones ``opts.data`` names (tests)."""
+    the user gave explicitly; ``dataset`` replaces the one ``opts.data`` names (tests)."""
     env_rank, env_world, _ = dist.init_from_env("cuda" if torch.cuda.is_available() else "cpu")
     state_path = init_path = None
     if resume is not None and not _is_network_file(resume):
@@ -65,7 +64,7 @@ def train(
         if env_rank == 0:
             (run_dir / snap.OPTIONS_FILE).write_text(opts.to_json() + "\n")
 
-    args = (opts, run_dir, state_path, init_path, dataset, sampler, hooks, verbose)
+    args = (opts, run_dir, state_path, init_path, dataset, hooks, verbose)
     if env_world > 1:
         _process(env_rank, *args)
     elif opts.gpus > 1:
@@ -79,7 +78,7 @@ def train(
     return run_dir
 
 
-def _process(rank, opts, run_dir, state_path, init_path, dataset, sampler, hooks, verbose) -> None:
+def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose) -> None:
     """Build the trainer on this process and run it."""
     world = dist.world_size()
     device = default_device(rank)
@@ -88,7 +87,7 @@ def _process(rank, opts, run_dir, state_path, init_path, dataset, sampler, hooks
     state = snap.load_state(state_path) if state_path is not None else None
     init_G = _load_generator(init_path) if init_path is not None else None
     trainer = Trainer(
-        opts, run_dir, dataset, device=device, rank=rank, world_size=world, sampler=sampler, resume_state=state,
+        opts, run_dir, dataset, device=device, rank=rank, world_size=world, resume_state=state,
         init_generator=init_G, hooks=hooks, verbose=verbose,
     )
     if state is not None:

@@ -31,21 +31,15 @@ import torch
 from stylegan.errors import UserError
 from stylegan.training import distributed as dist
 from stylegan.training import snapshot as snap
-from stylegan.training.build import (
-    Phase,
-    adam,
-    lazy_interval,
-    make_sampler,
-    model_spec,
-    projectable_modules,
-    training_phases,
-)
+from stylegan.training.ada import setup_augment
+from stylegan.training.build import Phase, adam, lazy_interval, model_spec, projectable_modules, training_phases
 from stylegan.training.ema import ema_beta, update_ema
-from stylegan.training.feed import ImageFeed, dataset_labels, to_float_images
-from stylegan.training.images import generate_grid, grid_shape, save_image_grid
+from stylegan.training.feed import RealImages, dataset_labels
+from stylegan.training.images import generate_images, grid_shape, save_image_grid
 from stylegan.training.loss import LossConfig, StyleGANLoss, draw_latents
 from stylegan.training.options import TrainingOptions
 from stylegan.training.stats import StatsCollector, StatsLog, progress_line
+from stylegan.utils.images import from_uint8
 
 MAX_SKIPPED_STEPS = 16  # consecutive optimiser steps with non-finite gradients before the run stops
 KEEP_STATES = 2  # training-state files kept in a run directory (network snapshots are all kept)
@@ -71,7 +65,6 @@ class Trainer:
         device: torch.device | str | None = None,
         rank: int = 0,
         world_size: int = 1,
-        sampler=None,
         resume_state: dict | None = None,
         init_generator: torch.nn.Module | None = None,
         hooks: dict[str, Callable] | None = None,
@@ -117,6 +110,12 @@ class Trainer:
         self.shared_gen = torch.Generator(device=self.device)
         self.shared_gen.manual_seed(opts.seed + 0x5EED)
 
+        # Augmentation (ADA): the pipe sits in front of D for reals and fakes alike.
+        self.augment_pipe, self.ada = setup_augment(
+            opts.aug, preset=opts.augpipe, p=opts.aug_p, target=opts.ada_target,
+            interval=opts.ada_interval, kimg=opts.ada_kimg, batch_size=opts.batch, device=self.device,
+        )
+
         # Loss, optimisers, phases.
         self.stats = StatsCollector(self.device)
         self.loss = StyleGANLoss(
@@ -124,7 +123,7 @@ class Trainer:
                 r1_gamma=opts.gamma, style_mixing=opts.style_mixing, pl_weight=opts.pl_weight,
                 pl_batch_shrink=opts.pl_batch_shrink, pl_decay=opts.pl_decay, blur_sigma=opts.blur_sigma,
                 blur_fade_kimg=opts.blur_fade_kimg,
-            ), augment_pipe=None, stats=self.stats,
+            ), augment_pipe=self.augment_pipe, stats=self.stats,
         )
         self.phases = training_phases(opts)
         betas = tuple(opts.defaults.betas)
@@ -137,11 +136,13 @@ class Trainer:
             self.labels = torch.zeros([1, 0], device=self.device)
 
         # Real images.
-        self.feed = ImageFeed(
-            dataset, sampler if sampler is not None else make_sampler(dataset, opts.seed), self.device,
-            batch_size_fn=lambda nimg: opts.batch, rank=rank, world_size=world_size, workers=opts.workers,
-            bad_files=opts.bad_files, log=self.log,
+        for name, reason in dict(getattr(dataset, "bad_files", {})).items():
+            self.log(f"warning: training image {name} left out: {reason}")
+        self.feed = RealImages(
+            dataset, opts.batch, self.device, rank=rank, world_size=world_size, seed=opts.seed,
+            workers=opts.workers, log=self.log,
         )
+        self.feed.reported.update(getattr(dataset, "bad_files", {}))
 
         # Progress counters.
         self.cur_nimg = 0
@@ -207,25 +208,27 @@ class Trainer:
             update_ema(self.G_ema, self.G, beta)
         self.cur_nimg += self.batch_size
         self.batch_idx += 1
+        if self.ada is not None:
+            self.ada.step(self.batch_idx)
         if "after_step" in self.hooks:
             self.hooks["after_step"](self)
 
-    def _my_slice(self, t: torch.Tensor | object):
-        per = self.batch_per_process
-        return t[self.rank * per : (self.rank + 1) * per]
+    def _my_share(self, t):
+        """This process's samples of a global batch: every world_size-th, from its rank on."""
+        return t[self.rank :: self.world_size]
 
     def _run_phase(self, phase: Phase, reals: torch.Tensor, real_c: torch.Tensor) -> None:
         opts, B = self.opts, self.batch_size
         needs_fakes = phase.net == "G" or phase.main
         latents = None
         if needs_fakes:
-            latents = self._my_slice(draw_latents(
+            latents = self._my_share(draw_latents(
                 B, self.G.z_dim, self.G.num_ws, opts.style_mixing, self.labels, self.shared_gen
             ))
         pl_noise = None
         if phase.net == "G" and phase.reg:
             shape = [B, self.G.img_channels, self.G.img_resolution, self.G.img_resolution]
-            pl_noise = self._my_slice(torch.randn(shape, generator=self.shared_gen, device=self.device))
+            pl_noise = self._my_share(torch.randn(shape, generator=self.shared_gen, device=self.device))
 
         module = self.G if phase.net == "G" else self.D
         opt = self.opt[phase.net]
@@ -235,7 +238,7 @@ class Trainer:
         gain = phase.interval / rounds
         pl_lengths = []
         for r in range(rounds):
-            part = slice(r * opts.batch_gpu, (r + 1) * opts.batch_gpu)
+            part = slice(r, None, rounds)  # pass r takes every rounds-th sample, as processes do
             if phase.net == "G":
                 if phase.main:
                     self.loss.generator_main(latents[part], self.cur_nimg, gain)
@@ -243,9 +246,11 @@ class Trainer:
                     pl_lengths.append(self.loss.path_length(latents[part], pl_noise[part], gain))
             else:
                 loss_fake = self.loss.discriminator_fake(latents[part], self.cur_nimg, gain) if phase.main else None
-                self.loss.discriminator_real(
+                real_logits = self.loss.discriminator_real(
                     reals[part], real_c[part], self.cur_nimg, gain, main=phase.main, r1=phase.reg, loss_fake=loss_fake
                 )
+                if self.ada is not None:
+                    self.ada.observe(real_logits)
         module.requires_grad_(False)
 
         params = dist.sync_gradients(module.parameters())
@@ -311,6 +316,7 @@ class Trainer:
         s.report_scalar("Progress/kimg", self.cur_nimg / 1e3)
         s.report_scalar("Progress/skipped_steps", self.skipped_in_tick)
         s.report_scalar("Progress/pl_mean", float(self.loss.pl_mean))
+        s.report_scalar("Progress/augment", float(self.augment_pipe.p) if self.augment_pipe is not None else 0.0)
         s.report_scalar("Timing/total_sec", now - self.start_time)
         s.report_scalar("Timing/sec_per_tick", now - self.tick_start_time)
         s.report_scalar("Timing/sec_per_kimg", sec_per_kimg)
@@ -320,6 +326,8 @@ class Trainer:
         stats = s.reduce()
         if self.is_main:
             extra = {"cpumem": f"{peak_cpu_memory_gb():.2f}"}
+            if self.augment_pipe is not None:
+                extra["augment"] = f"{float(self.augment_pipe.p):.3f}"
             if self.device.type == "cuda":
                 extra["gpumem"] = f"{torch.cuda.max_memory_allocated(self.device) / 2**30:.2f}"
             if self.skipped_in_tick:
@@ -378,14 +386,14 @@ class Trainer:
             if len(reals) == n:
                 break
         if len(reals) == n:
-            save_image_grid(to_float_images(torch.from_numpy(np.stack(reals))), self.run_dir / "reals.png", cols, rows)
+            save_image_grid(from_uint8(np.stack(reals)), self.run_dir / "reals.png", cols)
         with snap.preserved_rng(self.device):
             self.save_samples(self.run_dir / "fakes_init.png")
 
     def save_samples(self, path: Path) -> None:
         """The fixed-latent sample grid of the EMA generator."""
-        images = generate_grid(self.G_ema, self.grid_z, self.grid_c, batch=64)
-        save_image_grid(images, path, *self.grid)
+        images = generate_images(self.G_ema, self.grid_z, self.grid_c)
+        save_image_grid(images, path, cols=self.grid[0])
 
     def save_snapshot(self) -> Path | None:
         """Write the EMA generator and the full training state (process 0), atomically."""
@@ -426,6 +434,7 @@ class Trainer:
                 "shared": self.shared_gen.get_state(),
             },
             "feed": self.feed.state_dict(),
+            "ada": self.ada.state_dict() if self.ada is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -441,6 +450,8 @@ class Trainer:
             opt.load_state_dict(state["optimizers"][name])
         self.loss.pl_mean.copy_(state["pl_mean"])
         self.feed.load_state_dict(state["feed"])
+        if self.ada is not None and state.get("ada") is not None:
+            self.ada.load_state_dict(state["ada"])
         self.shared_gen.set_state(state["rng"]["shared"])
         processes = state["rng"]["processes"]
         if len(processes) == self.world_size:

@@ -121,8 +121,8 @@ class TrainingOptions:
     blur_sigma: float | None = None
     blur_fade_kimg: float | None = None
     # Augmentation.
-    aug: str = "none"
-    aug_p: float = 0.2  # probability for --aug fixed; initial p for ada
+    aug: str = "ada"
+    aug_p: float | None = None  # --aug fixed: the probability (default 0.2); --aug ada: the initial p (default 0)
     ada_target: float = 0.6
     ada_interval: int = 4
     ada_kimg: float = 500.0
@@ -200,6 +200,7 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int) -> TrainingO
         blur_sigma=d.blur_sigma if opts.blur_sigma is None else opts.blur_sigma,
         blur_fade_kimg=d.blur_fade_kimg * scale if opts.blur_fade_kimg is None else opts.blur_fade_kimg,
         progressive=d.progressive if opts.progressive is None else opts.progressive,
+        aug_p=0.2 if opts.aug == "fixed" and opts.aug_p is None else opts.aug_p,
         resolved=True,
     )
     out = dataclasses.replace(opts, **values)
@@ -240,7 +241,9 @@ def check_options(o: TrainingOptions) -> None:
     need(0 <= o.style_mixing <= 1, "--style-mixing must lie in [0, 1]")
     need(o.gamma >= 0 and o.pl_weight >= 0, "--gamma and --pl-weight must not be negative")
     need(o.glr > 0 and o.dlr > 0, "--glr and --dlr must be positive")
-    need(0 <= o.aug_p <= 1 and 0 <= o.ada_target <= 1, "--p and --target must lie in [0, 1]")
+    need(o.aug_p is None or 0 <= o.aug_p <= 1, "--p must lie in [0, 1]")
+    need(0 <= o.ada_target <= 1, "--target must lie in [0, 1]")
+    need(o.aug_p is None or o.aug != "none", "--p needs --aug fixed or ada")
     need(o.pl_batch_shrink >= 1, "pl_batch_shrink must be at least 1")
     for name in ("g_reg_interval", "d_reg_interval"):
         value = getattr(o, name)
