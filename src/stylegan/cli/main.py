@@ -15,6 +15,7 @@ from stylegan.errors import UserError
 
 # name -> (module, one-line help). Keep sorted by name.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("stylegan.cli.analyze", "Analyse circular artifacts: feature maps, energy, experiments, rates."),
     "convert": ("stylegan.cli.convert", "Convert official and community checkpoints to the native format."),
     "dataset": ("stylegan.cli.dataset", "Convert an image folder, zip or toyfaces into a training dataset."),
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),

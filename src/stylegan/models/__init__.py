@@ -1,9 +1,15 @@
 """Networks of every generation, built from frozen dataclass configs (see ``configs``)."""
 
-from stylegan.models import stylegan2  # noqa: F401  (registers the networks)
+from stylegan.models import stylegan1, stylegan2  # noqa: F401  (registers the networks)
 from stylegan.models.generator import GeneratorBase, mix_styles
 from stylegan.models.mapping import MappingConfig, MappingNetwork
 from stylegan.models.registry import NETWORKS, build
+from stylegan.models.stylegan1 import (
+    StyleGAN1Discriminator,
+    StyleGAN1DiscriminatorConfig,
+    StyleGAN1Generator,
+    StyleGAN1GeneratorConfig,
+)
 from stylegan.models.stylegan2 import (
     StyleGAN2Discriminator,
     StyleGAN2DiscriminatorConfig,
@@ -17,6 +23,10 @@ __all__ = [
     "GeneratorBase",
     "MappingConfig",
     "MappingNetwork",
+    "StyleGAN1Discriminator",
+    "StyleGAN1DiscriminatorConfig",
+    "StyleGAN1Generator",
+    "StyleGAN1GeneratorConfig",
     "StyleGAN2Discriminator",
     "StyleGAN2DiscriminatorConfig",
     "StyleGAN2Generator",
