@@ -61,6 +61,7 @@ def tiny_options(tmp_path, **changes) -> TrainingOptions:
     base = dict(
         cfg="stylegan2", data="tiny", resolution=8, batch=4, kimg=0.032, tick=0.008, snap=1, img_snap=1,
         cbase=128, cmax=16, map_depth=2, z_dim=16, w_dim=16, workers=0, outdir=str(tmp_path), seed=1, aug="none",
+        grid=(4, 2),
     )
     base.update(changes)
     return resolve_options(TrainingOptions(**base), base["resolution"])

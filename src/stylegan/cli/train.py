@@ -18,7 +18,19 @@ FIELDS = {
     "blur_fade_kimg": "blur_fade_kimg", "aug": "aug", "p": "aug_p", "target": "ada_target", "augpipe": "augpipe",
     "ada_kimg": "ada_kimg", "outdir": "outdir", "desc": "desc", "tick": "tick", "snap": "snap",
     "img_snap": "img_snap", "metrics": "metrics", "workers": "workers", "bad_files": "bad_files",
+    "progressive": "progressive", "lod_kimg": "lod_kimg", "lod_initial_res": "lod_initial_res",
+    "pin_gate_init": "pin_gate_init", "grid": "grid",
 }
+
+
+def _grid(value: str) -> tuple[int, int]:
+    from stylegan.errors import UserError
+
+    try:
+        cols, rows = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--grid must look like 8x4 (columns x rows), got {value!r}") from None
+    return cols, rows
 
 
 def _metrics(value):
@@ -44,7 +56,7 @@ OPTIONS = [
     ("--mirror", dict(**Bool, help="Add x-flipped copies of the images  [default: 0]")),
     ("--max-size", dict(type=click.IntRange(1), help="Use at most this many images")),
     ("--kimg", dict(type=FloatPos, help="Training length in thousands of images  [default: 25000]")),
-    ("--batch", dict(type=click.IntRange(1), help="Total batch size  [default: 32]")),
+    ("--batch", dict(type=click.IntRange(1), help="Total batch size  [default: 32; StyleGAN: per resolution]")),
     ("--batch-gpu", dict(type=click.IntRange(1), help="Samples per process and pass  [default: batch / gpus]")),
     ("--gpus", dict(type=click.IntRange(1), help="Processes: GPUs, or gloo processes on CPU  [default: 1]")),
     ("--seed", dict(type=click.IntRange(0), help="Random seed  [default: 0]")),
@@ -76,9 +88,14 @@ OPTIONS = [
     ("--tick", dict(type=FloatPos, help="kimg per progress tick  [default: 4]")),
     ("--snap", dict(type=click.IntRange(1), help="Ticks per network snapshot  [default: 50]")),
     ("--img-snap", dict(type=click.IntRange(1), help="Ticks per sample grid  [default: 50]")),
+    ("--grid", dict(metavar="COLSxROWS", help="Size of the sample grids  [default: by resolution, up to 16x9]")),
     ("--metrics", dict(metavar="NAME,..|none", help="Metrics at every snapshot  [default: none]")),
     ("--workers", dict(type=click.IntRange(0), help="Data loading processes  [default: 2]")),
     ("--bad-files", dict(type=click.Choice(BAD_FILE_POLICIES), help="On an unreadable image  [default: skip]")),
+    ("--progressive", dict(**Bool, help="StyleGAN: grow progressively  [default: 1 for stylegan1, stylegan1-pin]")),
+    ("--lod-kimg", dict(type=Float0, help="StyleGAN: kimg per fade-in and per stable phase  [default: 600]")),
+    ("--lod-initial-res", dict(type=click.IntRange(4), help="StyleGAN: first resolution when growing  [default: 8]")),
+    ("--pin-gate-init", dict(type=Prob, help="stylegan1-pin: initial PIN gate p  [default: 0.5]")),
 ]
 
 
@@ -86,6 +103,9 @@ def _with_options(fn):
     for name, kwargs in reversed(OPTIONS):
         fn = click.option(name, **kwargs)(fn)
     return fn
+
+
+_PARSE = {"metrics": _metrics, "grid": _grid}
 
 
 @click.command()
@@ -110,7 +130,7 @@ def command(ctx: click.Context, resume: str | None, **kwargs):
     given = {}
     for name, value in kwargs.items():
         if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE and value is not None:
-            given[FIELDS[name]] = _metrics(value) if name == "metrics" else value
+            given[FIELDS[name]] = _PARSE.get(name, lambda v: v)(value)
     exact_resume = resume is not None and not _looks_like_network(resume)
     if not exact_resume:
         missing = [f"--{k}" for k in ("cfg", "data") if k not in given]

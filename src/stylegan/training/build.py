@@ -35,9 +35,15 @@ def _replace_existing(config, **values):
 
 def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> ModelSpec:
     """The preset's networks with the training-time settings of the options applied."""
+    extra = {}
+    if opts.defaults.progressive:
+        extra["progressive"] = opts.progressive
+    if opts.pin_gate_init is not None:
+        extra["pin_gate_init"] = opts.pin_gate_init
     spec = build_preset(
         opts.cfg, opts.resolution, c_dim=label_dim if opts.cond else 0, img_channels=img_channels,
         channel_base=opts.cbase, channel_max=opts.cmax, map_layers=opts.map_depth, z_dim=opts.z_dim, w_dim=opts.w_dim,
+        **extra,
     )
     G_values: dict = {}
     D_values: dict = {"mbstd_group_size": opts.mbstd_group}
@@ -48,7 +54,7 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
         # Training runs the modulated convolutions as plain convolutions (faster); inference uses grouped ones.
         G_values["fused_modconv_default"] = "inference_only"
     # StyleGAN3: the input-magnitude EMA has a half-life of 20 kimg.
-    G_values["magnitude_ema_beta"] = 0.5 ** (opts.batch / 20e3)
+    G_values["magnitude_ema_beta"] = 0.5 ** ((opts.batch or 32) / 20e3)
     G_cfg = _replace_existing(spec.G, **G_values)
     D_cfg = _replace_existing(spec.D, **D_values)
     return dataclasses.replace(spec, G=G_cfg, D=D_cfg)
@@ -99,3 +105,17 @@ def lazy_interval(phases: list[Phase], net: str) -> int | None:
 def projectable_modules(module: nn.Module) -> list[nn.Module]:
     """Modules with a ``project_()`` method (PIN gates), to be projected after each optimiser step."""
     return [m for m in module.modules() if callable(getattr(m, "project_", None))]
+
+
+def progressive_schedule(opts: TrainingOptions, num_processes: int):
+    """The growing schedule of a StyleGAN (v1) run: the official per-resolution minibatches (the
+    single-GPU table for one process) and learning rates (scaled by --glr / --dlr over 0.001),
+    ``lod_kimg`` per fade-in and per stable phase, starting at ``lod_initial_res``."""
+    from stylegan.training.progressive import OFFICIAL_MINIBATCH, ONE_GPU_MINIBATCH, ProgressiveSchedule
+
+    one = num_processes == 1
+    return ProgressiveSchedule(
+        opts.resolution, lod_initial_resolution=opts.lod_initial_res, lod_training_kimg=opts.lod_kimg,
+        lod_transition_kimg=opts.lod_kimg, minibatch_base=4 if one else 32,
+        minibatch_dict=dict(ONE_GPU_MINIBATCH if one else OFFICIAL_MINIBATCH),
+    )

@@ -32,12 +32,21 @@ from stylegan.errors import UserError
 from stylegan.training import distributed as dist
 from stylegan.training import snapshot as snap
 from stylegan.training.ada import setup_augment
-from stylegan.training.build import Phase, adam, lazy_interval, model_spec, projectable_modules, training_phases
+from stylegan.training.build import (
+    Phase,
+    adam,
+    lazy_interval,
+    model_spec,
+    progressive_schedule,
+    projectable_modules,
+    training_phases,
+)
 from stylegan.training.ema import ema_beta, update_ema
 from stylegan.training.feed import RealImages, dataset_labels
 from stylegan.training.images import generate_images, grid_shape, save_image_grid
 from stylegan.training.loss import LossConfig, StyleGANLoss, draw_latents
 from stylegan.training.options import TrainingOptions
+from stylegan.training.progressive import apply_lod, fade_reals, needs_optimizer_reset
 from stylegan.training.stats import StatsCollector, StatsLog, progress_line
 from stylegan.utils.images import from_uint8
 
@@ -110,10 +119,16 @@ class Trainer:
         self.shared_gen = torch.Generator(device=self.device)
         self.shared_gen.manual_seed(opts.seed + 0x5EED)
 
+        # Progressive growing (StyleGAN v1): level of detail, minibatch and learning rate from the schedule.
+        self.schedule = progressive_schedule(opts, world_size) if opts.progressive else None
+        self.prev_lod: float | None = None
+        self.lod = 0.0
+        self.step_batch = opts.batch or self.schedule.at(0, world_size).minibatch
+
         # Augmentation (ADA): the pipe sits in front of D for reals and fakes alike.
         self.augment_pipe, self.ada = setup_augment(
             opts.aug, preset=opts.augpipe, p=opts.aug_p, target=opts.ada_target,
-            interval=opts.ada_interval, kimg=opts.ada_kimg, batch_size=opts.batch, device=self.device,
+            interval=opts.ada_interval, kimg=opts.ada_kimg, batch_size=self.step_batch, device=self.device,
         )
 
         # Loss, optimisers, phases.
@@ -131,6 +146,8 @@ class Trainer:
             "G": adam(self.G.parameters(), opts.glr, betas, lazy_interval(self.phases, "G")),
             "D": adam(self.D.parameters(), opts.dlr, betas, lazy_interval(self.phases, "D")),
         }
+        # Learning rates as given to Adam (lazy-regularisation compensation included), per network.
+        self.base_lr = {name: opt.param_groups[0]["lr"] for name, opt in self.opt.items()}
         self.labels = torch.from_numpy(dataset_labels(dataset)).to(self.device)
         if not opts.cond:
             self.labels = torch.zeros([1, 0], device=self.device)
@@ -139,7 +156,7 @@ class Trainer:
         for name, reason in dict(getattr(dataset, "bad_files", {})).items():
             self.log(f"warning: training image {name} left out: {reason}")
         self.feed = RealImages(
-            dataset, opts.batch, self.device, rank=rank, world_size=world_size, seed=opts.seed,
+            dataset, self.step_batch, self.device, rank=rank, world_size=world_size, seed=opts.seed,
             workers=opts.workers, log=self.log,
         )
         self.feed.reported.update(getattr(dataset, "bad_files", {}))
@@ -157,7 +174,7 @@ class Trainer:
             self.load_state_dict(resume_state)
             self.stats_log.truncate_after(self.cur_nimg)
 
-        cols, rows = grid_shape(opts.resolution)
+        cols, rows = opts.grid or grid_shape(opts.resolution)
         self.grid = (cols, rows)
         grid_gen = torch.Generator().manual_seed(opts.seed)
         self.grid_z = torch.randn([cols * rows, self.G.z_dim], generator=grid_gen)
@@ -189,7 +206,8 @@ class Trainer:
 
     @property
     def batch_size(self) -> int:
-        return self.opts.batch
+        """Global minibatch of the current step."""
+        return self.step_batch
 
     @property
     def batch_per_process(self) -> int:
@@ -199,7 +217,11 @@ class Trainer:
     # One step
 
     def train_step(self) -> None:
+        if self.schedule is not None:
+            self._grow()
         reals, real_c = self.feed.next()
+        if self.schedule is not None:
+            reals = fade_reals(reals, self.lod)
         for phase in self.phases:
             if self.batch_idx % phase.interval == 0:
                 self._run_phase(phase, reals, real_c)
@@ -213,6 +235,26 @@ class Trainer:
         if "after_step" in self.hooks:
             self.hooks["after_step"](self)
 
+    def _grow(self) -> None:
+        """Progressive growing: set the lod, minibatch and learning rates of this step; reset Adam's
+        state when a new layer appears (official StyleGAN)."""
+        phase = self.schedule.at(self.cur_nimg / 1e3, self.world_size)
+        self.lod = phase.lod
+        if phase.lod != self.prev_lod:
+            apply_lod(phase.lod, self.G, self.D, self.G_ema)
+        if needs_optimizer_reset(self.prev_lod, phase.lod):
+            for opt in self.opt.values():
+                opt.state.clear()
+        self.prev_lod = phase.lod
+        self.step_batch = self.opts.batch or phase.minibatch
+        self.feed.set_batch_size(self.step_batch)
+        if self.ada is not None:
+            self.ada.batch_size = self.step_batch
+        base = self.schedule
+        for name, rate, rate_base in (("G", phase.G_lrate, base.G_lrate_base), ("D", phase.D_lrate, base.D_lrate_base)):
+            for group in self.opt[name].param_groups:
+                group["lr"] = self.base_lr[name] * rate / rate_base
+
     def _my_share(self, t):
         """This process's samples of a global batch: every world_size-th, from its rank on."""
         return t[self.rank :: self.world_size]
@@ -222,8 +264,9 @@ class Trainer:
         needs_fakes = phase.net == "G" or phase.main
         latents = None
         if needs_fakes:
+            mix_layers = self.G.synthesis.num_active_ws(self.lod) if self.schedule is not None else None
             latents = self._my_share(draw_latents(
-                B, self.G.z_dim, self.G.num_ws, opts.style_mixing, self.labels, self.shared_gen
+                B, self.G.z_dim, self.G.num_ws, opts.style_mixing, self.labels, self.shared_gen, mix_layers
             ))
         pl_noise = None
         if phase.net == "G" and phase.reg:
@@ -234,7 +277,10 @@ class Trainer:
         opt = self.opt[phase.net]
         opt.zero_grad(set_to_none=True)
         module.requires_grad_(True)
-        rounds = self.batch_per_process // opts.batch_gpu
+        rounds = max(self.batch_per_process // (opts.batch_gpu or self.batch_per_process), 1)
+        if self.batch_per_process % rounds:
+            raise UserError(f"a batch of {self.batch_per_process} per process does not split into passes of "
+                            f"--batch-gpu {opts.batch_gpu}")
         gain = phase.interval / rounds
         pl_lengths = []
         for r in range(rounds):
@@ -316,6 +362,9 @@ class Trainer:
         s.report_scalar("Progress/kimg", self.cur_nimg / 1e3)
         s.report_scalar("Progress/skipped_steps", self.skipped_in_tick)
         s.report_scalar("Progress/pl_mean", float(self.loss.pl_mean))
+        s.report_scalar("Progress/batch", self.step_batch)
+        if self.schedule is not None:
+            s.report_scalar("Progress/lod", self.lod)
         s.report_scalar("Progress/augment", float(self.augment_pipe.p) if self.augment_pipe is not None else 0.0)
         s.report_scalar("Timing/total_sec", now - self.start_time)
         s.report_scalar("Timing/sec_per_tick", now - self.tick_start_time)
@@ -328,6 +377,9 @@ class Trainer:
             extra = {"cpumem": f"{peak_cpu_memory_gb():.2f}"}
             if self.augment_pipe is not None:
                 extra["augment"] = f"{float(self.augment_pipe.p):.3f}"
+            if self.schedule is not None:
+                extra["lod"] = f"{self.lod:.2f}"
+                extra["batch"] = str(self.step_batch)
             if self.device.type == "cuda":
                 extra["gpumem"] = f"{torch.cuda.max_memory_allocated(self.device) / 2**30:.2f}"
             if self.skipped_in_tick:
@@ -435,6 +487,7 @@ class Trainer:
             },
             "feed": self.feed.state_dict(),
             "ada": self.ada.state_dict() if self.ada is not None else None,
+            "progressive": {"prev_lod": self.prev_lod} if self.schedule is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -452,6 +505,10 @@ class Trainer:
         self.feed.load_state_dict(state["feed"])
         if self.ada is not None and state.get("ada") is not None:
             self.ada.load_state_dict(state["ada"])
+        if self.schedule is not None and state.get("progressive") is not None:
+            self.prev_lod = state["progressive"]["prev_lod"]
+            if self.prev_lod is not None:
+                self.lod = self.prev_lod
         self.shared_gen.set_state(state["rng"]["shared"])
         processes = state["rng"]["processes"]
         if len(processes) == self.world_size:

@@ -57,13 +57,17 @@ class Latents:
 
 
 def draw_latents(
-    batch: int, z_dim: int, num_ws: int, mixing_prob: float, labels: torch.Tensor, generator: torch.Generator
+    batch: int, z_dim: int, num_ws: int, mixing_prob: float, labels: torch.Tensor, generator: torch.Generator,
+    mix_layers: int | None = None,
 ) -> Latents:
-    """Latents for ``batch`` samples from ``generator``; labels drawn from the rows of ``labels``."""
+    """Latents for ``batch`` samples from ``generator``; labels drawn from the rows of ``labels``.
+
+    Crossovers fall in [1, mix_layers) (default num_ws; during progressive growing, the ws in use)."""
     device = generator.device
     z = torch.randn([batch, z_dim], generator=generator, device=device)
     z_mix = torch.randn([batch, z_dim], generator=generator, device=device)
-    crossover = torch.randint(1, max(num_ws, 2), [batch], generator=generator, device=device)
+    high = max(mix_layers or num_ws, 2)
+    crossover = torch.randint(1, high, [batch], generator=generator, device=device)
     mixed = torch.rand([batch], generator=generator, device=device) < mixing_prob
     crossover = torch.where(mixed, crossover, torch.full_like(crossover, num_ws))
     idx = torch.randint(labels.shape[0], [batch], generator=generator, device=device)

@@ -133,10 +133,15 @@ class TrainingOptions:
     tick: float = 4.0  # kimg per tick
     snap: int = 50  # ticks per network snapshot
     img_snap: int = 50  # ticks per sample grid
+    grid: tuple[int, int] | None = None  # (columns, rows) of the sample grids; default: by resolution
     metrics: tuple[str, ...] = ()
     workers: int = 2
     bad_files: str = "skip"
+    # StyleGAN (v1): progressive growing and Pixel-Instance Normalization.
     progressive: bool | None = None
+    lod_kimg: float = 600.0  # kimg of each fade-in and of each stable phase
+    lod_initial_res: int = 8
+    pin_gate_init: float | None = None
     resolved: bool = field(default=False)
 
     def to_json(self) -> str:
@@ -151,6 +156,8 @@ class TrainingOptions:
         data = dict(data)
         if "metrics" in data:
             data["metrics"] = tuple(data["metrics"])
+        if data.get("grid") is not None:
+            data["grid"] = tuple(data["grid"])
         return cls(**data)
 
     @classmethod
@@ -180,17 +187,19 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int) -> TrainingO
     """Fill every ``None`` from the preset's defaults and check the combination."""
     d = preset_defaults(opts.cfg)
     res = opts.resolution or dataset_resolution
-    batch = opts.batch or d.batch
-    scale = batch / 32
+    progressive = d.progressive if opts.progressive is None else opts.progressive
+    # Progressive growing without --batch takes the minibatch of each resolution from the schedule.
+    batch = opts.batch if opts.batch or progressive else d.batch
+    scale = (batch or d.batch) / 32
     values = dict(
         resolution=res,
         batch=batch,
-        batch_gpu=opts.batch_gpu or max(batch // opts.gpus, 1),
+        batch_gpu=opts.batch_gpu or (max(batch // opts.gpus, 1) if batch else None),
         map_depth=opts.map_depth or d.map_depth,
         mbstd_group=opts.mbstd_group or d.mbstd_group,
         glr=d.g_lr if opts.glr is None else opts.glr,
         dlr=d.d_lr if opts.dlr is None else opts.dlr,
-        gamma=_default_gamma(d, res, batch) if opts.gamma is None else opts.gamma,
+        gamma=_default_gamma(d, res, batch or d.batch) if opts.gamma is None else opts.gamma,
         ema_kimg=(d.ema_kimg * (scale if d.ema_scales_with_batch else 1)) if opts.ema_kimg is None else opts.ema_kimg,
         ema_rampup=d.ema_rampup if opts.ema_rampup is None else (opts.ema_rampup or None),
         style_mixing=d.style_mixing if opts.style_mixing is None else opts.style_mixing,
@@ -199,7 +208,7 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int) -> TrainingO
         d_reg_interval=d.d_reg_interval if opts.d_reg_interval is None else (opts.d_reg_interval or None),
         blur_sigma=d.blur_sigma if opts.blur_sigma is None else opts.blur_sigma,
         blur_fade_kimg=d.blur_fade_kimg * scale if opts.blur_fade_kimg is None else opts.blur_fade_kimg,
-        progressive=d.progressive if opts.progressive is None else opts.progressive,
+        progressive=progressive,
         aug_p=0.2 if opts.aug == "fixed" and opts.aug_p is None else opts.aug_p,
         resolved=True,
     )
@@ -225,17 +234,21 @@ def check_options(o: TrainingOptions) -> None:
     need(o.tick > 0, "--tick must be positive")
     need(o.snap >= 1 and o.img_snap >= 1, "--snap and --img-snap must be at least 1")
     need(o.gpus >= 1, "--gpus must be at least 1")
-    need(o.batch >= 1 and o.batch_gpu >= 1, "--batch and --batch-gpu must be at least 1")
-    need(o.batch % o.gpus == 0, f"--batch {o.batch} must be a multiple of --gpus {o.gpus}")
-    need(
-        o.batch % (o.gpus * o.batch_gpu) == 0,
-        f"--batch {o.batch} must be a multiple of --gpus times --batch-gpu ({o.gpus} x {o.batch_gpu})",
-    )
-    group = min(o.mbstd_group, o.batch_gpu)
-    need(
-        o.batch_gpu % group == 0,
-        f"--batch-gpu {o.batch_gpu} must be a multiple of the minibatch-stddev group size {o.mbstd_group}",
-    )
+    need(o.batch_gpu is None or o.batch_gpu >= 1, "--batch-gpu must be at least 1")
+    if o.batch is not None:
+        need(o.batch >= 1, "--batch must be at least 1")
+        need(o.batch % o.gpus == 0, f"--batch {o.batch} must be a multiple of --gpus {o.gpus}")
+        need(
+            o.batch % (o.gpus * o.batch_gpu) == 0,
+            f"--batch {o.batch} must be a multiple of --gpus times --batch-gpu ({o.gpus} x {o.batch_gpu})",
+        )
+        group = min(o.mbstd_group, o.batch_gpu)
+        need(
+            o.batch_gpu % group == 0,
+            f"--batch-gpu {o.batch_gpu} must be a multiple of the minibatch-stddev group size {o.mbstd_group}",
+        )
+    else:
+        need(o.progressive, "--batch is needed")
     need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
     need(o.bad_files in BAD_FILE_POLICIES, f"--bad-files must be one of {', '.join(BAD_FILE_POLICIES)}")
     need(0 <= o.style_mixing <= 1, "--style-mixing must lie in [0, 1]")
@@ -249,11 +262,20 @@ def check_options(o: TrainingOptions) -> None:
         value = getattr(o, name)
         need(value is None or value >= 1, f"{name} must be at least 1")
     need(o.workers >= 0, "--workers must not be negative")
+    need(o.grid is None or (len(o.grid) == 2 and min(o.grid) >= 1), "--grid must be COLSxROWS, e.g. 8x4")
+    if o.progressive:
+        need(o.defaults.progressive, f"--cfg {o.cfg} does not grow progressively (only stylegan1 and stylegan1-pin do)")
+        need(o.lod_kimg >= 0, "--lod-kimg must not be negative")
+        need(4 <= o.lod_initial_res <= o.resolution and o.lod_initial_res & (o.lod_initial_res - 1) == 0,
+             f"--lod-initial-res must be a power of two between 4 and the resolution {o.resolution}")
+    need(o.pin_gate_init is None or o.cfg == "stylegan1-pin", "--pin-gate-init applies to --cfg stylegan1-pin")
+    need(o.pin_gate_init is None or 0 <= o.pin_gate_init <= 1, "--pin-gate-init must lie in [0, 1]")
 
 
 def run_description(o: TrainingOptions, dataset_name: str) -> str:
     """The part of a run directory's name after its number: ``<cfg>-<data>-gpus1-batch32-gamma10``."""
-    desc = f"{o.cfg}-{_safe(dataset_name)}-gpus{o.gpus}-batch{o.batch}-gamma{o.gamma:g}"
+    batch = o.batch if o.batch else "auto"
+    desc = f"{o.cfg}-{_safe(dataset_name)}-gpus{o.gpus}-batch{batch}-gamma{o.gamma:g}"
     if o.desc:
         desc += f"-{_safe(o.desc)}"
     return desc
