@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("stylegan.cli.dataset", "Convert an image folder, zip or toyfaces into a training dataset."),
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
     "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
+    "metrics": ("stylegan.cli.metrics", "Measure a network: FID, KID, precision/recall, PPL, LS, equivariance."),
     "train": ("stylegan.cli.train", "Train a generator (StyleGAN 1/2/3, PIN) with snapshots and exact resume."),
 }
 
