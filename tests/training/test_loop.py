@@ -172,3 +172,21 @@ def test_ada_adjusts_p_and_saves_it(tmp_path):
     assert state["ada"]["p"] == pytest.approx(ps[-1]) and state["ada"]["num_steps"] == 4
     assert len(set(ps)) == len(ps) and all(abs(p - 0.5) > 0.05 for p in ps)
     assert "augment" in (run_dir / "log.txt").read_text()
+
+
+def test_metrics_at_snapshots_with_the_offline_probe(tmp_path):
+    from stylegan.metrics.probe import WEIGHTS
+
+    if not WEIGHTS.is_file():
+        pytest.skip(f"the toyfaces probe weights are not in this checkout ({WEIGHTS})")
+    opts = tiny_options(tmp_path, cfg="stylegan2", resolution=16, kimg=0.008, snap=1, metrics=("fid50k_full",),
+                        metrics_detector="probe", metrics_num=32)
+    run_dir = train(opts, dataset=TinyDataset(32, 16), verbose=False)
+    lines = (run_dir / "metric-fid50k_full.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # snapshots at 4 and 8 images
+    record = json.loads(lines[-1])
+    assert record["network"] == "network-snapshot-000000.008.safetensors" and record["detector"] == "probe"
+    assert record["results"]["fid50k_full"] > 0
+    assert "Metrics: fid50k_full" in (run_dir / "log.txt").read_text()
+    with pytest.raises(UserError, match="unknown metric"):
+        train(tiny_options(tmp_path, metrics=("fid1",)), dataset=TinyDataset(8, 8), verbose=False)

@@ -19,7 +19,8 @@ FIELDS = {
     "ada_kimg": "ada_kimg", "outdir": "outdir", "desc": "desc", "tick": "tick", "snap": "snap",
     "img_snap": "img_snap", "metrics": "metrics", "workers": "workers", "bad_files": "bad_files",
     "progressive": "progressive", "lod_kimg": "lod_kimg", "lod_initial_res": "lod_initial_res",
-    "pin_gate_init": "pin_gate_init", "grid": "grid",
+    "pin_gate_init": "pin_gate_init", "grid": "grid", "metrics_detector": "metrics_detector",
+    "metrics_num": "metrics_num",
 }
 
 
@@ -89,7 +90,10 @@ OPTIONS = [
     ("--snap", dict(type=click.IntRange(1), help="Ticks per network snapshot  [default: 50]")),
     ("--img-snap", dict(type=click.IntRange(1), help="Ticks per sample grid  [default: 50]")),
     ("--grid", dict(metavar="COLSxROWS", help="Size of the sample grids  [default: by resolution, up to 16x9]")),
-    ("--metrics", dict(metavar="NAME,..|none", help="Metrics at every snapshot  [default: none]")),
+    ("--metrics", dict(metavar="NAME,..|none", help="Metrics at every snapshot, e.g. fid50k_full  [default: none]")),
+    ("--metrics-detector", dict(type=click.Choice(["inception", "probe"]),
+                                help="Feature network of the metrics; probe works offline  [default: inception]")),
+    ("--metrics-num", dict(type=click.IntRange(1), help="Generated images per metric  [default: the metric's]")),
     ("--workers", dict(type=click.IntRange(0), help="Data loading processes  [default: 2]")),
     ("--bad-files", dict(type=click.Choice(BAD_FILE_POLICIES), help="On an unreadable image  [default: skip]")),
     ("--progressive", dict(**Bool, help="StyleGAN: grow progressively  [default: 1 for stylegan1, stylegan1-pin]")),

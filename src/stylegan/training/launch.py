@@ -26,8 +26,8 @@ from stylegan.training.loop import NonFiniteError, Trainer, default_device
 from stylegan.training.options import TrainingOptions, resolve_options, run_description
 
 # Options that may change when a run is resumed; the others define the run.
-RESUME_OVERRIDES = frozenset({"kimg", "tick", "snap", "img_snap", "metrics", "workers", "bad_files", "gpus",
-                              "batch_gpu"})
+RESUME_OVERRIDES = frozenset({"kimg", "tick", "snap", "img_snap", "metrics", "metrics_detector", "metrics_num",
+                              "workers", "bad_files", "gpus", "batch_gpu", "grid"})
 
 
 def train(

@@ -141,6 +141,12 @@ class Trainer:
             ), augment_pipe=self.augment_pipe, stats=self.stats,
         )
         self.phases = training_phases(opts)
+        if opts.metrics:
+            from stylegan.metrics.runner import DETECTORS, parse_metric_list
+
+            parse_metric_list(list(opts.metrics))
+            if opts.metrics_detector not in DETECTORS:
+                raise UserError(f"--metrics-detector must be one of {', '.join(DETECTORS)}")
         betas = tuple(opts.defaults.betas)
         self.opt = {
             "G": adam(self.G.parameters(), opts.glr, betas, lazy_interval(self.phases, "G")),
@@ -397,7 +403,9 @@ class Trainer:
             with snap.preserved_rng(self.device):
                 self.save_samples(self.run_dir / f"fakes{snap.snapshot_tag(self.cur_nimg)}.png")
         if done or tick % opts.snap == 0:
-            self.save_snapshot()
+            network = self.save_snapshot()
+            if opts.metrics:
+                self.measure(network)
         if "after_tick" in self.hooks:
             self.hooks["after_tick"](self)
         self.tick_start_time = time.time()
@@ -455,12 +463,32 @@ class Trainer:
             import stylegan
 
             meta = {"training_kimg": f"{self.cur_nimg / 1e3:g}", "training_cfg": self.opts.cfg}
-            stylegan.save(self.G_ema, snap.network_path(self.run_dir, self.cur_nimg), extra_metadata=meta)
+            network = snap.network_path(self.run_dir, self.cur_nimg)
+            stylegan.save(self.G_ema, network, extra_metadata=meta)
             path = snap.save_state(snap.state_path(self.run_dir, self.cur_nimg), self.state_dict(rng))
             snap.prune_states(self.run_dir, KEEP_STATES)
             self.log(f"Snapshot: {path.name}")
         dist.barrier()
-        return path
+        return network
+
+    def measure(self, network: Path | None) -> dict[str, float]:
+        """The ``--metrics`` of a snapshot (process 0), appended to ``metric-<name>.jsonl`` in the run
+        directory and written to TensorBoard; the training RNG streams are left untouched."""
+        results: dict[str, float] = {}
+        if self.is_main:
+            from stylegan.metrics.runner import snapshot_metrics
+
+            data = self.opts.data if self.opts.mirror else self.dataset  # metrics use unmirrored images
+            with snap.preserved_rng(self.device):
+                results = snapshot_metrics(
+                    self.G_ema, list(self.opts.metrics), self.run_dir, snapshot=network.name, data=data,
+                    detector=self.opts.metrics_detector, num_gen=self.opts.metrics_num, device=self.device,
+                    progress=False,
+                )
+            self.log("Metrics: " + "  ".join(f"{k} {v:.4g}" for k, v in results.items()))
+            self.stats_log.write_metrics(results, self.cur_nimg, time.time() - self.start_time)
+        dist.barrier()
+        return results
 
     # -------------------------------------------------------------------------------------------
     # State

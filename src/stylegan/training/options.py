@@ -135,6 +135,8 @@ class TrainingOptions:
     img_snap: int = 50  # ticks per sample grid
     grid: tuple[int, int] | None = None  # (columns, rows) of the sample grids; default: by resolution
     metrics: tuple[str, ...] = ()
+    metrics_detector: str = "inception"  # or "probe" (offline, toyfaces probe)
+    metrics_num: int | None = None  # generated samples per metric (default: the metric's, e.g. 50k)
     workers: int = 2
     bad_files: str = "skip"
     # StyleGAN (v1): progressive growing and Pixel-Instance Normalization.

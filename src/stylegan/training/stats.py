@@ -77,8 +77,7 @@ class StatsLog:
             except ImportError:
                 self._tb = None
 
-    def write(self, stats: dict[str, dict[str, float]], nimg: int, timestamp: float, walltime: float,
-              metrics: dict[str, float] | None = None) -> None:
+    def write(self, stats: dict[str, dict[str, float]], nimg: int, timestamp: float, walltime: float) -> None:
         if not self.enabled:
             return
         line = dict(stats, nimg=int(nimg), timestamp=timestamp)
@@ -90,8 +89,13 @@ class StatsLog:
             step = int(nimg / 1e3)
             for name, value in stats.items():
                 self._tb.add_scalar(name, value["mean"], global_step=step, walltime=walltime)
-            for name, value in (metrics or {}).items():
-                self._tb.add_scalar(f"Metrics/{name}", value, global_step=step, walltime=walltime)
+            self._tb.flush()
+
+    def write_metrics(self, results: dict[str, float], nimg: int, walltime: float) -> None:
+        """Metric results of a snapshot as TensorBoard scalars (``Metrics/<name>``)."""
+        if self.enabled and self._tb is not None:
+            for name, value in results.items():
+                self._tb.add_scalar(f"Metrics/{name}", value, global_step=int(nimg / 1e3), walltime=walltime)
             self._tb.flush()
 
     def truncate_after(self, nimg: int) -> None:
