@@ -188,5 +188,11 @@ def test_metrics_at_snapshots_with_the_offline_probe(tmp_path):
     assert record["network"] == "network-snapshot-000000.008.safetensors" and record["detector"] == "probe"
     assert record["results"]["fid50k_full"] > 0
     assert "Metrics: fid50k_full" in (run_dir / "log.txt").read_text()
-    with pytest.raises(UserError, match="unknown metric"):
+
+
+def test_unknown_metrics_stop_before_training(tmp_path):
+    with pytest.raises(UserError, match="unknown metric fid1"):
         train(tiny_options(tmp_path, metrics=("fid1",)), dataset=TinyDataset(8, 8), verbose=False)
+    with pytest.raises(UserError, match="metrics-detector"):
+        train(tiny_options(tmp_path, metrics=("fid50k",), metrics_detector="x"), dataset=TinyDataset(8, 8),
+              verbose=False)
