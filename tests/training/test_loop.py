@@ -196,3 +196,4 @@ def test_unknown_metrics_stop_before_training(tmp_path):
     with pytest.raises(UserError, match="metrics-detector"):
         train(tiny_options(tmp_path, metrics=("fid50k",), metrics_detector="x"), dataset=TinyDataset(8, 8),
               verbose=False)
+    assert list(tmp_path.iterdir()) == []  # no run directory for a run that cannot start

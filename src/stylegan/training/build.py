@@ -27,6 +27,17 @@ def open_training_data(opts: TrainingOptions):
     return dataset
 
 
+def check_metrics(opts: TrainingOptions) -> None:
+    """Reject unknown ``--metrics`` names and detectors before a run starts."""
+    if not opts.metrics:
+        return
+    from stylegan.metrics.runner import DETECTORS, parse_metric_list
+
+    parse_metric_list(list(opts.metrics))
+    if opts.metrics_detector not in DETECTORS:
+        raise UserError(f"--metrics-detector must be one of {', '.join(DETECTORS)}")
+
+
 def _replace_existing(config, **values):
     """``dataclasses.replace`` restricted to the fields ``config`` has."""
     names = {f.name for f in dataclasses.fields(config)}

@@ -21,7 +21,7 @@ import torch
 from stylegan.errors import UserError
 from stylegan.training import distributed as dist
 from stylegan.training import snapshot as snap
-from stylegan.training.build import open_training_data
+from stylegan.training.build import check_metrics, open_training_data
 from stylegan.training.loop import NonFiniteError, Trainer, default_device
 from stylegan.training.options import TrainingOptions, resolve_options, run_description
 
@@ -54,6 +54,7 @@ def train(
         if dataset is None:
             dataset = open_training_data(opts)
         opts = resolve_options(opts, dataset.resolution)
+        check_metrics(opts)
         run_dir = None
         if env_rank == 0:
             run_dir = snap.new_run_dir(opts.outdir, run_description(opts, getattr(dataset, "name", "data")))
@@ -61,6 +62,7 @@ def train(
         run_dir = _share(run_dir)
     if resume is not None and state_path is not None:
         opts = resolve_options(opts, opts.resolution)
+        check_metrics(opts)
         if env_rank == 0:
             (run_dir / snap.OPTIONS_FILE).write_text(opts.to_json() + "\n")
 

@@ -141,12 +141,6 @@ class Trainer:
             ), augment_pipe=self.augment_pipe, stats=self.stats,
         )
         self.phases = training_phases(opts)
-        if opts.metrics:
-            from stylegan.metrics.runner import DETECTORS, parse_metric_list
-
-            parse_metric_list(list(opts.metrics))
-            if opts.metrics_detector not in DETECTORS:
-                raise UserError(f"--metrics-detector must be one of {', '.join(DETECTORS)}")
         betas = tuple(opts.defaults.betas)
         self.opt = {
             "G": adam(self.G.parameters(), opts.glr, betas, lazy_interval(self.phases, "G")),
