@@ -1,4 +1,4 @@
-"""stylegan generate: one PNG per seed plus a grid."""
+"""stylegan generate: one PNG per seed (or per saved w) plus a grid."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from stylegan.cli.common import device_option, network_option, open_generator
 
 @click.command(name="generate")
 @network_option
-@click.option("--seeds", required=True, help="Seeds, e.g. 0-7,12.")
+@click.option("--seeds", default=None, help="Seeds, e.g. 0-7,12.")
+@click.option("--projected-w", default=None, type=click.Path(dir_okay=False), metavar="FILE.npz",
+              help="Render the ws saved by `stylegan project` (key w: [1, w_dim], [num_ws, w_dim] or "
+                   "[N, num_ws, w_dim]) instead of seeds.")
 @click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True,
               help="Truncation psi, in [-2, 2].")
 @click.option("--trunc-cutoff", "truncation_cutoff", type=int, default=None,
@@ -19,17 +22,34 @@ from stylegan.cli.common import device_option, network_option, open_generator
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the PNGs.")
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @device_option
-def command(network, seeds, truncation_psi, truncation_cutoff, class_idx, noise_mode, outdir, batch_size, device):
-    """Generate images for a list of seeds: one PNG per seed and grid.png."""
-    from stylegan.tools.generate import check_truncation, generate_images, write_images
+def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, class_idx, noise_mode, outdir,
+            batch_size, device):
+    """Generate images for a list of seeds (seedNNNN.png) or for saved ws (projNNNN.png), and grid.png."""
+    from stylegan.errors import UserError
+    from stylegan.tools.generate import (
+        check_truncation,
+        generate_images,
+        load_projected_ws,
+        render_ws,
+        write_images,
+    )
     from stylegan.utils.device import pick_device
     from stylegan.utils.seeds import parse_seeds
 
-    seed_list = parse_seeds(seeds)
+    if (seeds is None) == (projected_w is None):
+        raise UserError("give either --seeds or --projected-w (one of them)")
+    if projected_w is not None and (truncation_psi != 1.0 or truncation_cutoff is not None or class_idx is not None):
+        raise UserError("--trunc, --trunc-cutoff and --class apply to seeds; a projected w is rendered as saved")
+    seed_list = parse_seeds(seeds) if seeds is not None else None
     check_truncation(truncation_psi, truncation_cutoff)
     dev = pick_device(device)
     G = open_generator(network, dev)
-    images = generate_images(G, seed_list, truncation_psi, truncation_cutoff, class_idx, noise_mode,
-                             batch_size=batch_size, device=dev)
-    result = write_images(images, seed_list, outdir)
+    if projected_w is not None:
+        ws = load_projected_ws(projected_w, G.num_ws, G.w_dim)
+        images = render_ws(G, ws, noise_mode, batch_size=batch_size, device=dev)
+        result = write_images(images, list(range(len(images))), outdir, prefix="proj")
+    else:
+        images = generate_images(G, seed_list, truncation_psi, truncation_cutoff, class_idx, noise_mode,
+                                 batch_size=batch_size, device=dev)
+        result = write_images(images, seed_list, outdir)
     click.echo(f"wrote {len(result.files)} images and {result.grid} ")

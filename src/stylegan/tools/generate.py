@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from stylegan.errors import UserError
@@ -62,6 +63,50 @@ def synthesize(G, ws: torch.Tensor, noise_mode: str = "const", **synthesis_kwarg
     if getattr(G.synthesis, "takes_noise", True):
         synthesis_kwargs["noise_mode"] = noise_mode
     return G.synthesis(ws, **synthesis_kwargs)
+
+
+def load_projected_ws(path: str | Path, num_ws: int, w_dim: int) -> torch.Tensor:
+    """The ws saved in ``path`` (an .npz with key ``w``, as ``stylegan project`` and the official
+    projector write it) as [N, num_ws, w_dim]. Accepted shapes of ``w``: [w_dim] or [1, w_dim]
+    (one w for all layers), [num_ws, w_dim] (w+), [N, num_ws, w_dim] or [N, 1, w_dim] (N images)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"projected w file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "w" not in data.files:
+                raise UserError(f"{path} has no array named 'w' (found: {', '.join(data.files) or 'nothing'})")
+            w = np.asarray(data["w"])
+    except UserError:
+        raise
+    except Exception as e:
+        raise UserError(f"{path} is not a readable .npz file ({e.__class__.__name__})") from None
+    if not np.issubdtype(w.dtype, np.floating):
+        raise UserError(f"{path}: 'w' must hold floating-point numbers, got {w.dtype}")
+    shape = list(w.shape)
+    if w.ndim == 1:
+        w = w[None]
+    if w.ndim == 2:
+        w = w[None]
+    if w.ndim != 3 or w.shape[0] < 1 or w.shape[2] != w_dim or w.shape[1] not in (1, num_ws):
+        raise UserError(f"{path}: 'w' has shape {shape}; this network needs "
+                        f"[{num_ws}, {w_dim}] (w+), [1, {w_dim}] (w) or [N, {num_ws}, {w_dim}]")
+    if not np.isfinite(w).all():
+        raise UserError(f"{path}: 'w' holds NaN or infinite values")
+    ws = torch.from_numpy(w.astype(np.float32))
+    return ws.expand(ws.shape[0], num_ws, w_dim).contiguous()
+
+
+@torch.no_grad()
+def render_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
+              device: torch.device | str = "cpu") -> torch.Tensor:
+    """Images [N, C, H, W] in [-1, 1] of ws [N, num_ws, w_dim]."""
+    if noise_mode not in NOISE_MODES:
+        raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
+    G = G.to(device).eval()
+    out = [synthesize(G, ws[i : i + batch_size].to(device), noise_mode=noise_mode).cpu()
+           for i in range(0, ws.shape[0], batch_size)]
+    return torch.cat(out)
 
 
 @dataclass
