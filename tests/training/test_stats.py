@@ -39,4 +39,5 @@ def test_progress_line_shows_speed_and_time_left():
     line = progress_line(3, 12.0, 100.0, 75.0, 2.0)
     assert "kimg 12.000" in line and "sec/kimg 2.00" in line and "img/s 500.0" in line
     assert "left 2m 56s" in line
+    assert "left 25s" in progress_line(3, 12.0, 100.0, 75.0, 2.0, time_limit=100.0)
     assert format_time(3 * 3600 + 120) == "3h 02m" and format_time(2 * 86400) == "2d 00h"

@@ -20,7 +20,7 @@ FIELDS = {
     "img_snap": "img_snap", "metrics": "metrics", "workers": "workers", "bad_files": "bad_files",
     "progressive": "progressive", "lod_kimg": "lod_kimg", "lod_initial_res": "lod_initial_res",
     "pin_gate_init": "pin_gate_init", "grid": "grid", "metrics_detector": "metrics_detector",
-    "metrics_num": "metrics_num",
+    "metrics_num": "metrics_num", "time_limit": "time_limit",
 }
 
 
@@ -57,6 +57,7 @@ OPTIONS = [
     ("--mirror", dict(**Bool, help="Add x-flipped copies of the images  [default: 0]")),
     ("--max-size", dict(type=click.IntRange(1), help="Use at most this many images")),
     ("--kimg", dict(type=FloatPos, help="Training length in thousands of images  [default: 25000]")),
+    ("--time-limit", dict(type=FloatPos, help="Stop (with a snapshot) after this many minutes")),
     ("--batch", dict(type=click.IntRange(1), help="Total batch size  [default: 32; StyleGAN: per resolution]")),
     ("--batch-gpu", dict(type=click.IntRange(1), help="Samples per process and pass  [default: batch / gpus]")),
     ("--gpus", dict(type=click.IntRange(1), help="Processes: GPUs, or gloo processes on CPU  [default: 1]")),

@@ -224,16 +224,19 @@ class Trainer:
             reals = fade_reals(reals, self.lod)
         for phase in self.phases:
             if self.batch_idx % phase.interval == 0:
-                self._run_phase(phase, reals, real_c)
-        with torch.no_grad():
-            beta = ema_beta(self.batch_size, self.cur_nimg, self.opts.ema_kimg, self.opts.ema_rampup)
-            update_ema(self.G_ema, self.G, beta)
+                self.run_phase(phase, reals, real_c)
+        self.update_ema()
         self.cur_nimg += self.batch_size
         self.batch_idx += 1
         if self.ada is not None:
             self.ada.step(self.batch_idx)
         if "after_step" in self.hooks:
             self.hooks["after_step"](self)
+
+    def update_ema(self) -> None:
+        """G_ema <- G with the half-life (and ramp-up) of the options, for this step's batch."""
+        beta = ema_beta(self.batch_size, self.cur_nimg, self.opts.ema_kimg, self.opts.ema_rampup)
+        update_ema(self.G_ema, self.G, beta)
 
     def _grow(self) -> None:
         """Progressive growing: set the lod, minibatch and learning rates of this step; reset Adam's
@@ -259,7 +262,8 @@ class Trainer:
         """This process's samples of a global batch: every world_size-th, from its rank on."""
         return t[self.rank :: self.world_size]
 
-    def _run_phase(self, phase: Phase, reals: torch.Tensor, real_c: torch.Tensor) -> None:
+    def run_phase(self, phase: Phase, reals: torch.Tensor, real_c: torch.Tensor) -> None:
+        """One optimiser step of ``phase`` (its losses over this process's passes, gradient sync, update)."""
         opts, B = self.opts, self.batch_size
         needs_fakes = phase.net == "G" or phase.main
         latents = None
@@ -334,19 +338,27 @@ class Trainer:
         total_nimg = int(round(opts.kimg * 1000))
         if self.cur_nimg == 0 and self.is_main:
             self._write_initial_images()
-        self.log(f"Training for {opts.kimg:g} kimg ({total_nimg} images) in {self.run_dir}")
+        limit = f", or {opts.time_limit:g} minutes" if opts.time_limit else ""
+        self.log(f"Training for {opts.kimg:g} kimg ({total_nimg} images){limit} in {self.run_dir}")
         self.tick_start_time = time.time()
         self.tick_start_nimg = self.cur_nimg
         done = self.cur_nimg >= total_nimg
         while not done:
             self.train_step()
-            done = self.cur_nimg >= total_nimg
+            done = self.cur_nimg >= total_nimg or self._out_of_time()
             tick_due = self.cur_nimg >= self.tick_start_nimg + opts.tick * 1000 or self.cur_tick == 0
             if done or tick_due:
                 self._end_tick(done, total_nimg)
         self.stats_log.close()
         self.feed.close()
         self.log("Done.")
+
+    def _out_of_time(self) -> bool:
+        """``--time-limit`` reached (decided by process 0 for all)."""
+        if not self.opts.time_limit:
+            return False
+        over = time.time() - self.start_time > self.opts.time_limit * 60
+        return dist.any_process(over and self.is_main, self.device)
 
     def _end_tick(self, done: bool, total_nimg: int) -> None:
         opts = self.opts
@@ -384,8 +396,9 @@ class Trainer:
                 extra["gpumem"] = f"{torch.cuda.max_memory_allocated(self.device) / 2**30:.2f}"
             if self.skipped_in_tick:
                 extra["skipped"] = str(self.skipped_in_tick)
+            limit = opts.time_limit * 60 if opts.time_limit else None
             self.log(progress_line(
-                self.cur_tick, self.cur_nimg / 1e3, total_nimg / 1e3, now - self.start_time, sec_per_kimg, extra
+                self.cur_tick, self.cur_nimg / 1e3, total_nimg / 1e3, now - self.start_time, sec_per_kimg, extra, limit
             ))
             self.stats_log.write(stats, self.cur_nimg, timestamp=now, walltime=now - self.start_time)
 

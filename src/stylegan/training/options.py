@@ -137,6 +137,7 @@ class TrainingOptions:
     metrics: tuple[str, ...] = ()
     metrics_detector: str = "inception"  # or "probe" (offline, toyfaces probe)
     metrics_num: int | None = None  # generated samples per metric (default: the metric's, e.g. 50k)
+    time_limit: float | None = None  # minutes; the run ends (with a snapshot) when they are up
     workers: int = 2
     bad_files: str = "skip"
     # StyleGAN (v1): progressive growing and Pixel-Instance Normalization.
@@ -264,6 +265,7 @@ def check_options(o: TrainingOptions) -> None:
         value = getattr(o, name)
         need(value is None or value >= 1, f"{name} must be at least 1")
     need(o.workers >= 0, "--workers must not be negative")
+    need(o.time_limit is None or o.time_limit > 0, "--time-limit must be positive")
     need(o.grid is None or (len(o.grid) == 2 and min(o.grid) >= 1), "--grid must be COLSxROWS, e.g. 8x4")
     if o.progressive:
         need(o.defaults.progressive, f"--cfg {o.cfg} does not grow progressively (only stylegan1 and stylegan1-pin do)")

@@ -143,10 +143,13 @@ def format_time(seconds: float) -> str:
 
 
 def progress_line(tick: int, kimg: float, total_kimg: float, elapsed: float, sec_per_kimg: float,
-                  extra: dict[str, str] | None = None) -> str:
-    """The status line printed at every tick: kimg, sec/kimg, images/s and time left."""
+                  extra: dict[str, str] | None = None, time_limit: float | None = None) -> str:
+    """The status line printed at every tick: kimg, sec/kimg, images/s and time left (to ``total_kimg``
+    at the current speed, or to ``time_limit`` seconds of elapsed time if that comes first)."""
     imgs_per_sec = 1000 / sec_per_kimg if sec_per_kimg > 0 else 0.0
     left = max(total_kimg - kimg, 0) * sec_per_kimg
+    if time_limit is not None:
+        left = min(left, max(time_limit - elapsed, 0))
     fields = [
         f"tick {tick:<4d}",
         f"kimg {kimg:<9.3f}/ {total_kimg:g}",
