@@ -4,8 +4,8 @@ write a sample grid, a style-mixing figure and a short report into one folder.
     python -m stylegan.demo --outdir out/demo                # about 4 minutes on 2 CPU cores
     python -m stylegan.demo --outdir out/demo --minutes 10   # longer: better faces
 
-The network is StyleGAN2 config F scaled down to run on a CPU: 32x32 images, at most 64 channels,
-z and w of 64, a mapping network of depth 2. Everything else is the trainer's defaults for
+The network is StyleGAN2 config F scaled down to run on a CPU: 32x32 images, at most 32 channels,
+z and w of 32, a mapping network of depth 2, batch 8. Everything else is the trainer's defaults for
 ``stylegan2`` (lazy R1 and path-length regularisation, style mixing, EMA), except that augmentation
 is off (toyfaces has 50,000 different faces, nothing to overfit in minutes). The training run itself
 (snapshots, statistics, TensorBoard logs) lies in ``<outdir>/run``; a later
@@ -36,8 +36,8 @@ MIX_COLS = [201, 202, 203, 204, 205]
 
 def demo_options(outdir: Path, minutes: float, resolution: int, seed: int) -> TrainingOptions:
     return TrainingOptions(
-        cfg="stylegan2", data="toyfaces", resolution=resolution, batch=16, kimg=10_000, time_limit=minutes,
-        cbase=2048, cmax=64, map_depth=2, z_dim=64, w_dim=64, aug="none", seed=seed, tick=0.2, snap=5, img_snap=1,
+        cfg="stylegan2", data="toyfaces", resolution=resolution, batch=8, kimg=10_000, time_limit=minutes,
+        cbase=1024, cmax=32, map_depth=2, z_dim=32, w_dim=32, aug="none", seed=seed, tick=0.25, snap=4, img_snap=1,
         grid=(8, 4), workers=0, outdir=str(outdir / "run"), desc="demo",
     )
 

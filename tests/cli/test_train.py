@@ -108,3 +108,8 @@ def test_resume_refuses_to_change_what_defines_the_run(tmp_path, capsys):
     assert "cannot change --gamma when resuming" in capsys.readouterr().err
     assert main(["train", "--resume", "latest", "--outdir", str(tmp_path), "--kimg", "0.008"]) == 0
     assert latest_state(tmp_path)["progress"]["cur_nimg"] == 8
+
+
+def test_grid_option_is_parsed(tmp_path, capsys):
+    assert main(["train", "--cfg", "stylegan2", "--data", "toyfaces", "--grid", "8by4", "--outdir", str(tmp_path)]) == 2
+    assert "--grid must look like 8x4" in capsys.readouterr().err

@@ -18,7 +18,8 @@ def test_two_gloo_processes_match_one_process(tmp_path, monkeypatch):
     rows_one, rows_two = read_stats(one / "stats.jsonl"), read_stats(two / "stats.jsonl")
     assert [r["nimg"] for r in rows_one] == [r["nimg"] for r in rows_two] == [8, 16, 24]
     for a, b in zip(rows_one, rows_two):
-        for key in ("Loss/G/loss", "Loss/D/loss", "Loss/scores/real", "Loss/scores/fake", "Loss/r1_penalty"):
+        for key in ("Loss/G/loss", "Loss/D/loss", "Loss/scores/real", "Loss/scores/fake", "Loss/r1_penalty",
+                    "Loss/pl_penalty"):
             if key in a:
                 assert b[key]["num"] == a[key]["num"], key
                 assert b[key]["mean"] == pytest.approx(a[key]["mean"], rel=1e-2, abs=1e-3), (a["nimg"], key)

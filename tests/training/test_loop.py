@@ -197,3 +197,10 @@ def test_unknown_metrics_stop_before_training(tmp_path):
         train(tiny_options(tmp_path, metrics=("fid50k",), metrics_detector="x"), dataset=TinyDataset(8, 8),
               verbose=False)
     assert list(tmp_path.iterdir()) == []  # no run directory for a run that cannot start
+
+
+def test_time_limit_ends_the_run_with_a_snapshot(tmp_path):
+    run_dir = run(tiny_options(tmp_path, kimg=1000, snap=100, time_limit=1e-4))
+    states = snap.training_states(run_dir)
+    assert len(states) == 1 and snap.load_state(states[0])["progress"]["cur_nimg"] < 1000_000
+    assert "or 0.0001 minutes" in (run_dir / "log.txt").read_text()

@@ -262,6 +262,19 @@ class Trainer:
         """This process's samples of a global batch: every world_size-th, from its rank on."""
         return t[self.rank :: self.world_size]
 
+    def _path_length_noise(self, rounds: int) -> list[torch.Tensor]:
+        """The noise images y of this process's passes. Passes are numbered globally (pass k of process r
+        is pass r + world_size * k) and their noise is drawn in that order, one pass at a time, so every
+        split of the batch sees the same noise and no process holds more than its own."""
+        n = max(self.batch_size // (self.world_size * rounds) // self.opts.pl_batch_shrink, 1)
+        shape = [n, self.G.img_channels, self.G.img_resolution, self.G.img_resolution]
+        mine = []
+        for q in range(self.world_size * rounds):
+            noise = torch.randn(shape, generator=self.shared_gen, device=self.device)
+            if q % self.world_size == self.rank:
+                mine.append(noise)
+        return mine
+
     def run_phase(self, phase: Phase, reals: torch.Tensor, real_c: torch.Tensor) -> None:
         """One optimiser step of ``phase`` (its losses over this process's passes, gradient sync, update)."""
         opts, B = self.opts, self.batch_size
@@ -272,19 +285,16 @@ class Trainer:
             latents = self._my_share(draw_latents(
                 B, self.G.z_dim, self.G.num_ws, opts.style_mixing, self.labels, self.shared_gen, mix_layers
             ))
-        pl_noise = None
-        if phase.net == "G" and phase.reg:
-            shape = [B, self.G.img_channels, self.G.img_resolution, self.G.img_resolution]
-            pl_noise = self._my_share(torch.randn(shape, generator=self.shared_gen, device=self.device))
+        rounds = max(self.batch_per_process // (opts.batch_gpu or self.batch_per_process), 1)
+        if self.batch_per_process % rounds:
+            raise UserError(f"a batch of {self.batch_per_process} per process does not split into passes of "
+                            f"--batch-gpu {opts.batch_gpu}")
+        pl_noise = self._path_length_noise(rounds) if phase.net == "G" and phase.reg else None
 
         module = self.G if phase.net == "G" else self.D
         opt = self.opt[phase.net]
         opt.zero_grad(set_to_none=True)
         module.requires_grad_(True)
-        rounds = max(self.batch_per_process // (opts.batch_gpu or self.batch_per_process), 1)
-        if self.batch_per_process % rounds:
-            raise UserError(f"a batch of {self.batch_per_process} per process does not split into passes of "
-                            f"--batch-gpu {opts.batch_gpu}")
         gain = phase.interval / rounds
         pl_lengths = []
         for r in range(rounds):
@@ -293,7 +303,7 @@ class Trainer:
                 if phase.main:
                     self.loss.generator_main(latents[part], self.cur_nimg, gain)
                 if phase.reg:
-                    pl_lengths.append(self.loss.path_length(latents[part], pl_noise[part], gain))
+                    pl_lengths.append(self.loss.path_length(latents[part], pl_noise[r], gain))
             else:
                 loss_fake = self.loss.discriminator_fake(latents[part], self.cur_nimg, gain) if phase.main else None
                 real_logits = self.loss.discriminator_real(

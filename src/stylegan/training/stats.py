@@ -2,7 +2,7 @@
 scalars, and the one-line progress display.
 
 Values are accumulated on the training device (no synchronisation per step) as count, sum and
-sum of squares in float64, summed over processes at the end of each tick. A line of
+sum of squares in float64 (float32 on MPS), summed over processes at the end of each tick. A line of
 ``stats.jsonl`` looks like the official trainers' (``{"Loss/G/loss": {"num": .., "mean": ..,
 "std": ..}, ..., "timestamp": ..}``) plus ``"nimg"``, the number of images seen at that tick,
 which is how a resumed run finds where to continue the file.
@@ -27,13 +27,14 @@ class StatsCollector:
 
     def __init__(self, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
+        self.dtype = torch.float32 if self.device.type == "mps" else torch.float64  # MPS has no float64
         self._moments: dict[str, torch.Tensor] = {}
         self._scalars: dict[str, float] = {}
 
     def report(self, name: str, value: torch.Tensor | float) -> None:
         """Add every element of ``value`` (a tensor of any shape, or a number) to statistic ``name``."""
-        value = torch.as_tensor(value).detach().flatten().to(device=self.device, dtype=torch.float64)
-        moments = torch.stack([torch.tensor(value.numel(), dtype=torch.float64, device=self.device),
+        value = torch.as_tensor(value).detach().flatten().to(device=self.device, dtype=self.dtype)
+        moments = torch.stack([torch.tensor(value.numel(), dtype=self.dtype, device=self.device),
                                value.sum(), value.square().sum()])
         if name in self._moments:
             self._moments[name] += moments
