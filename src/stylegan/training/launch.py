@@ -73,8 +73,8 @@ def train(
         backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= opts.gpus else "gloo"
         try:
             dist.launch(_process_exit_code, opts.gpus, backend, args=args)
-        except Exception as e:  # noqa: BLE001  (a child process failed; it printed why)
-            raise UserError(f"training stopped: a training process failed ({type(e).__name__})") from None
+        except torch.multiprocessing.ProcessExitedException:  # it printed why (a user error, divergence)
+            raise UserError("training stopped: a training process ended with an error (see above)") from None
     else:
         _process(0, *args)
     return run_dir

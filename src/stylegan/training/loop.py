@@ -475,7 +475,7 @@ class Trainer:
     def save_snapshot(self) -> Path | None:
         """Write the EMA generator and the full training state (process 0), atomically."""
         rng = gather_objects(snap.capture_rng(self.device))
-        path = None
+        network = None
         if self.is_main:
             import stylegan
 
