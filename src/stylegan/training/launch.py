@@ -13,6 +13,7 @@ Processes: one, ``opts.gpus`` spawned ones (gloo on CPU, NCCL on CUDA), or those
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def train(
 def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose) -> None:
     """Build the trainer on this process and run it."""
     world = dist.world_size()
-    device = default_device(rank)
+    device = default_device(int(os.environ.get("LOCAL_RANK", rank)))  # torchrun: the GPU of this node
     if dataset is None:
         dataset = open_training_data(opts)
     state = snap.load_state(state_path) if state_path is not None else None
