@@ -146,7 +146,10 @@ def command(ctx: click.Context, resume: str | None, **kwargs):
         run_dir = train(opts, resume=resume, overrides=given)
     except NonFiniteError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"Run directory: {run_dir}")
+    from stylegan.training import distributed
+
+    if distributed.rank() == 0:
+        click.echo(f"Run directory: {run_dir}")
 
 
 def _looks_like_network(path: str) -> bool:

@@ -43,6 +43,9 @@ def train(
     """Train and return the run directory. ``overrides`` (used with an exact resume) are the options
     the user gave explicitly; ``dataset`` replaces the one ``opts.data`` names (tests)."""
     env_rank, env_world, _ = dist.init_from_env("cuda" if torch.cuda.is_available() else "cpu")
+    if env_world > 1:  # started by torchrun: its processes are the run's
+        opts = dataclasses.replace(opts, gpus=env_world)
+        overrides = dict(overrides or {}, gpus=env_world)
     state_path = init_path = None
     if resume is not None and not _is_network_file(resume):
         state_path = snap.find_resume_state(resume, opts.outdir)
@@ -69,7 +72,10 @@ def train(
 
     args = (opts, run_dir, state_path, init_path, dataset, hooks, verbose)
     if env_world > 1:
-        _process(env_rank, *args)
+        try:
+            _process(env_rank, *args)
+        finally:
+            torch.distributed.destroy_process_group()
     elif opts.gpus > 1:
         backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= opts.gpus else "gloo"
         try:
