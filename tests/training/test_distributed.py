@@ -28,3 +28,23 @@ def test_two_gloo_processes_match_one_process(tmp_path, monkeypatch):
     assert rows_two[0]["Loss/G/loss"]["mean"] == pytest.approx(rows_one[0]["Loss/G/loss"]["mean"], rel=1e-6)
     # Both runs end with one snapshot written by process 0, at the same point.
     assert [p.name for p in snap.training_states(one)] == [p.name for p in snap.training_states(two)]
+
+
+@pytest.mark.slow
+def test_torchrun_starts_a_two_process_run(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(src))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "stylegan", "train",
+           "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "8", "--kimg", "0.016", "--tick",
+           "0.008", "--cbase", "256", "--cmax", "16", "--map-depth", "2", "--z-dim", "16", "--w-dim", "16", "--aug",
+           "none", "--workers", "0", "--grid", "4x2", "--outdir", str(tmp_path)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run_dir,) = tmp_path.iterdir()
+    assert "gpus2" in run_dir.name and done.stdout.count("Run directory:") == 1
+    assert [r["nimg"] for r in read_stats(run_dir / "stats.jsonl")] == [8, 16]

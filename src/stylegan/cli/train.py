@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from click.core import ParameterSource
 
@@ -146,9 +148,7 @@ def command(ctx: click.Context, resume: str | None, **kwargs):
         run_dir = train(opts, resume=resume, overrides=given)
     except NonFiniteError as e:
         raise click.ClickException(str(e)) from None
-    from stylegan.training import distributed
-
-    if distributed.rank() == 0:
+    if os.environ.get("RANK", "0") == "0":  # once, also under torchrun
         click.echo(f"Run directory: {run_dir}")
 
 
