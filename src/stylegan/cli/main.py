@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "mix": ("stylegan.cli.mix", "Style-mixing figure: rows x columns of seeds mixed at chosen layers."),
     "project": ("stylegan.cli.project", "Project an image into a network's latent space (w or w+)."),
     "spectra": ("stylegan.cli.spectra", "Average power spectra of generated and dataset images."),
+    "train": ("stylegan.cli.train", "Train a generator (StyleGAN 1/2/3, PIN) with snapshots and exact resume."),
     "video": ("stylegan.cli.video", "Looping latent interpolation video (lerp in W, slerp in Z)."),
 }
 

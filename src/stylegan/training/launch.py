@@ -1,0 +1,151 @@
+"""``train(opts)``: create or reopen a run directory, start the processes and train.
+
+- New run: ``<outdir>/<NNNNN>-<cfg>-<data>-gpusG-batchB-gammaX/`` with ``training_options.json``.
+- ``resume="latest"`` / a run directory / a ``training-state-*.pt``: continue that run in its own
+  directory, exactly where its last snapshot left it (statistics written after that snapshot by
+  a run that crashed are dropped and recomputed).
+- ``resume=<network file>``: start a new run whose generator begins with that file's weights.
+
+Processes: one, ``opts.gpus`` spawned ones (gloo on CPU, NCCL on CUDA), or those started by
+``torchrun``, which are recognised from its environment variables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from stylegan.errors import UserError
+from stylegan.training import distributed as dist
+from stylegan.training import snapshot as snap
+from stylegan.training.build import check_metrics, open_training_data
+from stylegan.training.loop import NonFiniteError, Trainer, default_device
+from stylegan.training.options import TrainingOptions, resolve_options, run_description
+
+# Options that may change when a run is resumed; the others define the run.
+RESUME_OVERRIDES = frozenset({"kimg", "tick", "snap", "img_snap", "metrics", "metrics_detector", "metrics_num",
+                              "workers", "bad_files", "gpus", "batch_gpu", "grid", "time_limit"})
+
+
+def train(
+    opts: TrainingOptions,
+    *,
+    resume: str | None = None,
+    overrides: dict | None = None,
+    dataset=None,
+    hooks: dict | None = None,
+    verbose: bool = True,
+) -> Path:
+    """Train and return the run directory. ``overrides`` (used with an exact resume) are the options
+    the user gave explicitly; ``dataset`` replaces the one ``opts.data`` names (tests)."""
+    env_rank, env_world, _ = dist.init_from_env("cuda" if torch.cuda.is_available() else "cpu")
+    if env_world > 1:  # started by torchrun: its processes are the run's
+        opts = dataclasses.replace(opts, gpus=env_world)
+        overrides = dict(overrides or {}, gpus=env_world)
+    state_path = init_path = None
+    if resume is not None and not _is_network_file(resume):
+        state_path = snap.find_resume_state(resume, opts.outdir)
+        saved = TrainingOptions.from_dict(snap.load_state(state_path)["options"])
+        opts = _apply_overrides(saved, overrides or {})
+        run_dir = state_path.parent
+    else:
+        if resume is not None:
+            init_path = Path(resume)
+        if dataset is None:
+            dataset = open_training_data(opts)
+        opts = resolve_options(opts, dataset.resolution)
+        check_metrics(opts)
+        run_dir = None
+        if env_rank == 0:
+            run_dir = snap.new_run_dir(opts.outdir, run_description(opts, getattr(dataset, "name", "data")))
+            (run_dir / snap.OPTIONS_FILE).write_text(opts.to_json() + "\n")
+        run_dir = _share(run_dir)
+    if resume is not None and state_path is not None:
+        opts = resolve_options(opts, opts.resolution)
+        check_metrics(opts)
+        if env_rank == 0:
+            (run_dir / snap.OPTIONS_FILE).write_text(opts.to_json() + "\n")
+
+    args = (opts, run_dir, state_path, init_path, dataset, hooks, verbose)
+    if env_world > 1:
+        try:
+            _process(env_rank, *args)
+        finally:
+            torch.distributed.destroy_process_group()
+    elif opts.gpus > 1:
+        backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= opts.gpus else "gloo"
+        try:
+            dist.launch(_process_exit_code, opts.gpus, backend, args=args)
+        except torch.multiprocessing.ProcessExitedException:  # it printed why (a user error, divergence)
+            raise UserError("training stopped: a training process ended with an error (see above)") from None
+    else:
+        _process(0, *args)
+    return run_dir
+
+
+def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose) -> None:
+    """Build the trainer on this process and run it."""
+    world = dist.world_size()
+    device = default_device(int(os.environ.get("LOCAL_RANK", rank)))  # torchrun: the GPU of this node
+    if dataset is None:
+        dataset = open_training_data(opts)
+    state = snap.load_state(state_path) if state_path is not None else None
+    init_G = _load_generator(init_path) if init_path is not None else None
+    trainer = Trainer(
+        opts, run_dir, dataset, device=device, rank=rank, world_size=world, resume_state=state,
+        init_generator=init_G, hooks=hooks, verbose=verbose,
+    )
+    if state is not None:
+        trainer.log(f"Resuming from {state_path} at {trainer.cur_nimg / 1e3:g} kimg")
+    elif init_path is not None:
+        trainer.log(f"Generator initialised from {init_path}")
+    trainer.run()
+
+
+def _process_exit_code(rank, *args) -> None:
+    """A spawned process: report a clean message for expected failures and exit non-zero."""
+    try:
+        _process(rank, *args)
+    except (UserError, NonFiniteError) as e:
+        if rank == 0:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+def _share(obj):
+    """Process 0's value of ``obj`` on every process."""
+    if not dist.is_distributed():
+        return obj
+    box = [obj]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _is_network_file(resume: str) -> bool:
+    path = Path(resume)
+    return resume != "latest" and path.is_file() and path.suffix in (".safetensors", ".pkl")
+
+
+def _load_generator(path: Path):
+    from stylegan.io.loading import load_network
+
+    return load_network(path, which="G")
+
+
+def _apply_overrides(saved: TrainingOptions, overrides: dict) -> TrainingOptions:
+    changed = {k: v for k, v in overrides.items() if getattr(saved, k) != v}
+    fixed = sorted(set(changed) - RESUME_OVERRIDES - {"outdir", "resume"})
+    if fixed:
+        raise UserError(
+            f"cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)} when resuming a run "
+            f"(allowed: {', '.join(sorted('--' + k.replace('_', '-') for k in RESUME_OVERRIDES))})"
+        )
+    allowed = {k: v for k, v in changed.items() if k in RESUME_OVERRIDES}
+    if "gpus" in allowed and "batch_gpu" not in allowed:
+        allowed["batch_gpu"] = None
+    opts = dataclasses.replace(saved, **allowed, resolved=False)
+    return opts

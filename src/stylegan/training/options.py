@@ -1,0 +1,290 @@
+"""Training options: one frozen dataclass per run, filled in from a per-preset table of defaults.
+
+The defaults follow the official trainers: NVlabs/stylegan (StyleGAN, ``train.py``) and
+NVlabs/stylegan3 (StyleGAN2 and StyleGAN3, ``train.py``). Every value a user does not give is
+taken from ``PRESET_DEFAULTS[cfg]``; ``resolve_options`` turns a partial ``TrainingOptions`` into a
+complete one once the dataset's resolution is known, and that complete object is what a run stores
+in ``training_options.json`` and what ``--resume`` reads back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stylegan.errors import UserError
+
+AUG_MODES = ("ada", "fixed", "none")
+BAD_FILE_POLICIES = ("skip", "stop")
+
+
+@dataclass(frozen=True)
+class PresetDefaults:
+    """What a preset trains with when the user says nothing.
+
+    ``gamma=None`` uses the StyleGAN2-ADA heuristic ``0.0002 * resolution**2 / batch``.
+    ``ema_kimg`` is the half-life of the generator EMA in thousands of images; with
+    ``ema_scales_with_batch`` it is given for a batch of 32 and scaled linearly with the batch.
+    A regularisation interval of ``None`` runs the regulariser at every step together with the
+    main loss (no lazy regularisation); an interval ``k`` runs it every ``k`` steps, multiplied by
+    ``k``, with Adam's learning rate and betas compensated by ``c = k / (k + 1)`` (StyleGAN2, App. B).
+    """
+
+    g_lr: float
+    d_lr: float
+    map_depth: int
+    batch: int
+    gamma: float | None
+    ema_kimg: float
+    ema_scales_with_batch: bool
+    ema_rampup: float | None
+    style_mixing: float
+    pl_weight: float
+    g_reg_interval: int | None
+    d_reg_interval: int | None
+    blur_sigma: float = 0.0
+    blur_fade_kimg: float = 0.0  # per batch of 32, like ema_kimg
+    progressive: bool = False
+    mbstd_group: int = 4
+    betas: tuple[float, float] = (0.0, 0.99)
+
+
+PRESET_DEFAULTS: dict[str, PresetDefaults] = {
+    # StyleGAN: R1 (gamma 10) at every step, lr 0.001 (raised at high resolutions by the progressive
+    # schedule), G smoothing 10 kimg without ramp-up, style mixing 0.9, progressive growing.
+    "stylegan1": PresetDefaults(
+        g_lr=0.001, d_lr=0.001, map_depth=8, batch=32, gamma=10.0, ema_kimg=10.0, ema_scales_with_batch=False,
+        ema_rampup=None, style_mixing=0.9, pl_weight=0.0, g_reg_interval=None, d_reg_interval=None,
+        progressive=True,
+    ),
+    # StyleGAN2 config F as trained by the StyleGAN3 code base: lazy R1 every 16 D steps, path length
+    # regularisation (weight 2) every 4 G steps, style mixing 0.9, EMA 10 kimg per 32 images, ramp-up 0.05.
+    "stylegan2": PresetDefaults(
+        g_lr=0.002, d_lr=0.002, map_depth=8, batch=32, gamma=None, ema_kimg=10.0, ema_scales_with_batch=True,
+        ema_rampup=0.05, style_mixing=0.9, pl_weight=2.0, g_reg_interval=4, d_reg_interval=16,
+    ),
+    # StyleGAN3: G lr 0.0025, mapping depth 2, no style mixing, no path length regularisation.
+    "stylegan3-t": PresetDefaults(
+        g_lr=0.0025, d_lr=0.002, map_depth=2, batch=32, gamma=None, ema_kimg=10.0, ema_scales_with_batch=True,
+        ema_rampup=0.05, style_mixing=0.0, pl_weight=0.0, g_reg_interval=None, d_reg_interval=16,
+    ),
+}
+# StyleGAN with Pixel-Instance Normalization trains like StyleGAN; the PIN gates are projected onto
+# [0, 1] after every generator step.
+PRESET_DEFAULTS["stylegan1-pin"] = PRESET_DEFAULTS["stylegan1"]
+# StyleGAN3-R additionally blurs the images the discriminator sees: sigma 10 px, faded out over the
+# first 200 kimg (per batch of 32).
+PRESET_DEFAULTS["stylegan3-r"] = dataclasses.replace(
+    PRESET_DEFAULTS["stylegan3-t"], blur_sigma=10.0, blur_fade_kimg=200.0
+)
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """Everything a run needs. ``None`` means "the preset's default" until ``resolve_options``."""
+
+    # What to train on what.
+    cfg: str = "stylegan2"
+    data: str = "toyfaces"
+    resolution: int | None = None  # default: the dataset's resolution
+    cond: bool = False
+    mirror: bool = False
+    max_size: int | None = None
+    # Duration and batch.
+    kimg: float = 25000.0
+    batch: int | None = None
+    batch_gpu: int | None = None  # samples per process and pass; default batch / gpus
+    gpus: int = 1  # processes (one per GPU; on CPU, gloo processes)
+    seed: int = 0
+    # Networks.
+    cbase: int | None = None
+    cmax: int | None = None
+    map_depth: int | None = None
+    z_dim: int | None = None
+    w_dim: int | None = None
+    mbstd_group: int | None = None
+    fp32: bool = False
+    # Optimisation and regularisation.
+    glr: float | None = None
+    dlr: float | None = None
+    gamma: float | None = None
+    ema_kimg: float | None = None
+    ema_rampup: float | None = None
+    style_mixing: float | None = None
+    pl_weight: float | None = None
+    pl_batch_shrink: int = 2
+    pl_decay: float = 0.01
+    g_reg_interval: int | None = None
+    d_reg_interval: int | None = None
+    blur_sigma: float | None = None
+    blur_fade_kimg: float | None = None
+    # Augmentation.
+    aug: str = "ada"
+    aug_p: float | None = None  # --aug fixed: the probability (default 0.2); --aug ada: the initial p (default 0)
+    ada_target: float = 0.6
+    ada_interval: int = 4
+    ada_kimg: float = 500.0
+    augpipe: str = "bgc"
+    # Run bookkeeping.
+    outdir: str = "training-runs"
+    desc: str | None = None
+    tick: float = 4.0  # kimg per tick
+    snap: int = 50  # ticks per network snapshot
+    img_snap: int = 50  # ticks per sample grid
+    grid: tuple[int, int] | None = None  # (columns, rows) of the sample grids; default: by resolution
+    metrics: tuple[str, ...] = ()
+    metrics_detector: str = "inception"  # or "probe" (offline, toyfaces probe)
+    metrics_num: int | None = None  # generated samples per metric (default: the metric's, e.g. 50k)
+    time_limit: float | None = None  # minutes; the run ends (with a snapshot) when they are up
+    workers: int = 2
+    bad_files: str = "skip"
+    # StyleGAN (v1): progressive growing and Pixel-Instance Normalization.
+    progressive: bool | None = None
+    lod_kimg: float = 600.0  # kimg of each fade-in and of each stable phase
+    lod_initial_res: int = 8
+    pin_gate_init: float | None = None
+    resolved: bool = field(default=False)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainingOptions:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise UserError(f"training options: unknown field(s) {unknown}")
+        data = dict(data)
+        if "metrics" in data:
+            data["metrics"] = tuple(data["metrics"])
+        if data.get("grid") is not None:
+            data["grid"] = tuple(data["grid"])
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainingOptions:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError, TypeError) as e:
+            raise UserError(f"cannot read training options {path}: {e}") from None
+
+    @property
+    def defaults(self) -> PresetDefaults:
+        return preset_defaults(self.cfg)
+
+    @property
+    def num_rounds(self) -> int:
+        """Passes per process and step (gradient accumulation when batch_gpu * gpus < batch)."""
+        return self.batch // (self.gpus * self.batch_gpu)
+
+
+def preset_defaults(cfg: str) -> PresetDefaults:
+    if cfg not in PRESET_DEFAULTS:
+        raise UserError(f"unknown --cfg {cfg!r}; choose from {', '.join(sorted(PRESET_DEFAULTS))}")
+    return PRESET_DEFAULTS[cfg]
+
+
+def resolve_options(opts: TrainingOptions, dataset_resolution: int) -> TrainingOptions:
+    """Fill every ``None`` from the preset's defaults and check the combination."""
+    d = preset_defaults(opts.cfg)
+    res = opts.resolution or dataset_resolution
+    progressive = d.progressive if opts.progressive is None else opts.progressive
+    # Progressive growing without --batch takes the minibatch of each resolution from the schedule.
+    batch = opts.batch if opts.batch or progressive else d.batch
+    scale = (batch or d.batch) / 32
+    values = dict(
+        resolution=res,
+        batch=batch,
+        batch_gpu=opts.batch_gpu or (max(batch // opts.gpus, 1) if batch else None),
+        map_depth=opts.map_depth or d.map_depth,
+        mbstd_group=opts.mbstd_group or d.mbstd_group,
+        glr=d.g_lr if opts.glr is None else opts.glr,
+        dlr=d.d_lr if opts.dlr is None else opts.dlr,
+        gamma=_default_gamma(d, res, batch or d.batch) if opts.gamma is None else opts.gamma,
+        ema_kimg=(d.ema_kimg * (scale if d.ema_scales_with_batch else 1)) if opts.ema_kimg is None else opts.ema_kimg,
+        ema_rampup=d.ema_rampup if opts.ema_rampup is None else (opts.ema_rampup or None),
+        style_mixing=d.style_mixing if opts.style_mixing is None else opts.style_mixing,
+        pl_weight=d.pl_weight if opts.pl_weight is None else opts.pl_weight,
+        g_reg_interval=d.g_reg_interval if opts.g_reg_interval is None else (opts.g_reg_interval or None),
+        d_reg_interval=d.d_reg_interval if opts.d_reg_interval is None else (opts.d_reg_interval or None),
+        blur_sigma=d.blur_sigma if opts.blur_sigma is None else opts.blur_sigma,
+        blur_fade_kimg=d.blur_fade_kimg * scale if opts.blur_fade_kimg is None else opts.blur_fade_kimg,
+        progressive=progressive,
+        aug_p=0.2 if opts.aug == "fixed" and opts.aug_p is None else opts.aug_p,
+        resolved=True,
+    )
+    out = dataclasses.replace(opts, **values)
+    check_options(out)
+    return out
+
+
+def _default_gamma(d: PresetDefaults, resolution: int, batch: int) -> float:
+    if d.gamma is not None:
+        return d.gamma
+    return 0.0002 * resolution**2 / batch
+
+
+def check_options(o: TrainingOptions) -> None:
+    """Reject combinations that cannot train, with one clear message."""
+
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            raise UserError(msg)
+
+    need(o.kimg > 0, "--kimg must be positive")
+    need(o.tick > 0, "--tick must be positive")
+    need(o.snap >= 1 and o.img_snap >= 1, "--snap and --img-snap must be at least 1")
+    need(o.gpus >= 1, "--gpus must be at least 1")
+    need(o.batch_gpu is None or o.batch_gpu >= 1, "--batch-gpu must be at least 1")
+    if o.batch is not None:
+        need(o.batch >= 1, "--batch must be at least 1")
+        need(o.batch % o.gpus == 0, f"--batch {o.batch} must be a multiple of --gpus {o.gpus}")
+        need(
+            o.batch % (o.gpus * o.batch_gpu) == 0,
+            f"--batch {o.batch} must be a multiple of --gpus times --batch-gpu ({o.gpus} x {o.batch_gpu})",
+        )
+        group = min(o.mbstd_group, o.batch_gpu)
+        need(
+            o.batch_gpu % group == 0,
+            f"--batch-gpu {o.batch_gpu} must be a multiple of the minibatch-stddev group size {o.mbstd_group}",
+        )
+    else:
+        need(o.progressive, "--batch is needed")
+    need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
+    need(o.bad_files in BAD_FILE_POLICIES, f"--bad-files must be one of {', '.join(BAD_FILE_POLICIES)}")
+    need(0 <= o.style_mixing <= 1, "--style-mixing must lie in [0, 1]")
+    need(o.gamma >= 0 and o.pl_weight >= 0, "--gamma and --pl-weight must not be negative")
+    need(o.glr > 0 and o.dlr > 0, "--glr and --dlr must be positive")
+    need(o.aug_p is None or 0 <= o.aug_p <= 1, "--p must lie in [0, 1]")
+    need(0 <= o.ada_target <= 1, "--target must lie in [0, 1]")
+    need(o.aug_p is None or o.aug != "none", "--p needs --aug fixed or ada")
+    need(o.pl_batch_shrink >= 1, "pl_batch_shrink must be at least 1")
+    for name in ("g_reg_interval", "d_reg_interval"):
+        value = getattr(o, name)
+        need(value is None or value >= 1, f"{name} must be at least 1")
+    need(o.workers >= 0, "--workers must not be negative")
+    need(o.time_limit is None or o.time_limit > 0, "--time-limit must be positive")
+    need(o.grid is None or (len(o.grid) == 2 and min(o.grid) >= 1), "--grid must be COLSxROWS, e.g. 8x4")
+    if o.progressive:
+        need(o.defaults.progressive, f"--cfg {o.cfg} does not grow progressively (only stylegan1 and stylegan1-pin do)")
+        need(o.lod_kimg >= 0, "--lod-kimg must not be negative")
+        need(4 <= o.lod_initial_res <= o.resolution and o.lod_initial_res & (o.lod_initial_res - 1) == 0,
+             f"--lod-initial-res must be a power of two between 4 and the resolution {o.resolution}")
+    need(o.pin_gate_init is None or o.cfg == "stylegan1-pin", "--pin-gate-init applies to --cfg stylegan1-pin")
+    need(o.pin_gate_init is None or 0 <= o.pin_gate_init <= 1, "--pin-gate-init must lie in [0, 1]")
+
+
+def run_description(o: TrainingOptions, dataset_name: str) -> str:
+    """The part of a run directory's name after its number: ``<cfg>-<data>-gpus1-batch32-gamma10``."""
+    batch = o.batch if o.batch else "auto"
+    desc = f"{o.cfg}-{_safe(dataset_name)}-gpus{o.gpus}-batch{batch}-gamma{o.gamma:g}"
+    if o.desc:
+        desc += f"-{_safe(o.desc)}"
+    return desc
+
+
+def _safe(text: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "._" else "-" for ch in text)
+    return keep.strip("-") or "data"

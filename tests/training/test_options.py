@@ -1,0 +1,91 @@
+"""Per-preset defaults and option checks."""
+
+import dataclasses
+
+import pytest
+
+from stylegan.errors import UserError
+from stylegan.training.build import adam, lazy_interval, training_phases
+from stylegan.training.options import PRESET_DEFAULTS, TrainingOptions, resolve_options, run_description
+
+ALL_PRESETS = ("stylegan1", "stylegan1-pin", "stylegan2", "stylegan3-t", "stylegan3-r")
+
+
+def test_every_preset_has_defaults():
+    assert set(ALL_PRESETS) <= set(PRESET_DEFAULTS)
+    for d in PRESET_DEFAULTS.values():
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            d.g_lr = 1.0
+
+
+def test_official_values():
+    sg2, sg3t, sg3r, sg1 = (PRESET_DEFAULTS[k] for k in ("stylegan2", "stylegan3-t", "stylegan3-r", "stylegan1"))
+    assert (sg2.g_lr, sg2.d_lr, sg2.map_depth, sg2.pl_weight, sg2.style_mixing) == (0.002, 0.002, 8, 2.0, 0.9)
+    assert (sg2.g_reg_interval, sg2.d_reg_interval) == (4, 16)
+    assert (sg3t.g_lr, sg3t.d_lr, sg3t.map_depth, sg3t.pl_weight, sg3t.style_mixing) == (0.0025, 0.002, 2, 0, 0)
+    assert (sg3r.blur_sigma, sg3r.blur_fade_kimg) == (10, 200) and sg3t.blur_sigma == 0
+    assert (sg1.gamma, sg1.progressive, sg1.ema_rampup, sg1.d_reg_interval) == (10, True, None, None)
+    assert PRESET_DEFAULTS["stylegan1-pin"] == sg1
+
+
+def test_resolve_fills_defaults_from_the_preset():
+    o = resolve_options(TrainingOptions(cfg="stylegan2", batch=64), 256)
+    assert o.resolved and o.resolution == 256
+    assert o.gamma == pytest.approx(0.0002 * 256**2 / 64)
+    assert o.ema_kimg == pytest.approx(20)  # 10 kimg per 32 images
+    assert o.ema_rampup == 0.05 and o.batch_gpu == 64 and o.map_depth == 8
+    r = resolve_options(TrainingOptions(cfg="stylegan3-r", batch=16, gpus=2), 64)
+    assert r.blur_fade_kimg == pytest.approx(100) and r.batch_gpu == 8 and r.map_depth == 2 and r.glr == 0.0025
+    s1 = resolve_options(TrainingOptions(cfg="stylegan1", batch=16), 64)
+    assert s1.gamma == 10 and s1.ema_kimg == 10 and s1.ema_rampup is None and s1.progressive
+    # What the user gives wins; 0 switches lazy regularisation and ramp-up off.
+    u = resolve_options(TrainingOptions(cfg="stylegan2", gamma=3, glr=0.01, d_reg_interval=0, ema_rampup=0), 32)
+    assert (u.gamma, u.glr, u.d_reg_interval, u.ema_rampup) == (3, 0.01, None, None)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(batch=6, gpus=4), "multiple of --gpus"),
+        (dict(batch=8, batch_gpu=3), "multiple of --gpus times --batch-gpu"),
+        (dict(batch=12, batch_gpu=6), "minibatch-stddev group"),
+        (dict(cfg="stylegan9"), "unknown --cfg"),
+        (dict(aug="sometimes"), "--aug"),
+        (dict(kimg=0), "--kimg"),
+    ],
+)
+def test_bad_combinations_are_user_errors(changes, message):
+    with pytest.raises(UserError, match=message):
+        resolve_options(TrainingOptions(**changes), 32)
+
+
+def test_json_round_trip_and_description():
+    o = resolve_options(TrainingOptions(cfg="stylegan2", data="/x/my faces.zip", metrics=("fid50k_full",)), 64)
+    back = TrainingOptions.from_dict(__import__("json").loads(o.to_json()))
+    assert back == o
+    assert run_description(o, "my faces") == "stylegan2-my-faces-gpus1-batch32-gamma0.0256"
+    with pytest.raises(UserError, match="unknown field"):
+        TrainingOptions.from_dict({"nonsense": 1})
+
+
+def test_phases_and_lazy_regularisation_compensation():
+    sg2 = resolve_options(TrainingOptions(cfg="stylegan2"), 64)
+    assert [p.name for p in training_phases(sg2)] == ["Gmain", "Greg", "Dmain", "Dreg"]
+    assert lazy_interval(training_phases(sg2), "G") == 4 and lazy_interval(training_phases(sg2), "D") == 16
+    sg3 = resolve_options(TrainingOptions(cfg="stylegan3-t"), 64)
+    assert [p.name for p in training_phases(sg3)] == ["Gmain", "Dmain", "Dreg"]
+    sg1 = resolve_options(TrainingOptions(cfg="stylegan1"), 64)
+    assert [p.name for p in training_phases(sg1)] == ["Gmain", "Dboth"]
+    assert lazy_interval(training_phases(sg1), "D") is None
+    no_r1 = resolve_options(TrainingOptions(cfg="stylegan2", gamma=0), 64)
+    assert [p.name for p in training_phases(no_r1)][2:] == ["Dmain"]
+
+    import torch
+
+    p = [torch.nn.Parameter(torch.zeros(1))]
+    opt = adam(p, 0.002, (0.0, 0.99), 16)
+    c = 16 / 17
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.002 * c)
+    assert opt.param_groups[0]["betas"] == pytest.approx((0.0, 0.99**c))
+    plain = adam(p, 0.002, (0.0, 0.99), None)
+    assert plain.param_groups[0]["lr"] == 0.002 and plain.param_groups[0]["eps"] == 1e-8
