@@ -100,6 +100,7 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=4, help="inference batch size")
     p.add_argument("--train-batch", type=int, default=4)
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--train-reps", type=int, default=None, help="repetitions of the training step (default --reps)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--skip-train", action="store_true")
     p.add_argument("--out", default=None)
@@ -157,7 +158,7 @@ def main() -> int:
                 return run
 
             times = interleaved({"official": train_step(G_off, D_off), "ours": train_step(G_ours, D_ours)},
-                                args.reps, sync)
+                                args.train_reps or args.reps, sync)
             for name, ts in times.items():
                 row[f"train_{name}_s"] = statistics.median(ts)
                 row[f"train_{name}_all_s"] = ts
