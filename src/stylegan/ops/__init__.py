@@ -2,6 +2,7 @@
 
 from stylegan.ops.bias_act import activation_gain, bias_act
 from stylegan.ops.conv2d_resample import conv2d_resample
+from stylegan.ops.fastpath import reference_enabled, reference_ops, use_reference
 from stylegan.ops.modulated_conv2d import modulated_conv2d
 from stylegan.ops.norm import instance_norm, normalize_2nd_moment, pixel_instance_norm, pixel_norm
 from stylegan.ops.resample import blur2d, conv_downscale2d, downscale2d, lerp_clip, upscale2d, upscale_conv2d
@@ -22,9 +23,12 @@ __all__ = [
     "normalize_2nd_moment",
     "pixel_instance_norm",
     "pixel_norm",
+    "reference_enabled",
+    "reference_ops",
     "setup_filter",
     "upfirdn2d",
     "upsample2d",
     "upscale2d",
     "upscale_conv2d",
+    "use_reference",
 ]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from stylegan.ops.fastpath import reference_enabled
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -61,6 +63,8 @@ def bias_act(
     spec = get_activation(act)
     alpha = spec.def_alpha if alpha is None else float(alpha)
     gain = spec.def_gain if gain is None else float(gain)
+    if act in _POSITIVELY_HOMOGENEOUS and gain > 0 and alpha >= 0 and not reference_enabled():
+        return _bias_act_fast(x, b, dim, act, alpha, gain, clamp)
     if b is not None:
         shape = [1] * x.ndim
         shape[dim] = -1
@@ -71,3 +75,35 @@ def bias_act(
     if clamp is not None and clamp >= 0:
         x = x.clamp(-clamp, clamp)
     return x
+
+
+# act(g * x) == g * act(x) for g > 0: the gain can be applied together with the bias.
+_POSITIVELY_HOMOGENEOUS = ("linear", "relu", "lrelu")
+
+
+def _bias_act_fast(
+    x: torch.Tensor, b: torch.Tensor | None, dim: int, act: str, alpha: float, gain: float, clamp: float | None
+) -> torch.Tensor:
+    """Fast path of ``bias_act`` for linear/relu/lrelu: bias and gain in one pass (g*x + g*b), then
+    the activation and the clamp in place on that fresh tensor (the clamp out of place when
+    autograd needs the activation's result)."""
+    if b is not None:
+        shape = [1] * x.ndim
+        shape[dim] = -1
+        b = b.to(x.dtype).reshape(shape)
+        y = torch.add(x, b) if gain == 1 else torch.add(b * gain, x, alpha=gain)
+        if y.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            y = y.contiguous(memory_format=torch.channels_last)
+    elif gain != 1:
+        y = x * gain
+    elif act == "linear" and (clamp is None or clamp < 0):
+        return x
+    else:
+        y = x.clone()
+    if act == "lrelu":
+        y = F.leaky_relu_(y, alpha)
+    elif act == "relu":
+        y = y.relu_()
+    if clamp is not None and clamp >= 0:
+        y = y.clamp(-clamp, clamp) if y.requires_grad else y.clamp_(-clamp, clamp)
+    return y

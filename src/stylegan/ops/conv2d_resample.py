@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from stylegan.ops.fastpath import as_channels_last
 from stylegan.ops.upfirdn2d import Padding, filter_size, parse_padding, upfirdn2d
 
 
@@ -29,6 +30,7 @@ def _conv(
     kh, kw = w.shape[2:]
     if not flip_weight and (kw > 1 or kh > 1):
         w = w.flip([2, 3])
+    x = as_channels_last(x)  # fast path: oneDNN convolutions are faster channels-last on the CPU
     if transpose:
         return F.conv_transpose2d(x, w, stride=stride, padding=padding, groups=groups)
     return F.conv2d(x, w, stride=stride, padding=padding, groups=groups)

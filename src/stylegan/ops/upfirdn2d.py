@@ -18,6 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stylegan.ops.fastpath import as_channels_last, reference_enabled
+
 Padding = int | Sequence[int]
 
 
@@ -107,6 +109,12 @@ def upfirdn2d(
 
     f = f * (gain ** (f.ndim / 2))
     f = f.to(x.dtype)
+    if reference_enabled():
+        return _upfirdn2d_reference(x, f, upx, upy, downx, downy, (px0, px1, py0, py1), flip_filter)
+
+    # Fast path: no multiplications by inserted zeros, no discarded outputs, channels-last
+    # depthwise convolutions on the CPU.
+    x = as_channels_last(x)
     if upx > 1 or upy > 1:
         x = _upsample_and_filter(x, f, upx, upy, (px0, px1, py0, py1), flip_filter)
         return x[:, :, ::downy, ::downx] if downx > 1 or downy > 1 else x
@@ -125,6 +133,37 @@ def upfirdn2d(
     weight = f[None, None].repeat([channels, 1, 1])
     x = F.conv2d(x, weight.unsqueeze(2), stride=(1, downx), groups=channels)
     return F.conv2d(x, weight.unsqueeze(3), stride=(downy, 1), groups=channels)
+
+
+def _upfirdn2d_reference(
+    x: torch.Tensor,
+    f: torch.Tensor,
+    upx: int,
+    upy: int,
+    downx: int,
+    downy: int,
+    padding: tuple[int, int, int, int],
+    flip_filter: bool,
+) -> torch.Tensor:
+    """The literal definition: zero insertion, pad/crop, full-resolution convolution, subsampling.
+
+    ``f`` already carries the gain and the dtype of ``x``.
+    """
+    batch, channels, in_h, in_w = x.shape
+    px0, px1, py0, py1 = padding
+    x = x.reshape(batch, channels, in_h, 1, in_w, 1)
+    x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1]).reshape(batch, channels, in_h * upy, in_w * upx)
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+    if not flip_filter:
+        f = f.flip(list(range(f.ndim)))
+    if f.ndim == 2:
+        x = F.conv2d(x, f[None, None].repeat([channels, 1, 1, 1]), groups=channels)
+    else:
+        weight = f[None, None].repeat([channels, 1, 1])
+        x = F.conv2d(x, weight.unsqueeze(2), groups=channels)
+        x = F.conv2d(x, weight.unsqueeze(3), groups=channels)
+    return x[:, :, ::downy, ::downx]
 
 
 def _upsample_and_filter(
