@@ -2,7 +2,8 @@
 batch size and device. Prints a table and writes JSON to benchmarks/results/.
 
     python benchmarks/inference.py                       # CPU defaults: stylegan2 at 64 and 256
-    python benchmarks/inference.py --presets stylegan2,stylegan3-t --res 256 --batch 1,8 --device cuda
+    python benchmarks/inference.py --presets stylegan2,stylegan3-t,stylegan3-r --res 256 --batch 1,8 --device cuda
+    python benchmarks/inference.py --presets all         # every registered preset
 
 Each configuration runs in a fresh subprocess so that its peak memory (max RSS on CPU, the
 allocator's peak on CUDA) is its own. Networks use the presets' full capacity with random weights.
@@ -102,6 +103,10 @@ def main() -> int:
     print(f"machine: {machine()}  device: {args.device}")
     print(header)
     print("-" * len(header))
+    if args.presets == "all":
+        from stylegan.models import preset_names
+
+        args.presets = ",".join(preset_names())
     for preset in args.presets.split(","):
         for res in [int(r) for r in args.res.split(",")]:
             for batch in [int(b) for b in args.batch.split(",")]:

@@ -16,9 +16,11 @@ The shipped weights took about 10 CPU-minutes (one thread); pass --device cuda t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -144,7 +146,8 @@ def main(argv=None):
     model = model.cpu()
     save_probe(model, args.out, {"training": json.dumps(dict(
         steps=step, batch=args.batch, train_faces=args.train, cpu_minutes=round(minutes, 2), seed=args.seed,
-        held_out_accuracy={k: round(v, 4) for k, v in scores.items()}))})
+        held_out_accuracy={k: round(v, 4) for k, v in scores.items()})),
+        "toyfaces_sha256": hashlib.sha256(Path(toyfaces.__file__).read_bytes()).hexdigest()})
     print(f"wrote {args.out}")
 
 

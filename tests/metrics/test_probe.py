@@ -24,7 +24,7 @@ def probe():
     return load_detector("probe")
 
 
-@pytest.mark.parametrize("resolution", [64, 128])
+@pytest.mark.parametrize("resolution", [32, 64, 128])
 def test_held_out_accuracy_per_factor(probe, resolution):
     images, table = held_out_faces(300, resolution)
     pred = probe.predict(images)

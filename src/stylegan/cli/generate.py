@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, network_option, open_generator
+from stylegan.cli.common import device_option, network_option, open_generator, parse_float_pair
 
 
 @click.command(name="generate")
@@ -21,9 +21,13 @@ from stylegan.cli.common import device_option, network_option, open_generator
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the PNGs.")
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
+@click.option("--translate", default=None, metavar="X,Y",
+              help="StyleGAN3 only: move the image content by X,Y image sizes (x right, y down).")
+@click.option("--rotate", type=float, default=None, metavar="DEG",
+              help="StyleGAN3 only: rotate the image content by DEG degrees counter-clockwise.")
 @device_option
 def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, class_idx, noise_mode, outdir,
-            batch_size, device):
+            batch_size, translate, rotate, device):
     """Generate images for a list of seeds (seedNNNN.png) or for saved ws (projNNNN.png), and grid.png."""
     from stylegan.errors import UserError
     from stylegan.tools.generate import (
@@ -41,15 +45,16 @@ def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, clas
     if projected_w is not None and (truncation_psi != 1.0 or truncation_cutoff is not None or class_idx is not None):
         raise UserError("--trunc, --trunc-cutoff and --class apply to seeds; a projected w is rendered as saved")
     seed_list = parse_seeds(seeds) if seeds is not None else None
+    translate = parse_float_pair(translate, "--translate")
     check_truncation(truncation_psi, truncation_cutoff)
     dev = pick_device(device)
     G = open_generator(network, dev)
     if projected_w is not None:
         ws = load_projected_ws(projected_w, G.num_ws, G.w_dim)
-        images = render_ws(G, ws, noise_mode, batch_size=batch_size, device=dev)
+        images = render_ws(G, ws, noise_mode, batch_size=batch_size, device=dev, translate=translate, rotate=rotate)
         result = write_images(images, list(range(len(images))), outdir, prefix="proj")
     else:
         images = generate_images(G, seed_list, truncation_psi, truncation_cutoff, class_idx, noise_mode,
-                                 batch_size=batch_size, device=dev)
+                                 batch_size=batch_size, device=dev, translate=translate, rotate=rotate)
         result = write_images(images, seed_list, outdir)
     click.echo(f"wrote {len(result.files)} images and {result.grid} ")

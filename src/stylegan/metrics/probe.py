@@ -201,8 +201,9 @@ def load_probe(path: str | Path | None = None, device: str | torch.device = "cpu
     if meta.get("format") != "stylegan-probe":
         raise UserError(f"{path} is not a stylegan probe file")
     try:
-        model = ToyfacesProbe(ProbeHeads.from_json(meta["heads"]), tuple(map(tuple, json.loads(meta["layers"]))),
-                              int(meta["features"]))
+        with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: keep the caller's RNG as is
+            model = ToyfacesProbe(ProbeHeads.from_json(meta["heads"]),
+                                  tuple(map(tuple, json.loads(meta["layers"]))), int(meta["features"]))
         model.load_state_dict(tensors)
     except (KeyError, ValueError, RuntimeError) as e:
         raise UserError(f"{path} is a damaged probe file ({e})") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,33 @@ def labels_for(G, class_idx: int | None, batch: int, device) -> torch.Tensor:
         raise UserError(str(e)) from None
 
 
+@contextlib.contextmanager
+def user_transform(G, translate: tuple[float, float] | None = None, rotate: float | None = None):
+    """Within the block, a StyleGAN3 generator's images are moved by ``translate`` = (x, y) image
+    sizes (x right, y down) and rotated by ``rotate`` degrees counter-clockwise (the official
+    gen_images.py convention, see ``stylegan.models.stylegan3.make_transform``). No-op when both
+    are None; a ``UserError`` for networks without a transformable input."""
+    if translate is None and rotate is None:
+        yield
+        return
+    from stylegan.models.stylegan3 import input_transform
+
+    if not all(math.isfinite(v) for v in (*(translate or ()), rotate or 0.0)):
+        raise UserError("--translate and --rotate must be finite numbers")
+    matrix = getattr(getattr(G.synthesis, "input", None), "transform", None)
+    if not isinstance(matrix, torch.Tensor):
+        kind = getattr(G, "kind", type(G).__name__)
+        raise UserError(f"--translate and --rotate need a StyleGAN3 network; this one is a {kind}")
+    saved = matrix.detach().clone()
+    with torch.no_grad():
+        matrix.copy_(input_transform(translate or (0.0, 0.0), rotate or 0.0))
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            matrix.copy_(saved)
+
+
 @torch.no_grad()
 def generate_images(
     G,
@@ -41,20 +70,24 @@ def generate_images(
     noise_mode: str = "const",
     batch_size: int = 8,
     device: torch.device | str = "cpu",
+    translate: tuple[float, float] | None = None,
+    rotate: float | None = None,
     **synthesis_kwargs,
 ) -> torch.Tensor:
-    """Images [N, C, H, W] in [-1, 1] for ``seeds`` (z drawn as the official tools do)."""
+    """Images [N, C, H, W] in [-1, 1] for ``seeds`` (z drawn as the official tools do);
+    ``translate``/``rotate``: StyleGAN3 user transform (see ``user_transform``)."""
     if noise_mode not in NOISE_MODES:
         raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
     check_truncation(truncation_psi, truncation_cutoff, G.num_ws)
     G = G.to(device).eval()
     z_all = z_from_seeds(seeds, G.z_dim)
     out = []
-    for start in range(0, len(seeds), batch_size):
-        z = z_all[start : start + batch_size].to(device)
-        c = labels_for(G, class_idx, z.shape[0], device)
-        ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        out.append(synthesize(G, ws, noise_mode=noise_mode, **synthesis_kwargs).cpu())
+    with user_transform(G, translate, rotate):
+        for start in range(0, len(seeds), batch_size):
+            z = z_all[start : start + batch_size].to(device)
+            c = labels_for(G, class_idx, z.shape[0], device)
+            ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+            out.append(synthesize(G, ws, noise_mode=noise_mode, **synthesis_kwargs).cpu())
     return torch.cat(out) if out else torch.zeros(0, G.img_channels, G.img_resolution, G.img_resolution)
 
 
@@ -99,13 +132,16 @@ def load_projected_ws(path: str | Path, num_ws: int, w_dim: int) -> torch.Tensor
 
 @torch.no_grad()
 def render_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
-              device: torch.device | str = "cpu") -> torch.Tensor:
-    """Images [N, C, H, W] in [-1, 1] of ws [N, num_ws, w_dim]."""
+              device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
+              rotate: float | None = None) -> torch.Tensor:
+    """Images [N, C, H, W] in [-1, 1] of ws [N, num_ws, w_dim]; ``translate``/``rotate``: StyleGAN3
+    user transform (see ``user_transform``)."""
     if noise_mode not in NOISE_MODES:
         raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
     G = G.to(device).eval()
-    out = [synthesize(G, ws[i : i + batch_size].to(device), noise_mode=noise_mode).cpu()
-           for i in range(0, ws.shape[0], batch_size)]
+    with user_transform(G, translate, rotate):
+        out = [synthesize(G, ws[i : i + batch_size].to(device), noise_mode=noise_mode).cpu()
+               for i in range(0, ws.shape[0], batch_size)]
     return torch.cat(out)
 
 
