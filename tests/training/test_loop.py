@@ -185,7 +185,7 @@ def test_metrics_at_snapshots_with_the_offline_probe(tmp_path):
     lines = (run_dir / "metric-fid50k_full.jsonl").read_text().splitlines()
     assert len(lines) == 2  # snapshots at 4 and 8 images
     record = json.loads(lines[-1])
-    assert record["network"] == "network-snapshot-000000.008.safetensors" and record["detector"] == "toyfaces-probe"
+    assert record["network"] == "network-snapshot-000000.008.safetensors" and "probe" in record["detector"]
     assert record["results"]["fid50k_full"] > 0
     assert "Metrics: fid50k_full" in (run_dir / "log.txt").read_text()
 
@@ -204,3 +204,12 @@ def test_time_limit_ends_the_run_with_a_snapshot(tmp_path):
     states = snap.training_states(run_dir)
     assert len(states) == 1 and snap.load_state(states[0])["progress"]["cur_nimg"] < 1000_000
     assert "or 0.0001 minutes" in (run_dir / "log.txt").read_text()
+
+
+def test_conditional_training_uses_the_labels(tmp_path):
+    run_dir = run(tiny_options(tmp_path, kimg=0.008, cond=True), dataset=TinyDataset(16, 8, label_dim=3))
+    G = stylegan.load(snap.network_path(run_dir, 8))
+    assert G.c_dim == 3
+    folder = write_image_folder(tmp_path / "unlabelled", 8, 8)
+    with pytest.raises(UserError, match="label"):
+        train(tiny_options(tmp_path, data=str(folder), cond=True, kimg=0.004), verbose=False)

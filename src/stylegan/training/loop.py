@@ -4,9 +4,9 @@ One step consumes one global minibatch of real images and runs the phases of
 ``build.training_phases`` (Gmain, Greg every 4 steps, Dmain, Dreg every 16 steps for StyleGAN2).
 All random inputs of a step (latents, labels of fakes, style-mixing crossovers, path-length noise)
 are drawn for the whole global batch from one generator that every process advances identically;
-each process takes its contiguous slice, and each slice is processed in passes of ``batch_gpu``
-samples. The gradient of every step is therefore the mean over the global batch, whatever the
-number of processes and passes.
+process r of N takes every N-th sample from r on (as it does for real images, see ``feed``) and
+splits its share into passes of ``batch_gpu`` samples the same way. The gradient of every step is
+therefore the mean over the global batch, whatever the number of processes and passes.
 
 A tick ends every ``tick`` kimg (the first after one step): statistics are reduced and written, the
 progress line is printed, weights are checked for non-finite values, and every ``snap`` ticks a
@@ -148,9 +148,9 @@ class Trainer:
         }
         # Learning rates as given to Adam (lazy-regularisation compensation included), per network.
         self.base_lr = {name: opt.param_groups[0]["lr"] for name, opt in self.opt.items()}
-        self.labels = torch.from_numpy(dataset_labels(dataset)).to(self.device)
-        if not opts.cond:
-            self.labels = torch.zeros([1, 0], device=self.device)
+        # Labels of generated images are drawn from the dataset's labels (conditional training).
+        labels = dataset_labels(dataset) if opts.cond else np.zeros([1, 0], dtype=np.float32)
+        self.labels = torch.from_numpy(labels).to(self.device)
 
         # Real images.
         for name, reason in dict(getattr(dataset, "bad_files", {})).items():
