@@ -145,3 +145,12 @@ def test_instance_norm_amplification_on_a_feature_map():
     a = 12 / 1024
     assert out["fraction"] == pytest.approx(a) and out["channels_above_mean"] == 2
     assert out["measured_median"] == pytest.approx(math.sqrt((1 - a) / a), rel=1e-6)
+
+
+def test_probe_pixels_when_the_region_covers_the_whole_map():
+    # A constant map is one connected region covering every pixel: there is no "outside".
+    features = np.ones((4, 6, 6), np.float32)
+    pixels = probe_pixels(features)
+    assert set(pixels) == {"object", "background", "artifact"}
+    for y, x in pixels.values():
+        assert 0 <= y < 6 and 0 <= x < 6

@@ -115,10 +115,13 @@ class ArtifactRegion:
 
 
 def _outside(mask: np.ndarray) -> np.ndarray:
-    """Pixels away from the region (the region grown by one pixel, inverted)."""
+    """Pixels away from the region (the region grown by one pixel, inverted); when the region covers
+    the whole map, every pixel (there is no outside to compare with)."""
     grown = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool))
-    outside = ~grown
-    return outside if outside.any() else ~mask
+    for outside in (~grown, ~mask):
+        if outside.any():
+            return outside
+    return np.ones_like(mask, dtype=bool)
 
 
 def detect_artifact(features, criteria: ArtifactCriteria = ArtifactCriteria()) -> ArtifactRegion:
