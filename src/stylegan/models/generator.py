@@ -22,6 +22,22 @@ class GeneratorBase(nn.Module):
     img_resolution: int
     img_channels: int
 
+    def __init__(self, config, synthesis: nn.Module):
+        """Wire ``synthesis`` (which defines ``num_ws``) to a mapping network built from ``config``
+        (a generator config with z_dim, c_dim, w_dim, img_resolution, img_channels, mapping)."""
+        from stylegan.models.mapping import MappingNetwork
+
+        super().__init__()
+        self.config = config
+        self.z_dim = config.z_dim
+        self.c_dim = config.c_dim
+        self.w_dim = config.w_dim
+        self.img_resolution = config.img_resolution
+        self.img_channels = config.img_channels
+        self.synthesis = synthesis
+        self.num_ws = synthesis.num_ws
+        self.mapping = MappingNetwork(config.z_dim, config.c_dim, config.w_dim, self.num_ws, config.mapping)
+
     def forward(
         self,
         z: torch.Tensor,

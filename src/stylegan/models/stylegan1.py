@@ -37,7 +37,7 @@ from stylegan.layers.minibatch_std import MinibatchStdLayer
 from stylegan.layers.pin import DEFAULT_GATE_INIT, check_gate_value
 from stylegan.layers.wscale import WScaleConv2d, WScaleDense
 from stylegan.models.generator import GeneratorBase
-from stylegan.models.mapping import MappingConfig, MappingNetwork
+from stylegan.models.mapping import MappingConfig
 from stylegan.models.registry import register
 from stylegan.ops.resample import blur2d, downscale2d, lerp_clip, upscale2d
 from stylegan.ops.upfirdn2d import setup_filter
@@ -228,16 +228,7 @@ class StyleGAN1Generator(GeneratorBase):
     Config = StyleGAN1GeneratorConfig
 
     def __init__(self, config: StyleGAN1GeneratorConfig = StyleGAN1GeneratorConfig()):
-        super().__init__()
-        self.config = config
-        self.z_dim = config.z_dim
-        self.c_dim = config.c_dim
-        self.w_dim = config.w_dim
-        self.img_resolution = config.img_resolution
-        self.img_channels = config.img_channels
-        self.synthesis = StyleGAN1Synthesis(config)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(config.z_dim, config.c_dim, config.w_dim, self.num_ws, config.mapping)
+        super().__init__(config, StyleGAN1Synthesis(config))
 
     @property
     def lod(self) -> float:

@@ -206,16 +206,7 @@ class StyleGAN2Generator(GeneratorBase):
     Config = StyleGAN2GeneratorConfig
 
     def __init__(self, config: StyleGAN2GeneratorConfig = StyleGAN2GeneratorConfig()):
-        super().__init__()
-        self.config = config
-        self.z_dim = config.z_dim
-        self.c_dim = config.c_dim
-        self.w_dim = config.w_dim
-        self.img_resolution = config.img_resolution
-        self.img_channels = config.img_channels
-        self.synthesis = SynthesisNetwork(config)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(config.z_dim, config.c_dim, config.w_dim, self.num_ws, config.mapping)
+        super().__init__(config, SynthesisNetwork(config))
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from stylegan.layers.equalized import FullyConnectedLayer
 from stylegan.layers.fourier import FourierFeatureInput
 from stylegan.layers.modulated import check_noise_mode
 from stylegan.models.generator import GeneratorBase
-from stylegan.models.mapping import MappingConfig, MappingNetwork
+from stylegan.models.mapping import MappingConfig
 from stylegan.models.registry import register
 from stylegan.ops.filtered_lrelu import filtered_lrelu
 from stylegan.ops.filters import design_lowpass_filter
@@ -335,16 +335,7 @@ class StyleGAN3Generator(GeneratorBase):
     Config = StyleGAN3GeneratorConfig
 
     def __init__(self, config: StyleGAN3GeneratorConfig = StyleGAN3GeneratorConfig()):
-        super().__init__()
-        self.config = config
-        self.z_dim = config.z_dim
-        self.c_dim = config.c_dim
-        self.w_dim = config.w_dim
-        self.img_resolution = config.img_resolution
-        self.img_channels = config.img_channels
-        self.synthesis = SynthesisNetwork(config)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(config.z_dim, config.c_dim, config.w_dim, self.num_ws, config.mapping)
+        super().__init__(config, SynthesisNetwork(config))
 
     @torch.no_grad()
     def set_transform(self, translate: tuple[float, float] = (0.0, 0.0), angle_deg: float = 0.0) -> None:
