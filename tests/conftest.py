@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see stylegan/__init__.py; before torch loads
+import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

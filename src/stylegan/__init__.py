@@ -8,6 +8,16 @@
 
 from __future__ import annotations
 
+import os as _os
+
+# PyTorch's CPU ops run their threads through OpenMP, whose idle threads spin by default. When the
+# cores are shared (another process, a second training run, a test suite) a spinning thread waits
+# a whole scheduler time slice for a descheduled one at every parallel op, which made training on
+# 2 shared cores 20-70x slower (docs/performance.md). Sleeping waits cost little when the machine
+# is idle. Only effective when stylegan is imported before torch (the CLI does); a value the user
+# set is kept.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 __version__ = "0.1.0"
 
 

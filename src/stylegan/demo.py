@@ -47,8 +47,8 @@ def main(argv=None) -> int:
     parser.add_argument("--outdir", default="out/demo", help="folder for everything the demo writes")
     parser.add_argument("--minutes", type=float, default=4.0, help="training time budget (default 4)")
     parser.add_argument("--res", type=int, default=32, help="image resolution (default 32)")
-    # One thread: the demo network is so small that a second intra-op thread costs far more in
-    # synchronisation than it gains (measured on 2 cores: 75 img/s with 1 thread, 1 img/s with 2).
+    # One thread: the demo network is so small that a second intra-op thread gains little, and on
+    # shared cores it can cost far more than it gains (docs/performance.md, "CPU threads").
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
