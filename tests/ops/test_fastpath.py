@@ -15,6 +15,7 @@ from stylegan.ops import (
     upfirdn2d,
     use_reference,
 )
+from stylegan.ops.bias_act import act_clamp
 from stylegan.ops.filtered_lrelu import filtered_lrelu
 from stylegan.ops.filters import design_lowpass_filter
 
@@ -130,15 +131,50 @@ def test_bias_act(dtype, act, gain, clamp, with_bias):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("up,down", [(2, 2), (1, 2), (2, 1), (1, 1)])
-def test_filtered_lrelu(dtype, up, down):
+@pytest.mark.parametrize(
+    "up,down,padding",
+    # StyleGAN3's layers pad by (taps / 2 - 1, taps / 2 - 2) on each side and crop in the layer
+    # that changes the sampling rate; the crops exercise the view (not in-place) path.
+    [(2, 2, [5, 4, 5, 4]), (1, 2, [5, 4, 5, 4]), (2, 1, [5, 4, 5, 4]), (1, 1, [5, 4, 5, 4]),
+     (4, 2, [-6, -9, -6, -9]), (2, 2, [-3, -2, 1, -4])],
+)
+def test_filtered_lrelu(dtype, up, down, padding):
     torch.manual_seed(0)
     fu = design_lowpass_filter(6 * up, cutoff=3.0, width=2.0, fs=8 * up) if up > 1 else None
     fd = design_lowpass_filter(6 * down, cutoff=3.0, width=2.0, fs=8 * up) if down > 1 else None
-    x = torch.randn(2, 4, 12, 12) * 3
+    x = torch.randn(2, 4, 20, 20) * 3
     b = torch.randn(4)
     _compare(
-        lambda x, b: filtered_lrelu(x, fu, fd, b, up=up, down=down, padding=[5, 4, 5, 4], gain=math.sqrt(2),
+        lambda x, b: filtered_lrelu(x, fu, fd, b, up=up, down=down, padding=padding, gain=math.sqrt(2),
                                     slope=0.2, clamp=4.0),
         [x, b], dtype,
+    )
+
+
+@pytest.mark.parametrize("slope,clamp,gain", [(0.2, 1.5, math.sqrt(2)), (0.0, None, 2.0), (1.0, 0.8, 1.0)])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_act_clamp_second_order(slope, clamp, gain, inplace):
+    """The fused activation keeps only its output, yet gradients of gradients (R1, path length)
+    match the composition of autograd's own ops."""
+    torch.manual_seed(0)
+    x0 = torch.randn(3, 4, 5, 5, dtype=torch.float64)
+    w0 = torch.randn(4, 1, 1, dtype=torch.float64)
+    probe = torch.randn(3, 4, 5, 5, dtype=torch.float64)
+    results = []
+    for fused in (False, True):
+        x = x0.clone().requires_grad_(True)
+        w = w0.clone().requires_grad_(True)
+        pre = x * w * 2  # a fresh tensor, as the fast paths give it
+        if fused:
+            y = act_clamp(pre, slope, clamp, gain, inplace=inplace)
+        else:
+            y = torch.nn.functional.leaky_relu(pre, slope) * gain
+            y = y if clamp is None else y.clamp(-clamp, clamp)
+        (dx,) = torch.autograd.grad((y * probe).sum(), x, create_graph=True)
+        (dw,) = torch.autograd.grad((dx**2).sum(), w)
+        results.append((y.detach(), dx.detach(), dw))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
+    assert torch.autograd.gradgradcheck(
+        lambda t: act_clamp(t * 1.0, slope, clamp, gain, inplace=inplace), (x0.clone().requires_grad_(True),)
     )

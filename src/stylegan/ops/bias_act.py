@@ -85,8 +85,7 @@ def _bias_act_fast(
     x: torch.Tensor, b: torch.Tensor | None, dim: int, act: str, alpha: float, gain: float, clamp: float | None
 ) -> torch.Tensor:
     """Fast path of ``bias_act`` for linear/relu/lrelu: bias and gain in one pass (g*x + g*b), then
-    the activation and the clamp in place on that fresh tensor (the clamp out of place when
-    autograd needs the activation's result)."""
+    the activation and the clamp in place on that fresh tensor (``act_clamp``)."""
     if b is not None:
         shape = [1] * x.ndim
         shape[dim] = -1
@@ -100,10 +99,82 @@ def _bias_act_fast(
         return x
     else:
         y = x.clone()
-    if act == "lrelu":
-        y = F.leaky_relu_(y, alpha)
-    elif act == "relu":
-        y = y.relu_()
-    if clamp is not None and clamp >= 0:
-        y = y.clamp(-clamp, clamp) if y.requires_grad else y.clamp_(-clamp, clamp)
-    return y
+    return act_clamp(y, 0.0 if act == "relu" else alpha if act == "lrelu" else 1.0, clamp, inplace=True)
+
+
+def act_clamp(
+    y: torch.Tensor, slope: float, clamp: float | None, gain: float = 1.0, inplace: bool = False
+) -> torch.Tensor:
+    """``clamp(lrelu(y) * gain)``: leaky ReLU with ``slope`` (0: ReLU, 1: identity), ``gain`` > 0,
+    clamp to +-``clamp``. ``inplace`` overwrites ``y``, which must then be a fresh tensor that
+    nothing else needs (not a view).
+
+    Under autograd this is one function that keeps only its output: the derivative of both is a
+    mask that the output determines (``gain`` where y > 0, else ``gain * slope``; 0 where the
+    clamp is active),
+    and the backward pass is one multiplication by it (differentiable again, for R1 and
+    path-length regularisation).
+    """
+    clamp = clamp if clamp is not None and clamp >= 0 else None
+    if slope == 1 and clamp is None and gain == 1:
+        return y
+    if y.requires_grad and torch.is_grad_enabled():
+        return _ActClamp.apply(y, slope, clamp, gain, inplace)
+    return _act_clamp_forward(y, slope, clamp, gain, inplace)
+
+
+def _act_clamp_forward(y: torch.Tensor, slope: float, clamp: float | None, gain: float, inplace: bool) -> torch.Tensor:
+    if gain != 1:
+        y = y.mul_(gain) if inplace else y * gain
+        inplace = True
+    if slope == 0:
+        y = y.relu_() if inplace else y.relu()
+    elif slope != 1:
+        y = F.leaky_relu_(y, slope) if inplace else F.leaky_relu(y, slope)
+    elif not inplace:
+        y = y.clone()
+    return y if clamp is None else y.clamp_(-clamp, clamp)
+
+
+def _act_clamp_grad(
+    dy: torch.Tensor, y: torch.Tensor, slope: float, clamp: float | None, gain: float
+) -> torch.Tensor:
+    """dL/dx for y = clamp(lrelu(x) * gain), from the output ``y`` alone: autograd's own fused
+    backward kernels, one pass each, with ``y`` as their input (y > 0 exactly where x > 0, and
+    |y| = clamp exactly where the clamp is active). Differentiable again when grad mode is on
+    (double backward); otherwise the passes after the first overwrite one new tensor instead of
+    allocating three (large allocations cost more than the arithmetic on the CPU)."""
+    y = y.detach()
+    ops = torch.ops.aten
+    if torch.is_grad_enabled():
+        if clamp is not None:
+            dy = ops.hardtanh_backward(dy, y, -clamp, clamp)
+        if slope != 1:
+            dy = ops.leaky_relu_backward(dy, y, slope, True)
+        return dy * gain if gain != 1 else dy
+    dx = None
+    if gain != 1:
+        dx = dy * gain
+    if clamp is not None:
+        dx = ops.hardtanh_backward(dy, y, -clamp, clamp) if dx is None else \
+            ops.hardtanh_backward.grad_input(dx, y, -clamp, clamp, grad_input=dx)
+    if slope != 1:
+        dx = ops.leaky_relu_backward(dy, y, slope, True) if dx is None else \
+            ops.leaky_relu_backward.grad_input(dx, y, slope, True, grad_input=dx)
+    return dy if dx is None else dx
+
+
+class _ActClamp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, y, slope, clamp, gain, inplace):
+        out = _act_clamp_forward(y, slope, clamp, gain, inplace)
+        if inplace:
+            ctx.mark_dirty(out)
+        ctx.save_for_backward(out)
+        ctx.slope, ctx.clamp, ctx.gain = slope, clamp, gain
+        return out
+
+    @staticmethod
+    def backward(ctx, dy):
+        (y,) = ctx.saved_tensors
+        return _act_clamp_grad(dy, y, ctx.slope, ctx.clamp, ctx.gain), None, None, None, None

@@ -11,7 +11,10 @@ keep the signal's magnitude), pad (negative = crop), convolve with ``fu``, leaky
 ``slope`` times ``gain``, clamp to +-``clamp``, convolve with ``fd``, keep every ``down``-th
 sample. Filters are 1-D (separable), 2-D or ``None`` (identity), as in ``upfirdn2d``.
 
-This is the reference implementation in plain PyTorch (differentiable to any order).
+The reference composition runs these steps literally. The fast path (the default; see
+``stylegan.ops.fastpath``) computes the same in fewer passes and allocations: the upsampling crops
+inside its transposed convolution, and gain, activation and clamp run in place as one autograd
+function that keeps only its output. Both are plain PyTorch, differentiable to any order.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import math
 
 import torch
 
-from stylegan.ops.bias_act import bias_act
+from stylegan.ops.bias_act import act_clamp, bias_act
+from stylegan.ops.fastpath import reference_enabled
 from stylegan.ops.upfirdn2d import Padding, filter_size, parse_padding, upfirdn2d
 
 
@@ -66,6 +70,10 @@ def filtered_lrelu(
     if gain <= 0 or slope < 0 or (clamp is not None and clamp < 0):
         raise ValueError("filtered_lrelu needs gain > 0, slope >= 0 and clamp >= 0")
     x = bias_act(x, b)
-    x = upfirdn2d(x, fu, up=up, padding=parse_padding(padding), gain=up**2, flip_filter=flip_filter)
-    x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp)
+    if reference_enabled():
+        x = upfirdn2d(x, fu, up=up, padding=parse_padding(padding), gain=up**2, flip_filter=flip_filter)
+        x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp)
+    else:
+        x = upfirdn2d(x, fu, up=up, padding=parse_padding(padding), gain=up**2, flip_filter=flip_filter)
+        x = act_clamp(x, slope, clamp, gain, inplace=x._base is None)
     return upfirdn2d(x, fd, down=down, flip_filter=flip_filter)

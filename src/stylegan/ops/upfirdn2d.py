@@ -107,8 +107,7 @@ def upfirdn2d(
     downx, downy = parse_scaling(down)
     px0, px1, py0, py1 = parse_padding(padding)
 
-    f = f * (gain ** (f.ndim / 2))
-    f = f.to(x.dtype)
+    f = f.to(x.dtype) * (gain ** (f.ndim / 2))
     if reference_enabled():
         return _upfirdn2d_reference(x, f, upx, upy, downx, downy, (px0, px1, py0, py1), flip_filter)
 
@@ -119,9 +118,7 @@ def upfirdn2d(
         x = _upsample_and_filter(x, f, upx, upy, (px0, px1, py0, py1), flip_filter)
         return x[:, :, ::downy, ::downx] if downx > 1 or downy > 1 else x
 
-    # Pad (positive) and crop (negative).
-    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+    x = _pad_or_crop(x, px0, px1, py0, py1)
 
     # Convolve with the filter (conv2d correlates, so flip unless asked not to) and downsample by
     # keeping every d-th output pixel: the stride computes only the pixels that are kept.
@@ -179,16 +176,29 @@ def _upsample_and_filter(
     channels = x.shape[1]
     px0, px1, py0, py1 = padding
     kernel = f.flip(list(range(f.ndim))) if flip_filter else f
+    kh, kw = kernel.shape if kernel.ndim == 2 else (kernel.shape[0], kernel.shape[0])
+    left, right, top, bottom = px0 - kw + 1, px1 + upx - kw, py0 - kh + 1, py1 + upy - kh
+    # The transposed convolution crops equal amounts from both sides itself (its ``padding``).
+    cx, cy = max(0, -max(left, right)), max(0, -max(top, bottom))
     if kernel.ndim == 2:
-        kh, kw = kernel.shape
         weight = kernel[None, None].repeat([channels, 1, 1, 1])
-        x = F.conv_transpose2d(x, weight, stride=(upy, upx), groups=channels)
+        x = F.conv_transpose2d(x, weight, stride=(upy, upx), padding=(cy, cx), groups=channels)
     else:
-        kh = kw = kernel.shape[0]
         weight = kernel[None, None].repeat([channels, 1, 1])
-        x = F.conv_transpose2d(x, weight.unsqueeze(2), stride=(1, upx), groups=channels)
-        x = F.conv_transpose2d(x, weight.unsqueeze(3), stride=(upy, 1), groups=channels)
-    return F.pad(x, [px0 - kw + 1, px1 + upx - kw, py0 - kh + 1, py1 + upy - kh])
+        x = F.conv_transpose2d(x, weight.unsqueeze(2), stride=(1, upx), padding=(0, cx), groups=channels)
+        x = F.conv_transpose2d(x, weight.unsqueeze(3), stride=(upy, 1), padding=(cy, 0), groups=channels)
+    return _pad_or_crop(x, left + cx, right + cx, top + cy, bottom + cy)
+
+
+def _pad_or_crop(x: torch.Tensor, left: int, right: int, top: int, bottom: int) -> torch.Tensor:
+    """Zero-pad (positive amounts) and crop (negative amounts) the last two dimensions. Crops are
+    views and nothing is copied when all amounts are zero (``F.pad`` copies, and returns NCHW
+    for channels-last input when it crops)."""
+    if min(left, right, top, bottom) < 0:
+        x = x[:, :, max(-top, 0) : x.shape[2] - max(-bottom, 0), max(-left, 0) : x.shape[3] - max(-right, 0)]
+    if max(left, right, top, bottom) > 0:
+        x = F.pad(x, [max(left, 0), max(right, 0), max(top, 0), max(bottom, 0)])
+    return x
 
 
 def filter2d(
