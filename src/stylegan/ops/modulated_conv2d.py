@@ -57,9 +57,13 @@ def modulated_conv2d(
 
     w = None
     dcoefs = None
-    if demodulate or fused_modconv:
+    if demodulate and fast and not fused_modconv:
+        # Eq. 2 without the per-sample weights: sum_{i,k} (s_i w_oik)^2 = sum_i s_i^2 sum_k w_oik^2,
+        # a [N, I] x [I, O] product instead of an [N, O, I, kh, kw] tensor (forward and backward).
+        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+    elif demodulate or fused_modconv:
         w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # Eq. 1
-    if demodulate:
+    if demodulate and dcoefs is None:
         dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # Eq. 2
     if demodulate and fused_modconv:
         w = w * dcoefs.reshape(batch, -1, 1, 1, 1)  # Eq. 3
