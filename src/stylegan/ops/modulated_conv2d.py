@@ -48,8 +48,9 @@ def modulated_conv2d(
         # a grouped convolution with per-sample weights; the two are the same product (Eq. 1-3).
         fused_modconv = False
 
-    # Keep float16 in range: pre-scale weight and styles (demodulation undoes the scale).
-    if x.dtype == torch.float16 and demodulate:
+    # Keep float16 in range (float16 layers, or float16 autocast): pre-scale weight and styles;
+    # demodulation undoes the scale.
+    if demodulate and (x.dtype == torch.float16 or _autocast_dtype(x.device.type) == torch.float16):
         weight = weight * (
             1 / math.sqrt(in_channels * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True)
         )
@@ -60,7 +61,11 @@ def modulated_conv2d(
     if demodulate and fast and not fused_modconv:
         # Eq. 2 without the per-sample weights: sum_{i,k} (s_i w_oik)^2 = sum_i s_i^2 sum_k w_oik^2,
         # a [N, I] x [I, O] product instead of an [N, O, I, kh, kw] tensor (forward and backward).
-        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+        # In float32 even under autocast: s^2 w^2 summed over hundreds of channels leaves float16's range.
+        dtype = torch.promote_types(styles.dtype, torch.float32)
+        with torch.autocast(x.device.type, enabled=False):
+            energy = weight.to(dtype).square().sum(dim=[2, 3])
+            dcoefs = (styles.to(dtype).square() @ energy.t() + 1e-8).rsqrt()
     elif demodulate or fused_modconv:
         w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # Eq. 1
     if demodulate and dcoefs is None:
@@ -96,3 +101,10 @@ def modulated_conv2d(
     if noise is not None:
         x = x + noise.to(x.dtype)
     return x
+
+
+def _autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The dtype autocast casts convolutions to on ``device_type``, or None when it is off."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return torch.get_autocast_dtype(device_type)
