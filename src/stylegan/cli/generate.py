@@ -25,9 +25,11 @@ from stylegan.cli.common import device_option, network_option, open_generator, p
               help="StyleGAN3 only: move the image content by X,Y image sizes (x right, y down).")
 @click.option("--rotate", type=float, default=None, metavar="DEG",
               help="StyleGAN3 only: rotate the image content by DEG degrees counter-clockwise.")
+@click.option("--compile/--no-compile", "compile_", default=False, show_default=True,
+              help="Run the generator through torch.compile (falls back to eager where that fails).")
 @device_option
 def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, class_idx, noise_mode, outdir,
-            batch_size, translate, rotate, device):
+            batch_size, translate, rotate, compile_, device):
     """Generate images for a list of seeds (seedNNNN.png) or for saved ws (projNNNN.png), and grid.png."""
     from stylegan.errors import UserError
     from stylegan.tools.generate import (
@@ -37,6 +39,7 @@ def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, clas
         render_ws,
         write_images,
     )
+    from stylegan.utils.compile import maybe_compile
     from stylegan.utils.device import pick_device
     from stylegan.utils.seeds import parse_seeds
 
@@ -48,7 +51,7 @@ def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, clas
     translate = parse_float_pair(translate, "--translate")
     check_truncation(truncation_psi, truncation_cutoff)
     dev = pick_device(device)
-    G = open_generator(network, dev)
+    G = maybe_compile(open_generator(network, dev), enabled=compile_, device=dev)
     if projected_w is not None:
         ws = load_projected_ws(projected_w, G.num_ws, G.w_dim)
         images = render_ws(G, ws, noise_mode, batch_size=batch_size, device=dev, translate=translate, rotate=rotate)
