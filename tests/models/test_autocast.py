@@ -17,15 +17,15 @@ TOLERANCE = {torch.bfloat16: 0.08, torch.float16: 0.01}
 
 def _small(preset):
     torch.manual_seed(0)
-    return build_preset(preset, 32, channel_base=1024, channel_max=32, map_layers=2, z_dim=32, w_dim=32).build()
+    return build_preset(preset, 16, channel_base=512, channel_max=32, map_layers=2, z_dim=32, w_dim=32).build()
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
 @pytest.mark.parametrize("preset", PRESETS)
 def test_autocast_forward_and_backward(preset, dtype):
     G, D = _small(preset)
-    z = torch.randn(4, 32, generator=torch.Generator().manual_seed(1))
-    c = torch.zeros(4, 0)
+    z = torch.randn(2, 32, generator=torch.Generator().manual_seed(1))
+    c = torch.zeros(2, 0)
     with torch.no_grad():
         reference = G(z, c, noise_mode="const")
     with torch.autocast("cpu", dtype=dtype):
@@ -54,4 +54,4 @@ def test_float16_stays_finite_with_huge_activations(which):
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):
         img = G(z, torch.zeros(2, 0), noise_mode="const")
     assert torch.isfinite(img).all()
-    assert img.abs().max() <= 256 * 4  # the skip generator sums 4 clamped ToRGB outputs (4 to 32 px)
+    assert img.abs().max() <= 256 * 3  # the skip generator sums 3 clamped ToRGB outputs (4 to 16 px)

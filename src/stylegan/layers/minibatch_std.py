@@ -17,14 +17,16 @@ def minibatch_stddev(x: torch.Tensor, group_size: int | None = 4, num_channels: 
     if n % g != 0:
         raise ValueError(f"batch size {n} is not divisible by the minibatch-stddev group size {g}")
     f = num_channels
-    y = x.reshape(g, -1, f, c // f, h, w)  # [G, n/G, F, c, H, W]: sample i is in group i % (n/G)
+    # At least float32: eps 1e-8 underflows in float16, and the sqrt's gradient at 0 is infinite.
+    y = x.to(torch.promote_types(x.dtype, torch.float32))
+    y = y.reshape(g, -1, f, c // f, h, w)  # [G, n/G, F, c, H, W]: sample i is in group i % (n/G)
     y = y - y.mean(dim=0)
     y = y.square().mean(dim=0)
     y = (y + 1e-8).sqrt()
     y = y.mean(dim=[2, 3, 4])  # [n/G, F]
     y = y.reshape(-1, f, 1, 1)
     y = y.repeat(g, 1, h, w)  # [n, F, H, W]
-    return torch.cat([x, y], dim=1)
+    return torch.cat([x, y.to(x.dtype)], dim=1)
 
 
 class MinibatchStdLayer(nn.Module):
