@@ -105,15 +105,14 @@ def _bias_act_fast(
 def act_clamp(
     y: torch.Tensor, slope: float, clamp: float | None, gain: float = 1.0, inplace: bool = False
 ) -> torch.Tensor:
-    """``clamp(lrelu(y) * gain)``: leaky ReLU with ``slope`` (0: ReLU, 1: identity), ``gain`` > 0,
-    clamp to +-``clamp``. ``inplace`` overwrites ``y``, which must then be a fresh tensor that
-    nothing else needs (not a view).
+    """``clamp(lrelu(y) * gain)``: leaky ReLU with ``slope`` in [0, 1] (0: ReLU, 1: identity),
+    ``gain`` > 0, clamp to +-``clamp``. ``inplace`` overwrites ``y``, which must then be a fresh
+    tensor that nothing else needs (not a view).
 
-    Under autograd this is one function that keeps only its output: the derivative of both is a
-    mask that the output determines (``gain`` where y > 0, else ``gain * slope``; 0 where the
-    clamp is active),
-    and the backward pass is one multiplication by it (differentiable again, for R1 and
-    path-length regularisation).
+    Under autograd this is one function that keeps only its output: the derivative is a factor
+    that the output determines (``gain`` where y > 0, else ``gain * slope``; 0 where the clamp is
+    active), applied in the backward pass by autograd's own kernels (differentiable again, for R1
+    and path-length regularisation).
     """
     clamp = clamp if clamp is not None and clamp >= 0 else None
     if slope == 1 and clamp is None and gain == 1:
