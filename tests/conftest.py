@@ -42,3 +42,13 @@ def load_reference(name: str) -> dict:
 def _deterministic():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for the test: tests that run many tiny steps would otherwise oversubscribe
+    a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

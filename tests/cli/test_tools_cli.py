@@ -10,20 +10,14 @@ from stylegan.models import build_preset
 from tests.cli.conftest import run_cli
 from tests.tools.conftest import build_seeded
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.fixture(scope="module")
 def g8(tmp_path_factory):
     """An 8 px random StyleGAN2 generator file (4 ws)."""
     spec = build_preset("stylegan2", 8, channel_base=64, channel_max=8, map_layers=2, z_dim=8, w_dim=8)
     return stylegan.save(build_seeded(spec), tmp_path_factory.mktemp("nets") / "g8.safetensors")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_mix(g8, tmp_path):

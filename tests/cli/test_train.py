@@ -17,19 +17,15 @@ from stylegan.training import snapshot as snap
 from stylegan.training.stats import read_stats
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = [
     "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "4", "--kimg", "0.048", "--tick", "0.008",
     "--snap", "2", "--img-snap", "100", "--cbase", "256", "--cmax", "16", "--map-depth", "2", "--z-dim", "16",
     "--w-dim", "16", "--aug", "ada", "--p", "0.2", "--workers", "0", "--seed", "5",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def stylegan_cmd(*args):

@@ -1,12 +1,8 @@
 """Training tests run many tiny steps: one intra-op thread avoids oversubscribing a busy CPU."""
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):
     yield
-    torch.set_num_threads(threads)
