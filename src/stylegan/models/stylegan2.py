@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -142,9 +141,9 @@ class SynthesisBlock(nn.Module):
         else:
             x = x.to(dtype=dtype, memory_format=memory_format)
             if self.architecture == "resnet":
-                y = self.skip(x, gain=np.sqrt(0.5))
+                y = self.skip(x, gain=math.sqrt(0.5))
                 x = self.conv0(x, next(w_iter), **kw)
-                x = self.conv1(x, next(w_iter), gain=np.sqrt(0.5), **kw)
+                x = self.conv1(x, next(w_iter), gain=math.sqrt(0.5), **kw)
                 x = y + x
             else:
                 x = self.conv0(x, next(w_iter), **kw)
@@ -285,9 +284,9 @@ class DiscriminatorBlock(nn.Module):
             x = x + y if x is not None else y
             img = downsample2d(img, self.resample_filter) if self.architecture == "skip" else None
         if self.architecture == "resnet":
-            y = self.skip(x, gain=np.sqrt(0.5))
+            y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv0(x)
-            x = self.conv1(x, gain=np.sqrt(0.5))
+            x = self.conv1(x, gain=math.sqrt(0.5))
             x = y + x
         else:
             x = self.conv0(x)
@@ -326,7 +325,7 @@ class DiscriminatorEpilogue(nn.Module):
         x = self.fc(x.flatten(1))
         x = self.out(x)
         if self.cmap_dim > 0:
-            x = (x * cmap).sum(dim=1, keepdim=True) * (1 / np.sqrt(self.cmap_dim))
+            x = (x * cmap).sum(dim=1, keepdim=True) * (1 / math.sqrt(self.cmap_dim))
         return x
 
 

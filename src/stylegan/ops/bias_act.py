@@ -90,7 +90,14 @@ def _bias_act_fast(
         shape = [1] * x.ndim
         shape[dim] = -1
         b = b.to(x.dtype).reshape(shape)
-        y = torch.add(x, b) if gain == 1 else torch.add(b * gain, x, alpha=gain)
+        if gain == 1:
+            y = torch.add(x, b)
+        elif torch.compiler.is_compiling():
+            # Inductor (torch 2.13, CPU) loses the alpha of an add whose other operand is a matmul
+            # (its addmm fusion); the compiled graph fuses this form into one pass anyway.
+            y = b * gain + x * gain
+        else:
+            y = torch.add(b * gain, x, alpha=gain)  # one pass in eager mode
         if y.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             y = y.contiguous(memory_format=torch.channels_last)
     elif gain != 1:
@@ -114,7 +121,9 @@ def act_clamp(
     active), applied in the backward pass by autograd's own kernels (differentiable again, for R1
     and path-length regularisation).
     """
-    clamp = clamp if clamp is not None and clamp >= 0 else None
+    # Python floats: numpy scalars would reach aten's Scalar arguments in the (traced) backward.
+    slope, gain = float(slope), float(gain)
+    clamp = float(clamp) if clamp is not None and clamp >= 0 else None
     if slope == 1 and clamp is None and gain == 1:
         return y
     if y.requires_grad and torch.is_grad_enabled():
