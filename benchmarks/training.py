@@ -2,7 +2,7 @@
 resolution and device. Prints a table and writes JSON to benchmarks/results/.
 
     python benchmarks/training.py                         # CPU: every preset at 32x32, batch 8
-    python benchmarks/training.py --device cuda --res 256,1024 --batch 32
+    python benchmarks/training.py --device cuda --res 256,1024 --batch 32 --compile both
 
 Each configuration runs in a fresh subprocess (its peak memory is its own: max RSS on CPU, the
 allocator's peak on CUDA) and builds the real trainer (``stylegan.training.loop.Trainer``) with the
@@ -10,7 +10,9 @@ preset's training defaults and full capacity unless ``--cbase/--cmax`` are given
 (Gmain, Greg, Dmain, Dreg) is timed separately over ``--iters`` steps and amortised by its interval
 (path length every 4 steps, R1 every 16 for StyleGAN2), plus the EMA update, so a few steps give
 the steady-state cost of a step. Data loading is not included (images come from memory);
-augmentation is off unless ``--aug ada``. StyleGAN (v1) is measured at its final resolution
+augmentation is off unless ``--aug ada``. ``--compile on`` trains with ``compile=True`` (``stylegan
+train --compile 1``: G's synthesis and D compiled in the first-order passes); the warm-up step
+compiles, and the row says whether compilation fell back to eager. StyleGAN (v1) is measured at its final resolution
 (``progressive=False``), i.e. the cost of the last phase of progressive growing.
 Official anchors (SPEC): StyleGAN3-T 256, one V100: 89.15 s/kimg, one A100: 49.81 s/kimg (batch 32).
 """
@@ -51,11 +53,13 @@ class RandomImages:
         return self.images[i], np.zeros([0], dtype=np.float32)
 
 
-def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: int, aug: str, cbase, cmax) -> dict:
+def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: int, aug: str, cbase, cmax,
+            compile_: bool = False) -> dict:
     import torch
 
     from stylegan.training.loop import Trainer
     from stylegan.training.options import TrainingOptions, resolve_options
+    from stylegan.utils.compile import CompiledOrEager
 
     dev = torch.device(device)
 
@@ -67,7 +71,7 @@ def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: 
     with tempfile.TemporaryDirectory() as tmp:
         opts = resolve_options(TrainingOptions(
             cfg=preset, data="random", resolution=res, batch=batch, kimg=1, aug=aug, workers=0, outdir=tmp,
-            cbase=cbase, cmax=cmax, progressive=progressive, grid=(1, 1),
+            cbase=cbase, cmax=cmax, progressive=progressive, grid=(1, 1), compile=compile_,
         ), res)
         trainer = Trainer(opts, tmp, RandomImages(max(batch, 64), res), device=dev, verbose=False)
         reals, labels = trainer.feed.next()
@@ -88,6 +92,12 @@ def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: 
             sync()
             if step >= warmup:
                 times["ema"].append(time.perf_counter() - t0)
+        compile_status = "off"
+        if compile_:
+            fast = [trainer.loss.synthesis_first_order, trainer.loss.D_first_order]
+            failed = [m.failed if isinstance(m, CompiledOrEager) else "unavailable" for m in fast]
+            failed = [f for f in failed if f is not None]
+            compile_status = "on" if not failed else f"eager ({failed[0][:80]})"
         interval = {p.name: p.interval for p in trainer.phases} | {"ema": 1}
         median = {name: sorted(t)[len(t) // 2] for name, t in times.items()}
         sec_per_step = sum(median[name] / interval[name] for name in median)
@@ -97,6 +107,7 @@ def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: 
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {
             "preset": preset, "resolution": res, "batch": batch, "device": device, "aug": aug,
+            "compile": compile_, "compile_status": compile_status,
             "sec_per_kimg": sec_per_step / batch * 1000, "images_per_s": batch / sec_per_step,
             "peak_memory_mb": peak_mb, "phase_ms": {k: 1000 * v for k, v in median.items()},
             "intervals": interval, "iters": iters, "threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -124,38 +135,43 @@ def main() -> int:
     p.add_argument("--aug", default="none", choices=["none", "ada"])
     p.add_argument("--cbase", type=int, default=None, help="capacity (default: the preset's)")
     p.add_argument("--cmax", type=int, default=None)
+    p.add_argument("--compile", default="off", choices=["off", "on", "both"])
     p.add_argument("--out", default=None, help="JSON output (default benchmarks/results/training-<device>.json)")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
 
     if args.one:  # child process: one configuration
-        preset, res = args.one.split(":")
+        preset, res, compile_ = args.one.split(":")
         row = run_one(preset, int(res), args.batch, args.device, args.iters, args.warmup, args.aug, args.cbase,
-                      args.cmax)
+                      args.cmax, compile_ == "1")
         print(json.dumps(row))
         return 0
 
+    compiles = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
     rows = []
-    header = f"{'preset':<15}{'res':>6}{'batch':>7}{'sec/kimg':>11}{'img/s':>9}{'peak MB':>10}   phases (ms)"
+    header = (f"{'preset':<15}{'res':>6}{'batch':>7}{'compile':>9}{'sec/kimg':>11}{'img/s':>9}{'peak MB':>10}"
+              "   phases (ms)")
     print(f"machine: {machine(args.device)}  device: {args.device}")
     print(header)
     print("-" * len(header))
     for preset in args.presets.split(","):
-        for res in [int(r) for r in args.res.split(",")]:
+        for res, comp in [(int(r), c) for r in args.res.split(",") for c in compiles]:
             cmd = [sys.executable, __file__, "--device", args.device, "--iters", str(args.iters), "--warmup",
-                   str(args.warmup), "--batch", str(args.batch), "--aug", args.aug, "--one", f"{preset}:{res}"]
+                   str(args.warmup), "--batch", str(args.batch), "--aug", args.aug,
+                   "--one", f"{preset}:{res}:{int(comp)}"]
             for name in ("cbase", "cmax"):
                 if getattr(args, name) is not None:
                     cmd += [f"--{name}", str(getattr(args, name))]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
-                print(f"{preset:<15}{res:>6}{args.batch:>7}  failed: {proc.stderr.strip()[-300:]}")
+                print(f"{preset:<15}{res:>6}{args.batch:>7}{comp!s:>9}  failed: {proc.stderr.strip()[-300:]}")
                 continue
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(row)
             phases = " ".join(f"{k} {v:.0f}" for k, v in row["phase_ms"].items())
-            print(f"{preset:<15}{res:>6}{args.batch:>7}{row['sec_per_kimg']:>11.1f}{row['images_per_s']:>9.2f}"
-                  f"{row['peak_memory_mb']:>10.0f}   {phases}", flush=True)
+            note = "" if row["compile_status"] in ("on", "off") else f"  {row['compile_status']}"
+            print(f"{preset:<15}{res:>6}{args.batch:>7}{comp!s:>9}{row['sec_per_kimg']:>11.1f}"
+                  f"{row['images_per_s']:>9.2f}{row['peak_memory_mb']:>10.0f}   {phases}{note}", flush=True)
     out = Path(args.out) if args.out else RESULTS / f"training-{args.device.replace(':', '')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": machine(args.device), "results": rows}, indent=2))

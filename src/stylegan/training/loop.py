@@ -138,7 +138,7 @@ class Trainer:
                 r1_gamma=opts.gamma, style_mixing=opts.style_mixing, pl_weight=opts.pl_weight,
                 pl_batch_shrink=opts.pl_batch_shrink, pl_decay=opts.pl_decay, blur_sigma=opts.blur_sigma,
                 blur_fade_kimg=opts.blur_fade_kimg,
-            ), augment_pipe=self.augment_pipe, stats=self.stats,
+            ), augment_pipe=self.augment_pipe, stats=self.stats, compile=opts.compile,
         )
         self.phases = training_phases(opts)
         betas = tuple(opts.defaults.betas)

@@ -12,6 +12,10 @@
 
 Each public method computes one term for one pass and calls ``backward`` with a gain; the
 trainer decides which terms run when (lazy regularisation) and how passes are split.
+
+With ``compile=True`` the passes that need no second derivative (the main G and D terms) run G's
+synthesis network and D through ``torch.compile``; R1 and the path-length penalty differentiate
+a gradient, which compiled graphs do not support, and run the same modules eagerly.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from torch import nn
 
 from stylegan.models.generator import mix_styles
 from stylegan.ops.upfirdn2d import filter2d
+from stylegan.utils.compile import maybe_compile
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,11 @@ class StyleGANLoss:
 
     ``G_kwargs`` / ``D_kwargs`` are extra keyword arguments for the synthesis network and the
     discriminator that the trainer may set per step (e.g. the level of detail of progressive growing).
+    ``compile``: run the first-order passes through ``torch.compile`` (eager where it is unavailable).
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, config: LossConfig, augment_pipe: nn.Module | None = None,
-                 stats=None):
+                 stats=None, compile: bool = False):
         self.G = G
         self.D = D
         self.config = config
@@ -112,6 +118,9 @@ class StyleGANLoss:
         self.stats = stats
         device = next(G.parameters()).device
         self.pl_mean = torch.zeros([], device=device)
+        # Used by the first-order passes only; they share their parameters with G.synthesis and D.
+        self.synthesis_first_order = maybe_compile(G.synthesis, enabled=compile, device=device)
+        self.D_first_order = maybe_compile(D, enabled=compile, device=device)
         self.G_kwargs: dict = {}
         self.D_kwargs: dict = {}
 
@@ -124,19 +133,23 @@ class StyleGANLoss:
             return 0.0
         return max(1 - cur_nimg / (cfg.blur_fade_kimg * 1e3), 0.0) * cfg.blur_sigma
 
-    def run_G(self, latents: Latents, update_emas: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def run_G(self, latents: Latents, update_emas: bool = False,
+              first_order: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         ws = self.G.mapping(latents.z, latents.c, update_emas=update_emas)
         if self.config.style_mixing > 0:
             ws_mix = self.G.mapping(latents.z_mix, latents.c, update_emas=False)
             ws = mix_styles(ws, ws_mix, latents.crossover)
-        img = self.G.synthesis(ws, update_emas=update_emas, **self.G_kwargs)
+        synthesis = self.synthesis_first_order if first_order else self.G.synthesis
+        img = synthesis(ws, update_emas=update_emas, **self.G_kwargs)
         return img, ws
 
-    def run_D(self, img: torch.Tensor, c: torch.Tensor, blur_sigma: float = 0.0, update_emas: bool = False):
+    def run_D(self, img: torch.Tensor, c: torch.Tensor, blur_sigma: float = 0.0, update_emas: bool = False,
+              first_order: bool = False):
         img = gaussian_blur(img, blur_sigma)
         if self.augment_pipe is not None:
             img = self.augment_pipe(img)
-        return self.D(img, c, update_emas=update_emas, **self.D_kwargs)
+        D = self.D_first_order if first_order else self.D
+        return D(img, c, update_emas=update_emas, **self.D_kwargs)
 
     def _report(self, name: str, value: torch.Tensor) -> None:
         if self.stats is not None:
@@ -147,8 +160,8 @@ class StyleGANLoss:
 
     def generator_main(self, latents: Latents, cur_nimg: int, gain: float) -> None:
         """Non-saturating loss: maximise D's logits for generated images."""
-        img, _ = self.run_G(latents)
-        logits = self.run_D(img, latents.c, blur_sigma=self.blur_sigma(cur_nimg))
+        img, _ = self.run_G(latents, first_order=True)
+        logits = self.run_D(img, latents.c, blur_sigma=self.blur_sigma(cur_nimg), first_order=True)
         self._report("Loss/scores/fake", logits)
         self._report("Loss/signs/fake", logits.sign())
         loss = F.softplus(-logits)
@@ -180,8 +193,8 @@ class StyleGANLoss:
     def discriminator_fake(self, latents: Latents, cur_nimg: int, gain: float) -> torch.Tensor:
         """softplus(D(G(z))): minimise D's logits for generated images. Updates G's w_avg."""
         with torch.no_grad():
-            img, _ = self.run_G(latents, update_emas=True)
-        logits = self.run_D(img, latents.c, blur_sigma=self.blur_sigma(cur_nimg), update_emas=True)
+            img, _ = self.run_G(latents, update_emas=True, first_order=True)
+        logits = self.run_D(img, latents.c, blur_sigma=self.blur_sigma(cur_nimg), update_emas=True, first_order=True)
         self._report("Loss/scores/fake", logits)
         self._report("Loss/signs/fake", logits.sign())
         loss = F.softplus(logits)
@@ -196,7 +209,7 @@ class StyleGANLoss:
 
         Returns the real logits (detached) for the augmentation controller."""
         real = real.detach().requires_grad_(r1)
-        logits = self.run_D(real, c, blur_sigma=self.blur_sigma(cur_nimg))
+        logits = self.run_D(real, c, blur_sigma=self.blur_sigma(cur_nimg), first_order=not r1)
         self._report("Loss/scores/real", logits)
         self._report("Loss/signs/real", logits.sign())
         loss = torch.zeros_like(logits)

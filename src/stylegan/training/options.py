@@ -106,6 +106,7 @@ class TrainingOptions:
     w_dim: int | None = None
     mbstd_group: int | None = None
     fp32: bool = False
+    compile: bool = False  # torch.compile of G.synthesis and D in the passes without double backward
     # Optimisation and regularisation.
     glr: float | None = None
     dlr: float | None = None
@@ -272,6 +273,9 @@ def check_options(o: TrainingOptions) -> None:
         need(o.lod_kimg >= 0, "--lod-kimg must not be negative")
         need(4 <= o.lod_initial_res <= o.resolution and o.lod_initial_res & (o.lod_initial_res - 1) == 0,
              f"--lod-initial-res must be a power of two between 4 and the resolution {o.resolution}")
+    need(not (o.compile and o.progressive),
+         "--compile does not apply to progressive growing (the level of detail changes every step); "
+         "use --progressive 0 or leave --compile off")
     need(o.pin_gate_init is None or o.cfg == "stylegan1-pin", "--pin-gate-init applies to --cfg stylegan1-pin")
     need(o.pin_gate_init is None or 0 <= o.pin_gate_init <= 1, "--pin-gate-init must lie in [0, 1]")
 
