@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from stylegan.errors import UserError
+from stylegan.training.launch import train
 from stylegan.training.loop import Trainer
 from stylegan.training.loss import draw_latents
 from stylegan.utils.compile import CompiledOrEager, compile_available
@@ -70,3 +71,19 @@ def check_compiled_passes(tmp_path):
 def test_compile_refuses_progressive_growing(tmp_path):
     with pytest.raises(UserError, match="--compile does not apply to progressive growing"):
         tiny_options(tmp_path, cfg="stylegan1", progressive=True, batch=None, compile=True)
+
+
+@pytest.mark.filterwarnings("error:torch.compile failed")  # a fallback to eager would pass unnoticed
+def test_a_compiled_run_resumes_bit_for_bit(tmp_path):
+    from tests.training.test_loop import Crash, crash_at, final_state, run
+
+    opts = dict(kimg=0.024, snap=2, seed=3, compile=True)
+    run_a = run(tiny_options(tmp_path / "a", **opts))
+    opts_b = tiny_options(tmp_path / "b", **opts)
+    with pytest.raises(Crash):
+        run(opts_b, hooks={"after_step": crash_at(12)})
+    train(opts_b, resume="latest", dataset=TinyDataset(32, 8), verbose=False)
+    a, b = final_state(run_a), final_state(next((tmp_path / "b").iterdir()))
+    for key in ("G", "D", "G_ema"):
+        for name in a[key]:
+            assert torch.equal(a[key][name], b[key][name]), f"{key}.{name}"

@@ -31,6 +31,18 @@ def assert_same_tensors(a: dict, b: dict):
         assert torch.equal(a[k], b[k]), k
 
 
+class Crash(Exception):
+    pass
+
+
+def crash_at(nimg: int):
+    """An ``after_step`` hook that raises ``Crash`` once ``nimg`` images have been shown."""
+    def crash(trainer):
+        if trainer.cur_nimg == nimg:
+            raise Crash
+    return crash
+
+
 def test_a_run_writes_its_directory(tmp_path):
     opts = tiny_options(tmp_path, kimg=0.016, snap=2, img_snap=1)
     run_dir = run(opts)
@@ -67,15 +79,8 @@ def test_resume_after_a_crash_continues_bit_for_bit(tmp_path):
     # the tick at 12 images is written, the snapshot at 20 never happens).
     opts_b = tiny_options(tmp_path / "b", kimg=0.040, snap=2, seed=3, **aug)
 
-    class Crash(Exception):
-        pass
-
-    def crash(trainer):
-        if trainer.cur_nimg == 20:
-            raise Crash
-
     with pytest.raises(Crash):
-        run(opts_b, hooks={"after_step": crash})
+        run(opts_b, hooks={"after_step": crash_at(20)})
     run_b = next((tmp_path / "b").iterdir())
     assert [p.name for p in snap.training_states(run_b)] == ["training-state-000000.004.pt"]
     assert [r["nimg"] for r in read_stats(run_b / "stats.jsonl")] == [4, 12]
