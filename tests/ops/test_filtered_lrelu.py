@@ -106,3 +106,59 @@ def test_rejects_bad_arguments():
         filtered_lrelu(x, up=0)
     with pytest.raises(ValueError):
         filtered_lrelu(x[0])
+
+
+@pytest.mark.parametrize(
+    "up,down,padding,radial",
+    # StyleGAN3's layer paddings, crops (negative), one-sided padding and a radial (2-D) down filter.
+    [(2, 2, [5, 4, 5, 4], False), (4, 2, [-6, -9, -6, -9], False), (2, 1, [5, 4, 5, 4], False),
+     (1, 2, [5, 4, 5, 4], False), (2, 2, [-3, -2, 1, -4], False), (2, 2, [0, 0, 13, 0], False),
+     (1, 1, [2, 2, 2, 2], False), (4, 2, [5, 4, 5, 4], True)],
+)
+def test_strips_compute_the_whole_output(up, down, padding, radial, monkeypatch):
+    """Inference on a large upsampled tensor runs in strips of output rows; stitched, they equal
+    the reference computed whole (float64)."""
+    from stylegan.ops import filtered_lrelu as module
+    from stylegan.ops.fastpath import reference_ops
+
+    torch.manual_seed(0)
+    fu = design_lowpass_filter(6 * up, cutoff=3.0, width=2.0, fs=8 * up) if up > 1 else None
+    fd = design_lowpass_filter(6 * down, cutoff=3.0, width=2.0, fs=8 * up, radial=radial) if down > 1 else None
+    fu, fd = (f.double() if f is not None else None for f in (fu, fd))
+    x = torch.randn(2, 3, 37, 23, dtype=torch.float64) * 3
+    b = torch.randn(3, dtype=torch.float64)
+    kwargs = dict(up=up, down=down, padding=padding, gain=math.sqrt(2), slope=0.2, clamp=4.0)
+    with reference_ops():
+        want = filtered_lrelu(x, fu, fd, b, **kwargs)
+    strips = module.output_strips(x, fu, fd, up, down, padding, threshold_bytes=0, strip_bytes=1, min_overlaps=0)
+    assert len(strips) == want.shape[2] and strips[0][0] == 0 and strips[-1][1] == want.shape[2]
+    assert all(prev[1] == nxt[0] for prev, nxt in zip(strips, strips[1:]))
+    calls = []
+    real_output_strips = module.output_strips
+
+    def small_strips(*args, **kw):
+        calls.append(1)
+        return real_output_strips(*args, threshold_bytes=0, strip_bytes=1, min_overlaps=0)  # one row each
+
+    monkeypatch.setattr(module, "output_strips", small_strips)
+    with torch.no_grad():
+        got = filtered_lrelu(x, fu, fd, b, **kwargs)
+    xg = x.clone().requires_grad_(True)  # with an autograd graph: whole, never in strips
+    whole = filtered_lrelu(xg, fu, fd, b, **kwargs)
+    assert len(calls) == 1
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(whole.detach(), want, rtol=1e-10, atol=1e-10)
+
+
+def test_strips_threshold_from_the_environment(monkeypatch):
+    from stylegan.ops.filtered_lrelu import output_strips
+
+    x = torch.zeros(1, 8, 64, 64)
+    fu = design_lowpass_filter(12, cutoff=3.0, width=2.0, fs=16)
+    monkeypatch.setenv("STYLEGAN_FILTERED_LRELU_STRIPS_MB", "0.1")  # the upsampled tensor has 0.5 MB
+    assert len(output_strips(x, fu, fu, 2, 2, 5, strip_bytes=2**16, min_overlaps=1)) > 1
+    monkeypatch.setenv("STYLEGAN_FILTERED_LRELU_STRIPS_MB", "0")  # off
+    assert output_strips(x, fu, fu, 2, 2, 5, strip_bytes=2**16, min_overlaps=1) == [(0, 58)]  # one: all rows
+    monkeypatch.setenv("STYLEGAN_FILTERED_LRELU_STRIPS_MB", "lots")
+    with pytest.raises(ValueError, match="STYLEGAN_FILTERED_LRELU_STRIPS_MB must be a number"):
+        output_strips(x, fu, fu, 2, 2, 5)

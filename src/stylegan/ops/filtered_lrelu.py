@@ -15,17 +15,34 @@ The reference composition runs these steps literally. The fast path (the default
 ``stylegan.ops.fastpath``) computes the same in fewer passes and allocations: the upsampling crops
 inside its transposed convolution, and gain, activation and clamp run in place as one autograd
 function that keeps only its output. Both are plain PyTorch, differentiable to any order.
+
+Without an autograd graph (inference), an upsampled tensor larger than
+``STYLEGAN_FILTERED_LRELU_STRIPS_MB`` (default 1024; 0 turns this off) is never materialised
+whole: the output is computed in horizontal strips of about ``STRIP_MB``, each from the input
+rows it depends on. This lowers peak memory at high resolution for a little more time.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 
 from stylegan.ops.bias_act import act_clamp, bias_act
 from stylegan.ops.fastpath import reference_enabled
 from stylegan.ops.upfirdn2d import Padding, filter_size, parse_padding, upfirdn2d
+
+STRIP_MB = 128  # upsampled rows per strip, in MB
+
+
+def _strips_threshold_bytes() -> float:
+    value = os.environ.get("STYLEGAN_FILTERED_LRELU_STRIPS_MB", "1024").strip()
+    try:
+        mb = float(value)
+    except ValueError:
+        raise ValueError(f"STYLEGAN_FILTERED_LRELU_STRIPS_MB must be a number of MB, got {value!r}") from None
+    return mb * 2**20 if mb > 0 else math.inf
 
 
 def filtered_lrelu_output_size(
@@ -70,10 +87,64 @@ def filtered_lrelu(
     if gain <= 0 or slope < 0 or (clamp is not None and clamp < 0):
         raise ValueError("filtered_lrelu needs gain > 0, slope >= 0 and clamp >= 0")
     x = bias_act(x, b)
+    padding = parse_padding(padding)
     if reference_enabled():
-        x = upfirdn2d(x, fu, up=up, padding=parse_padding(padding), gain=up**2, flip_filter=flip_filter)
+        x = upfirdn2d(x, fu, up=up, padding=padding, gain=up**2, flip_filter=flip_filter)
         x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp)
-    else:
-        x = upfirdn2d(x, fu, up=up, padding=parse_padding(padding), gain=up**2, flip_filter=flip_filter)
-        x = act_clamp(x, slope, clamp, gain, inplace=x._base is None)
+        return upfirdn2d(x, fd, down=down, flip_filter=flip_filter)
+    strips = [] if x.requires_grad and torch.is_grad_enabled() else output_strips(x, fu, fd, up, down, padding)
+    if len(strips) > 1:
+        return torch.cat([_upsample_act_downsample(x, fu, fd, up, down, padding, gain, slope, clamp, flip_filter, rows)
+                          for rows in strips], dim=2)
+    return _upsample_act_downsample(x, fu, fd, up, down, padding, gain, slope, clamp, flip_filter)
+
+
+def output_strips(
+    x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tensor | None, up: int, down: int, padding: Padding,
+    threshold_bytes: float | None = None, strip_bytes: float = STRIP_MB * 2**20, min_overlaps: int = 16,
+) -> list[tuple[int, int]]:
+    """Output row ranges [o0, o1) that split the work into strips of about ``strip_bytes`` of
+    upsampled tensor, when the whole upsampled tensor would exceed ``threshold_bytes``; else one range.
+    A strip has at least ``min_overlaps`` times the rows its filters overlap into the next, so the
+    rows computed twice stay a few percent."""
+    threshold = _strips_threshold_bytes() if threshold_bytes is None else threshold_bytes
+    px0, px1, py0, py1 = parse_padding(padding)
+    out_h, _ = filtered_lrelu_output_size(tuple(x.shape[2:]), fu, fd, up, down, padding)
+    row_bytes = x.shape[0] * x.shape[1] * (x.shape[3] * up + px0 + px1) * x.element_size() * down
+    if out_h * row_bytes <= threshold:
+        return [(0, out_h)]
+    _, fu_h = filter_size(fu)
+    _, fd_h = filter_size(fd)
+    overlap = -(-(fu_h - 1) // (up * down)) + -(-(fd_h - 1) // down)
+    rows = max(int(strip_bytes // row_bytes), min_overlaps * overlap, 1)
+    return [(o0, min(o0 + rows, out_h)) for o0 in range(0, out_h, rows)]
+
+
+def _upsample_act_downsample(
+    x: torch.Tensor, fu, fd, up: int, down: int, padding: tuple[int, int, int, int], gain: float, slope: float,
+    clamp: float | None, flip_filter: bool, rows: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """The fast path after the bias, for all output rows or for output rows [o0, o1) only.
+
+    Output row o reads upsampled rows [o down, o down + fd_h), and upsampled row j reads rows
+    [j, j + fu_h) of the zero-inserted, padded input, whose row t holds input row (t - py0) / up
+    where that is a whole number. A strip therefore takes the input rows [r0, r1) it needs and
+    pads (or crops) them so that its first zero-inserted row is the strip's first one."""
+    px0, px1, py0, py1 = padding
+    if rows is not None:
+        o0, o1 = rows
+        _, fu_h = filter_size(fu)
+        _, fd_h = filter_size(fd)
+        j0, j1 = o0 * down, (o1 - 1) * down + fd_h  # upsampled rows of the strip
+        t1 = j1 + fu_h - 1  # zero-inserted rows [j0, t1)
+        r0 = max(0, (j0 - py0) // up)
+        r1 = min(x.shape[2], -(-(t1 - py0) // up))
+        if r1 <= r0:  # the strip reads padding only: act(0) = 0, filtered to 0
+            width = filtered_lrelu_output_size(tuple(x.shape[2:]), fu, fd, up, down, padding)[1]
+            return x.new_zeros([x.shape[0], x.shape[1], o1 - o0, width])
+        py0 = py0 + r0 * up - j0
+        py1 = (t1 - j0) - (r1 - r0) * up - py0
+        x = x[:, :, r0:r1]
+    x = upfirdn2d(x, fu, up=up, padding=(px0, px1, py0, py1), gain=up**2, flip_filter=flip_filter)
+    x = act_clamp(x, slope, clamp, gain, inplace=x._base is None)
     return upfirdn2d(x, fd, down=down, flip_filter=flip_filter)
