@@ -109,3 +109,11 @@ def test_resume_refuses_to_change_what_defines_the_run(tmp_path, capsys):
 def test_grid_option_is_parsed(tmp_path, capsys):
     assert main(["train", "--cfg", "stylegan2", "--data", "toyfaces", "--grid", "8by4", "--outdir", str(tmp_path)]) == 2
     assert "--grid must look like 8x4" in capsys.readouterr().err
+
+
+def test_compile_option_reaches_the_options(tmp_path, capsys):
+    """``--compile 1`` is parsed into the options (their check refuses it with progressive growing)."""
+    code = main(["train", "--cfg", "stylegan1", "--data", "toyfaces", "--res", "16", "--compile", "1",
+                 "--outdir", str(tmp_path)])
+    assert code == 2
+    assert "--compile does not apply to progressive growing" in capsys.readouterr().err

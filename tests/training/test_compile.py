@@ -87,3 +87,10 @@ def test_a_compiled_run_resumes_bit_for_bit(tmp_path):
     for key in ("G", "D", "G_ema"):
         for name in a[key]:
             assert torch.equal(a[key][name], b[key][name]), f"{key}.{name}"
+
+
+def test_compile_may_change_when_resuming(tmp_path):
+    from stylegan.training.launch import _apply_overrides
+
+    saved = tiny_options(tmp_path)
+    assert _apply_overrides(saved, {"compile": True}).compile

@@ -28,7 +28,7 @@ from stylegan.training.options import TrainingOptions, resolve_options, run_desc
 
 # Options that may change when a run is resumed; the others define the run.
 RESUME_OVERRIDES = frozenset({"kimg", "tick", "snap", "img_snap", "metrics", "metrics_detector", "metrics_num",
-                              "workers", "bad_files", "gpus", "batch_gpu", "grid", "time_limit"})
+                              "workers", "bad_files", "gpus", "batch_gpu", "grid", "time_limit", "compile"})
 
 
 def train(
