@@ -151,6 +151,7 @@ def test_strips_compute_the_whole_output(up, down, padding, radial, monkeypatch)
 
 
 def test_strips_threshold_from_the_environment(monkeypatch):
+    from stylegan.errors import UserError
     from stylegan.ops.filtered_lrelu import output_strips
 
     x = torch.zeros(1, 8, 64, 64)
@@ -160,5 +161,5 @@ def test_strips_threshold_from_the_environment(monkeypatch):
     monkeypatch.setenv("STYLEGAN_FILTERED_LRELU_STRIPS_MB", "0")  # off
     assert output_strips(x, fu, fu, 2, 2, 5, strip_bytes=2**16, min_overlaps=1) == [(0, 58)]  # one: all rows
     monkeypatch.setenv("STYLEGAN_FILTERED_LRELU_STRIPS_MB", "lots")
-    with pytest.raises(ValueError, match="STYLEGAN_FILTERED_LRELU_STRIPS_MB must be a number"):
+    with pytest.raises(UserError, match="STYLEGAN_FILTERED_LRELU_STRIPS_MB must be a number"):
         output_strips(x, fu, fu, 2, 2, 5)

@@ -29,11 +29,12 @@ import os
 
 import torch
 
+from stylegan.errors import UserError
 from stylegan.ops.bias_act import act_clamp, bias_act
 from stylegan.ops.fastpath import reference_enabled
 from stylegan.ops.upfirdn2d import Padding, filter_size, parse_padding, upfirdn2d
 
-STRIP_MB = 128  # upsampled rows per strip, in MB
+STRIP_MB = 128  # size of one strip's upsampled tensor, in MB
 
 
 def _strips_threshold_bytes() -> float:
@@ -41,7 +42,7 @@ def _strips_threshold_bytes() -> float:
     try:
         mb = float(value)
     except ValueError:
-        raise ValueError(f"STYLEGAN_FILTERED_LRELU_STRIPS_MB must be a number of MB, got {value!r}") from None
+        raise UserError(f"STYLEGAN_FILTERED_LRELU_STRIPS_MB must be a number of MB, got {value!r}") from None
     return mb * 2**20 if mb > 0 else math.inf
 
 
