@@ -9,7 +9,7 @@ from stylegan.training.launch import train
 from stylegan.training.loop import Trainer
 from stylegan.training.loss import draw_latents
 from stylegan.utils.compile import CompiledOrEager, compile_available
-from tests.training.tiny import TinyDataset, tiny_options
+from tests.training.tiny import Crash, TinyDataset, assert_same_tensors, crash_at, final_state, run, tiny_options
 
 pytestmark = pytest.mark.skipif(not compile_available("cpu"), reason="torch.compile needs a C++ compiler on the CPU")
 
@@ -75,8 +75,6 @@ def test_compile_refuses_progressive_growing(tmp_path):
 
 @pytest.mark.filterwarnings("error:torch.compile failed")  # a fallback to eager would pass unnoticed
 def test_a_compiled_run_resumes_bit_for_bit(tmp_path):
-    from tests.training.test_loop import Crash, crash_at, final_state, run
-
     opts = dict(kimg=0.024, snap=2, seed=3, compile=True)
     run_a = run(tiny_options(tmp_path / "a", **opts))
     opts_b = tiny_options(tmp_path / "b", **opts)
@@ -85,8 +83,7 @@ def test_a_compiled_run_resumes_bit_for_bit(tmp_path):
     train(opts_b, resume="latest", dataset=TinyDataset(32, 8), verbose=False)
     a, b = final_state(run_a), final_state(next((tmp_path / "b").iterdir()))
     for key in ("G", "D", "G_ema"):
-        for name in a[key]:
-            assert torch.equal(a[key][name], b[key][name]), f"{key}.{name}"
+        assert_same_tensors(a[key], b[key])
 
 
 def test_compile_may_change_when_resuming(tmp_path):

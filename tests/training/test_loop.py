@@ -13,34 +13,16 @@ from stylegan.training import snapshot as snap
 from stylegan.training.launch import train
 from stylegan.training.loop import NonFiniteError
 from stylegan.training.stats import read_stats
-from tests.training.tiny import TinyDataset, tiny_options, write_image_folder
-
-
-def run(opts, dataset=None, **kwargs):
-    dataset = dataset or TinyDataset(32, opts.resolution)
-    return train(opts, dataset=dataset, verbose=False, **kwargs)
-
-
-def final_state(run_dir):
-    return snap.load_state(snap.training_states(run_dir)[-1])
-
-
-def assert_same_tensors(a: dict, b: dict):
-    assert a.keys() == b.keys()
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
-
-
-class Crash(Exception):
-    pass
-
-
-def crash_at(nimg: int):
-    """An ``after_step`` hook that raises ``Crash`` once ``nimg`` images have been shown."""
-    def crash(trainer):
-        if trainer.cur_nimg == nimg:
-            raise Crash
-    return crash
+from tests.training.tiny import (
+    Crash,
+    TinyDataset,
+    assert_same_tensors,
+    crash_at,
+    final_state,
+    run,
+    tiny_options,
+    write_image_folder,
+)
 
 
 def test_a_run_writes_its_directory(tmp_path):

@@ -1,11 +1,15 @@
-"""A tiny in-memory dataset, a tiny image folder, and the tiny training options of the trainer tests."""
+"""A tiny in-memory dataset, a tiny image folder, the tiny training options of the trainer tests, and
+helpers to run them (crash on purpose, read the final state)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
+import torch
 
+from stylegan.training import snapshot as snap
+from stylegan.training.launch import train
 from stylegan.training.options import TrainingOptions, resolve_options
 
 
@@ -69,3 +73,30 @@ def tiny_options(tmp_path, **changes) -> TrainingOptions:
 
 def replace(opts, **changes):
     return dataclasses.replace(opts, **changes)
+
+
+def run(opts, dataset=None, **kwargs):
+    dataset = dataset or TinyDataset(32, opts.resolution)
+    return train(opts, dataset=dataset, verbose=False, **kwargs)
+
+
+def final_state(run_dir):
+    return snap.load_state(snap.training_states(run_dir)[-1])
+
+
+def assert_same_tensors(a: dict, b: dict):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_at(nimg: int):
+    """An ``after_step`` hook that raises ``Crash`` once ``nimg`` images have been shown."""
+    def crash(trainer):
+        if trainer.cur_nimg == nimg:
+            raise Crash
+    return crash

@@ -121,9 +121,7 @@ def act_clamp(
     active), applied in the backward pass by autograd's own kernels (differentiable again, for R1
     and path-length regularisation).
     """
-    # Python floats: numpy scalars would reach aten's Scalar arguments in the (traced) backward.
-    slope, gain = float(slope), float(gain)
-    clamp = float(clamp) if clamp is not None and clamp >= 0 else None
+    clamp = clamp if clamp is not None and clamp >= 0 else None
     if slope == 1 and clamp is None and gain == 1:
         return y
     if y.requires_grad and torch.is_grad_enabled():
