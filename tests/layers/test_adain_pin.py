@@ -155,10 +155,15 @@ def test_wscale_dense_gain_inside_and_lr_multiplier():
 
 @pytest.mark.parametrize("resample", [None, "up", "down"])
 def test_wscale_conv_fused_equals_separate(resample):
+    """Fused upsampling (the official conv2d_transpose) equals the separate path with the kernel
+    rotated by 180 degrees; see tests/models/test_stylegan1_fused_scale.py."""
     torch.manual_seed(0)
     plain = WScaleConv2d(3, 4, 3, activation="lrelu", resample=resample, fused=False)
     fused = WScaleConv2d(3, 4, 3, activation="lrelu", resample=resample, fused=True)
-    fused.load_state_dict(plain.state_dict())
+    state = plain.state_dict()
+    if resample == "up":
+        state["weight"] = state["weight"].flip([2, 3])
+    fused.load_state_dict(state)
     x = torch.randn(2, 3, 8, 8)
     out = plain(x)
     size = {None: 8, "up": 16, "down": 4}[resample]

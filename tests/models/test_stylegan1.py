@@ -210,11 +210,14 @@ def test_gradients_reach_every_pin_gate_and_projection_after_a_step():
 
 
 def test_fused_scale_matches_separate_resampling():
+    """Fused upsampling (official conv2d_transpose) is the separate one with each Conv0_up kernel
+    rotated by 180 degrees; fused downsampling is the separate one with the same kernel."""
     torch.manual_seed(0)
     G, D = small_nets()
     Gf = StyleGAN1Generator(dataclasses.replace(G.config, fused_scale=True))
     Df = StyleGAN1Discriminator(dataclasses.replace(D.config, fused_scale=True))
-    Gf.load_state_dict(G.state_dict())
+    state = {k: v.flip([2, 3]) if k.endswith("conv0.conv.weight") else v for k, v in G.state_dict().items()}
+    Gf.load_state_dict(state)
     Df.load_state_dict(D.state_dict())
     assert Gf.synthesis.b8.conv0.conv.fused and not G.synthesis.b8.conv0.conv.fused
     assert Df.b32.conv1.fused and not D.b32.conv1.fused

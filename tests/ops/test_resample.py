@@ -30,12 +30,14 @@ def test_blur_is_normalised_121_with_same_padding():
 
 
 @pytest.mark.parametrize("size", [4, 8])
-def test_fused_upscale_conv_equals_upscale_then_conv(size):
+def test_fused_upscale_conv_equals_upscale_then_conv_with_the_kernel_rotated(size):
+    """As the official fused op (conv2d_transpose) computes; its exact parity with a transcription of
+    the official ops is in tests/models/test_stylegan1_fused_scale.py."""
     x = torch.randn(2, 5, size, size, dtype=torch.float64)
     w = torch.randn(4, 5, 3, 3, dtype=torch.float64)
     reference = F.conv2d(upscale2d(x), w, padding=1)
     torch.testing.assert_close(upscale_conv2d(x, w, fused=False), reference)
-    torch.testing.assert_close(upscale_conv2d(x, w, fused=True), reference, rtol=0, atol=1e-12)
+    torch.testing.assert_close(upscale_conv2d(x, w.flip([2, 3]), fused=True), reference, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("size", [4, 8])

@@ -59,7 +59,8 @@ class WScaleDense(nn.Module):
 class WScaleConv2d(nn.Module):
     """Equalized-lr k x k convolution ('SAME' padding), optionally with nearest x2 upscaling before it
     (``resample="up"``) or 2x2 box downscaling after it (``resample="down"``), fused into one
-    (transposed) stride-2 convolution when ``fused``; then bias and activation."""
+    (transposed) stride-2 convolution when ``fused``, as the official fused ops compute it (see
+    ``upscale_conv2d``: fused upsampling rotates the kernel); then bias and activation."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, gain: float = HE_GAIN,
                  bias: bool = True, activation: str = "linear", resample: str | None = None, fused: bool = False):

@@ -111,7 +111,7 @@ class StyleGAN1GeneratorConfig:
     fmap_decay: float = 1.0
     fmap_max: int = 512
     use_noise: bool = True
-    fused_scale: bool | str = "auto"  # transposed conv for upsampling from 128x128 on
+    fused_scale: bool | str = "auto"  # official conv2d_transpose upsampling ('auto': from 128x128 on)
     blur_filter: tuple[int, ...] | None = (1, 2, 1)
     normalization: str = "instance"  # "instance" (StyleGAN) or "pin" (Pixel-Instance Normalization)
     pin_gate_init: float = DEFAULT_GATE_INIT

@@ -5,10 +5,13 @@
 - ``downscale2d``: mean of every ``factor`` x ``factor`` box (average pooling).
 - ``blur2d``: low-pass FIR filter applied after upsampling / before downsampling (StyleGAN,
   Section 2 and Appendix C: "bilinear" up/downsampling with a separable [1, 2, 1] filter).
-- ``upscale_conv2d``: conv(upscale2d(x)) with a 3x3 kernel; the fused form is one transposed
-  convolution with the 4x4 kernel obtained by summing the four shifted copies of the 3x3 kernel.
-- ``conv_downscale2d``: downscale2d(conv(x)); the fused form is one stride-2 convolution with the
-  (summed, / 4) 4x4 kernel. Fused and separate forms are equal up to float rounding.
+- ``upscale_conv2d``: conv(upscale2d(x)) with a 3x3 kernel; the fused form is the official
+  ``upscale2d_conv2d`` (``fused_scale=True``): one stride-2 transposed convolution with the 4x4
+  kernel obtained by summing the four shifted copies of the 3x3 kernel. It is *not* the separate
+  form with the same weights: it equals conv(upscale2d(x)) with the kernel rotated by 180 degrees.
+- ``conv_downscale2d``: downscale2d(conv(x)); the fused form (official ``conv2d_downscale2d``) is
+  one stride-2 convolution with the (summed, / 4) 4x4 kernel, equal to the separate form up to
+  float rounding.
 
 Weights are given as [out, in, kh, kw] correlation kernels (what ``torch.nn.functional.conv2d`` runs).
 """
@@ -51,18 +54,24 @@ def _summed_kernel(w: torch.Tensor) -> torch.Tensor:
 
 
 def upscale_conv2d(x: torch.Tensor, w: torch.Tensor, fused: bool = False) -> torch.Tensor:
-    """conv2d(upscale2d(x, 2), w) with 'SAME' padding, output [N, O, 2H, 2W]."""
+    """x2 upscaling and a convolution with 'SAME' padding, output [N, O, 2H, 2W].
+
+    Separate: conv2d(upscale2d(x, 2), w). Fused: the official ``upscale2d_conv2d``,
+    ``tf.nn.conv2d_transpose`` (stride 2, 'SAME', output [2H, 2W]) of the summed 4x4 kernel taken
+    as [kh, kw, out, in], i.e. the adjoint of a stride-2 correlation with that kernel: every input
+    pixel scatters the kernel unflipped, which equals conv2d(upscale2d(x), w.flip([2, 3]))."""
     kh, kw = w.shape[-2:]
     if not fused:
         return F.conv2d(upscale2d(x), w, padding=(kh // 2, kw // 2))
     if (kh, kw) != (3, 3):
         raise ValueError("the fused upscale + convolution takes a 3x3 kernel")
-    w4 = _summed_kernel(w).flip([2, 3]).transpose(0, 1)  # [in, out, 4, 4]
+    w4 = _summed_kernel(w).transpose(0, 1)  # [in, out, 4, 4], no flip (as conv2d_transpose)
     return F.conv_transpose2d(x, w4, stride=2, padding=1)
 
 
 def conv_downscale2d(x: torch.Tensor, w: torch.Tensor, fused: bool = False) -> torch.Tensor:
-    """downscale2d(conv2d(x, w), 2) with 'SAME' padding, output [N, O, H/2, W/2]."""
+    """downscale2d(conv2d(x, w), 2) with 'SAME' padding, output [N, O, H/2, W/2]. Fused: the
+    official ``conv2d_downscale2d``, a stride-2 'SAME' correlation with the summed 4x4 kernel / 4."""
     kh, kw = w.shape[-2:]
     if not fused:
         return downscale2d(F.conv2d(x, w, padding=(kh // 2, kw // 2)))
