@@ -11,3 +11,14 @@ class UserError(Exception):
 
 class CheckpointError(UserError):
     """A file is not a checkpoint this library can read (missing, truncated, wrong format, unsafe)."""
+
+
+class WriteError(OSError):
+    """An output file could not be written (permission, read-only or full file system, ...).
+
+    Raised by ``stylegan.utils.files.atomic_write`` with the final path (not the temporary one) as
+    ``filename``; the CLI prints it as ``error: cannot write PATH: REASON``.
+    """
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"

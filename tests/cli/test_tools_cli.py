@@ -26,8 +26,10 @@ def test_mix(g8, tmp_path):
                                 "--output", out)
     assert code == 0, err
     assert np.asarray(Image.open(out)).shape == (32, 24, 3) and "styles 0-1 of 4 ws" in stdout
-    code, stdout, err = run_cli("mix", "--network", g8, "--rows", "1", "--cols", "2", "--coarse", "--fine",
-                                "--output", out)
+    again = ("mix", "--network", g8, "--rows", "1", "--cols", "2", "--coarse", "--fine", "--output", out)
+    code, stdout, err = run_cli(*again)
+    assert code == 2 and "exists; pass --force" in err  # a named output file is replaced only with --force
+    code, stdout, err = run_cli(*again, "--force")
     assert code == 0 and "styles 0,2-3" in stdout
 
 

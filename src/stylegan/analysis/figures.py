@@ -160,8 +160,7 @@ def intensity_plot(profiles: dict[str, np.ndarray], title: str = "", size: tuple
 
 
 def save_figure(figure: Image.Image, path: str | Path) -> Path:
-    """Write a figure as PNG, creating folders as needed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.save(path, format="PNG")
-    return path
+    """Write a figure as PNG atomically, creating folders as needed."""
+    from stylegan.utils.files import atomic_write
+
+    return atomic_write(path, lambda tmp: figure.save(tmp, format="PNG"))

@@ -26,7 +26,7 @@ from stylegan.analysis.artifacts import (
 from stylegan.analysis.features import capture_features, default_analysis_layer, resolve_layer, ws_for_seeds
 from stylegan.analysis.figures import energy_figure, feature_grid, intensity_plot, save_figure
 from stylegan.errors import UserError
-from stylegan.io.checkpoint import atomic_write
+from stylegan.utils.files import atomic_write, make_folder
 
 
 def _network_info(G) -> dict:
@@ -49,6 +49,16 @@ def write_json(data: dict, path: str | Path) -> Path:
     text = json.dumps(data, indent=2)
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return Path(path)
+
+
+ARTIFACT_FIGURES = ("features", "energy", "intensity")
+
+
+def artifact_report_paths(outdir: str | Path, seeds: Sequence[int]) -> list[Path]:
+    """Every file ``artifact_report`` writes into ``outdir``."""
+    outdir = Path(outdir)
+    return [*(outdir / f"seed{seed:04d}_{kind}.png" for seed in seeds for kind in ARTIFACT_FIGURES),
+            outdir / "summary.json"]
 
 
 @torch.no_grad()
@@ -78,8 +88,7 @@ def artifact_report(
     G = G.eval()
     device = next(G.parameters()).device
     layer = resolve_layer(G, layer)[0] if layer else default_analysis_layer(G)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = make_folder(outdir)
     ws = ws_for_seeds(G, list(seeds), truncation_psi, truncation_cutoff, class_idx, device)
     capture = capture_features(G, [layer], ws, noise_mode=noise_mode, batch_size=batch_size)
     feats = _layer_output(capture.features, layer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, network_option, open_generator
+from stylegan.cli.common import device_option, force_option, network_option, open_generator
 
 
 def _criteria_options(f):
@@ -84,11 +84,13 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
                       score_threshold, max_area_fraction, min_channel_consistency, center, noise_seeds, ablate,
                       ablation_mode, measure_layer, channels, device):
     """Feature-map grids, energy heatmaps, intensity plots and summary.json for each seed."""
-    from stylegan.analysis.report import artifact_report
+    from stylegan.analysis.report import artifact_report, artifact_report_paths
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import refuse_overwriting_inputs
     from stylegan.utils.seeds import parse_int_list, parse_seeds
 
     seed_list = parse_seeds(seeds)
+    refuse_overwriting_inputs({"--network": network}, artifact_report_paths(outdir, seed_list))
     noise_list = parse_int_list(noise_seeds, "noise seed list") if noise_seeds else []
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     G = open_generator(network, pick_device(device))
@@ -115,15 +117,20 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
 @_criteria_options
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the table as JSON.")
+@force_option
 @device_option
 def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncation_cutoff, noise_mode,
-                    score_threshold, max_area_fraction, min_channel_consistency, center, json_path, device):
+                    score_threshold, max_area_fraction, min_channel_consistency, center, json_path, force, device):
     """Artifact rate of two networks side by side, on the same seeds."""
     from stylegan.analysis.report import artifact_statistics, write_json
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import check_output_file, refuse_overwriting_inputs
     from stylegan.utils.seeds import parse_seeds
 
     seed_list = parse_seeds(seeds)
+    if json_path:
+        refuse_overwriting_inputs({"A": network_a, "B": network_b}, json_path)
+        check_output_file(json_path, force)
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     dev = pick_device(device)
     rows = []

@@ -17,6 +17,10 @@ def device_option(f):
                         help="auto, cpu, cuda, cuda:N or mps.")(f)
 
 
+def force_option(f):
+    return click.option("--force", is_flag=True, help="Replace the output file if it exists.")(f)
+
+
 def open_generator(path: str, device):
     from stylegan.io import load_network
 

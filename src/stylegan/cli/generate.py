@@ -30,17 +30,24 @@ from stylegan.cli.common import device_option, network_option, open_generator, p
 @device_option
 def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, class_idx, noise_mode, outdir,
             batch_size, translate, rotate, compile_, device):
-    """Generate images for a list of seeds (seedNNNN.png) or for saved ws (projNNNN.png), and grid.png."""
+    """Generate images for a list of seeds (seedNNNN.png) or for saved ws (projNNNN.png), and grid.png.
+
+    Each image is written as soon as it is made; grid.png (of the first images, up to 4096x4096
+    pixels) comes at the end. Files of these names in OUTDIR are replaced."""
+    from tqdm import tqdm
+
     from stylegan.errors import UserError
     from stylegan.tools.generate import (
         check_truncation,
-        generate_images,
+        image_paths,
+        iter_generated_images,
+        iter_rendered_ws,
         load_projected_ws,
-        render_ws,
         write_images,
     )
     from stylegan.utils.compile import maybe_compile
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import refuse_overwriting_inputs
     from stylegan.utils.seeds import parse_seeds
 
     if (seeds is None) == (projected_w is None):
@@ -54,10 +61,15 @@ def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, clas
     G = maybe_compile(open_generator(network, dev), enabled=compile_, device=dev)
     if projected_w is not None:
         ws = load_projected_ws(projected_w, G.num_ws, G.w_dim)
-        images = render_ws(G, ws, noise_mode, batch_size=batch_size, device=dev, translate=translate, rotate=rotate)
-        result = write_images(images, list(range(len(images))), outdir, prefix="proj")
+        keys, prefix = list(range(ws.shape[0])), "proj"
+        batches = iter_rendered_ws(G, ws, noise_mode, batch_size=batch_size, device=dev, translate=translate,
+                                   rotate=rotate)
     else:
-        images = generate_images(G, seed_list, truncation_psi, truncation_cutoff, class_idx, noise_mode,
-                                 batch_size=batch_size, device=dev, translate=translate, rotate=rotate)
-        result = write_images(images, seed_list, outdir)
+        keys, prefix = seed_list, "seed"
+        batches = iter_generated_images(G, seed_list, truncation_psi, truncation_cutoff, class_idx, noise_mode,
+                                        batch_size=batch_size, device=dev, translate=translate, rotate=rotate)
+    refuse_overwriting_inputs({"--network": network, "--projected-w": projected_w},
+                              image_paths(outdir, keys, prefix))
+    with tqdm(total=len(keys), unit="img", leave=False) as bar:  # each image is on disk as soon as it is made
+        result = write_images(batches, keys, outdir, prefix=prefix, progress=lambda n: bar.update(n - bar.n))
     click.echo(f"wrote {len(result.files)} images and {result.grid} ")

@@ -52,7 +52,8 @@ def cli():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors become one line on stderr and exit status 2."""
+    """Run the CLI; user errors become one line on stderr and exit status 2, errors of the file system
+    (an unwritable or full output, an unreadable input) one line naming the path and exit status 1."""
     try:
         cli.main(args=argv, prog_name="stylegan", standalone_mode=False)
     except click.exceptions.Abort:
@@ -66,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         click.echo(f"error: {e}", err=True)
         return 2
+    except OSError as e:  # the file system refused: permission, read-only, full disk, missing folder, ...
+        from stylegan.utils.files import describe_os_error
+
+        click.echo(f"error: {describe_os_error(e)}", err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130

@@ -41,8 +41,12 @@ def command(network, data, metric_list, detector, num_gen, max_real, results_fil
     from stylegan.cli.common import open_generator
     from stylegan.metrics.runner import append_results, describe, parse_metric_list, run_metrics
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import refuse_overwriting_inputs
 
     names = parse_metric_list(metric_list)
+    if results_file:
+        refuse_overwriting_inputs({"--network": network, "--data": data, "--inception-file": inception_file,
+                                   "--vgg16-file": vgg16_file}, results_file)
     dev = pick_device(device)
     G = open_generator(network, dev)
     files = {k: v for k, v in (("inception", inception_file), ("vgg16_lpips", vgg16_file)) if v}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, network_option, open_generator
+from stylegan.cli.common import device_option, force_option, network_option, open_generator
 
 
 @click.command(name="mix")
@@ -23,18 +23,25 @@ from stylegan.cli.common import device_option, network_option, open_generator
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--output", default="stylemix.png", show_default=True, type=click.Path(dir_okay=False),
               help="The PNG to write.")
+@force_option
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @device_option
 def command(network, row_seeds, col_seeds, styles, coarse, middle, fine, truncation_psi, truncation_cutoff,
-            class_idx, noise_mode, output, batch_size, device):
+            class_idx, noise_mode, output, force, batch_size, device):
     """Style mixing figure: column images on top, row images on the left, and in cell (r, c) row r's
     image with column c's styles at the chosen layers (StyleGAN, Figure 3)."""
+    from stylegan.errors import UserError
     from stylegan.tools.generate import check_truncation
     from stylegan.tools.mix import mix_figure, resolve_styles, style_mix
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import check_output_file, refuse_overwriting_inputs
     from stylegan.utils.images import save_png
     from stylegan.utils.seeds import parse_seeds
 
+    if not output.lower().endswith(".png"):
+        raise UserError(f"--output must be a .png file, got {output!r}")
+    refuse_overwriting_inputs({"--network": network}, output)
+    check_output_file(output, force)
     rows, cols = parse_seeds(row_seeds), parse_seeds(col_seeds)
     check_truncation(truncation_psi, truncation_cutoff)
     dev = pick_device(device)

@@ -37,9 +37,12 @@ def command(network, target, outdir, num_steps, w_plus, distance_name, distance_
     Render the result again with `stylegan generate --projected-w DIR/projected_w.npz`."""
     from tqdm import tqdm
 
-    from stylegan.tools.project import load_target, project, resolve_distance, write_projection
+    from stylegan.tools.project import load_target, project, projection_paths, resolve_distance, write_projection
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import refuse_overwriting_inputs
 
+    refuse_overwriting_inputs({"--network": network, "--target": target, "--distance-weights": distance_weights},
+                              projection_paths(outdir, save_video))
     dev = pick_device(device)
     G = open_generator(network, dev)
     target_image = load_target(target, G.img_resolution, G.img_channels)

@@ -37,11 +37,13 @@ def command(network, data, resolution, num, outdir, window, beta, interp, mean, 
 
     from stylegan.cli.common import open_generator
     from stylegan.errors import UserError
-    from stylegan.tools.spectra import average_spectra, dataset_batches, generated_batches, write_spectra
+    from stylegan.tools.spectra import average_spectra, dataset_batches, generated_batches, spectra_paths, write_spectra
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import refuse_overwriting_inputs
 
     if network is None and data is None:
         raise UserError("give --network, --data, or both")
+    refuse_overwriting_inputs({"--network": network, "--data": data}, spectra_paths(outdir))
     dev = pick_device(device)
     sources, size, grayscale = {}, resolution, False
     if network is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, network_option, open_generator, parse_float_pair
+from stylegan.cli.common import device_option, force_option, network_option, open_generator, parse_float_pair
 
 
 @click.command(name="video")
@@ -28,14 +28,16 @@ from stylegan.cli.common import device_option, network_option, open_generator, p
 @click.option("--fps", type=click.FloatRange(min=0.1), default=30, show_default=True)
 @click.option("--output", default="video.mp4", show_default=True, type=click.Path(dir_okay=False),
               help="The .mp4 (or .gif) to write; a .gif beside it where ffmpeg is missing.")
+@force_option
 @device_option
 def command(network, seeds, grid_text, frames_per_seed, space, truncation_psi, truncation_cutoff, class_idx,
-            noise_mode, translate, rotate, fps, output, device):
+            noise_mode, translate, rotate, fps, output, force, device):
     """Looping interpolation video between keyframe seeds, lerp in W or slerp in Z."""
     from stylegan.tools.generate import check_truncation
-    from stylegan.tools.media import check_video_path
+    from stylegan.tools.media import check_video_path, video_path_written
     from stylegan.tools.video import parse_grid, write_interpolation_video
     from stylegan.utils.device import pick_device
+    from stylegan.utils.files import check_output_file, refuse_overwriting_inputs
     from stylegan.utils.seeds import parse_seeds
 
     seed_list = parse_seeds(seeds)
@@ -43,6 +45,9 @@ def command(network, seeds, grid_text, frames_per_seed, space, truncation_psi, t
     offset = parse_float_pair(translate, "--translate")
     check_truncation(truncation_psi, truncation_cutoff)
     check_video_path(output)
+    written = video_path_written(output)
+    refuse_overwriting_inputs({"--network": network}, written)
+    check_output_file(written, force)
     dev = pick_device(device)
     G = open_generator(network, dev)
     path = write_interpolation_video(

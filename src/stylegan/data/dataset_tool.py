@@ -281,7 +281,7 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
 
 
 def _write_zip(dest: Path, write_all) -> None:
-    from stylegan.io.checkpoint import atomic_write
+    from stylegan.utils.files import atomic_write
 
     def write(tmp):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:

@@ -5,8 +5,6 @@ JSON config in its metadata, so a network rebuilds from the file alone. Loading 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -16,33 +14,10 @@ from torch import nn
 
 from stylegan.errors import CheckpointError
 from stylegan.models.registry import build, config_to_dict
+from stylegan.utils.files import atomic_write
 
 FORMAT = "stylegan"
 FORMAT_VERSION = "1"
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)``, fsync, then rename onto ``path``: a crash never leaves a broken file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def save(module: nn.Module, path: str | Path, extra_metadata: dict[str, str] | None = None) -> Path:

@@ -124,7 +124,7 @@ class ToyfacesProbe(nn.Module):
 def save_probe(model: ToyfacesProbe, path: str | Path, extra: dict[str, str] | None = None) -> None:
     from safetensors.torch import save_file
 
-    from stylegan.io.checkpoint import atomic_write
+    from stylegan.utils.files import atomic_write
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"format": "stylegan-probe", "heads": model.heads.to_json(), "layers": json.dumps(model.layers),

@@ -211,13 +211,11 @@ def compute_metrics(G: nn.Module, metrics: str | list[str], data=None, detector:
 
 
 def append_results(path: str | Path, results: list[MetricResult], network: str | None = None, **more) -> None:
-    """Append one JSON line per result to ``path`` (created with its folder when missing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        for r in results:
-            f.write(json.dumps(r.record(network, **more)) + "\n")
-            f.flush()
+    """Append one JSON line per result to ``path`` (created with its folder when missing), atomically:
+    a failed write (a full disk) leaves the file as it was."""
+    from stylegan.utils.files import atomic_append_text
+
+    atomic_append_text(path, "".join(json.dumps(r.record(network, **more)) + "\n" for r in results))
 
 
 def snapshot_metrics(G: nn.Module, metrics: str | list[str], run_dir: str | Path, snapshot: str | Path | None = None,

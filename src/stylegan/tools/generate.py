@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,19 +77,42 @@ def generate_images(
 ) -> torch.Tensor:
     """Images [N, C, H, W] in [-1, 1] for ``seeds`` (z drawn as the official tools do);
     ``translate``/``rotate``: StyleGAN3 user transform (see ``user_transform``)."""
+    out = list(iter_generated_images(G, seeds, truncation_psi, truncation_cutoff, class_idx, noise_mode, batch_size,
+                                     device, translate, rotate, **synthesis_kwargs))
+    return torch.cat(out) if out else torch.zeros(0, G.img_channels, G.img_resolution, G.img_resolution)
+
+
+@torch.no_grad()
+def iter_generated_images(
+    G,
+    seeds: list[int],
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    class_idx: int | None = None,
+    noise_mode: str = "const",
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    translate: tuple[float, float] | None = None,
+    rotate: float | None = None,
+    **synthesis_kwargs,
+) -> Iterator[torch.Tensor]:
+    """``generate_images`` batch by batch: [<= batch_size, C, H, W] on the CPU, in the order of ``seeds``.
+    Options are checked before the first batch is made."""
     if noise_mode not in NOISE_MODES:
         raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
     check_truncation(truncation_psi, truncation_cutoff, G.num_ws)
     G = G.to(device).eval()
-    z_all = z_from_seeds(seeds, G.z_dim)
-    out = []
-    with user_transform(G, translate, rotate):
-        for start in range(0, len(seeds), batch_size):
-            z = z_all[start : start + batch_size].to(device)
-            c = labels_for(G, class_idx, z.shape[0], device)
-            ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-            out.append(synthesize(G, ws, noise_mode=noise_mode, **synthesis_kwargs).cpu())
-    return torch.cat(out) if out else torch.zeros(0, G.img_channels, G.img_resolution, G.img_resolution)
+    labels_for(G, class_idx, 1, device)  # a missing or stray class fails here, before anything is written
+
+    def batches():
+        with user_transform(G, translate, rotate):
+            for start in range(0, len(seeds), batch_size):
+                z = z_from_seeds(seeds[start : start + batch_size], G.z_dim).to(device)
+                c = labels_for(G, class_idx, z.shape[0], device)
+                ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+                yield synthesize(G, ws, noise_mode=noise_mode, **synthesis_kwargs).cpu()
+
+    return batches()
 
 
 def synthesize(G, ws: torch.Tensor, noise_mode: str = "const", **synthesis_kwargs) -> torch.Tensor:
@@ -136,13 +160,28 @@ def render_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 
               rotate: float | None = None) -> torch.Tensor:
     """Images [N, C, H, W] in [-1, 1] of ws [N, num_ws, w_dim]; ``translate``/``rotate``: StyleGAN3
     user transform (see ``user_transform``)."""
+    return torch.cat(list(iter_rendered_ws(G, ws, noise_mode, batch_size, device, translate, rotate)))
+
+
+def iter_rendered_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
+                     device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
+                     rotate: float | None = None) -> Iterator[torch.Tensor]:
+    """``render_ws`` batch by batch, on the CPU."""
     if noise_mode not in NOISE_MODES:
         raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
     G = G.to(device).eval()
-    with user_transform(G, translate, rotate):
-        out = [synthesize(G, ws[i : i + batch_size].to(device), noise_mode=noise_mode).cpu()
-               for i in range(0, ws.shape[0], batch_size)]
-    return torch.cat(out)
+
+    @torch.no_grad()
+    def batches():
+        with user_transform(G, translate, rotate):
+            for i in range(0, ws.shape[0], batch_size):
+                yield synthesize(G, ws[i : i + batch_size].to(device), noise_mode=noise_mode).cpu()
+
+    return batches()
+
+
+# grid.png shows the first images, as many as fit in this many pixels (all of them for small runs).
+GRID_MAX_PIXELS = 4096 * 4096
 
 
 @dataclass
@@ -151,11 +190,43 @@ class GenerateResult:
     grid: Path | None
 
 
-def write_images(images: torch.Tensor, seeds: list[int], outdir: str | Path, grid_cols: int | None = None,
-                 prefix: str = "seed") -> GenerateResult:
-    """One PNG per seed (``seed0003.png``) and ``grid.png`` of all of them."""
+def image_paths(outdir: str | Path, keys: Iterable[int], prefix: str = "seed") -> Iterator[Path]:
+    """The files ``write_images`` writes into ``outdir``: ``<prefix><key:04d>.png`` per image, then ``grid.png``."""
     outdir = Path(outdir)
-    pics = to_uint8(images)
-    files = [save_png(p, outdir / f"{prefix}{s:04d}.png") for p, s in zip(pics, seeds)]
-    grid_path = save_png(grid(pics, grid_cols), outdir / "grid.png") if len(pics) else None
+    yield from (outdir / f"{prefix}{k:04d}.png" for k in keys)
+    yield outdir / "grid.png"
+
+
+def write_images(images: torch.Tensor | Iterable[torch.Tensor], keys: list[int], outdir: str | Path,
+                 grid_cols: int | None = None, prefix: str = "seed",
+                 progress: Callable[[int], None] | None = None) -> GenerateResult:
+    """One PNG per image (``seed0003.png``) written as soon as it is made, then ``grid.png`` of the
+    first images (as many as fit in ``GRID_MAX_PIXELS``).
+
+    ``images``: a tensor [N, C, H, W] in [-1, 1], or batches of them (``iter_generated_images``), so
+    that a long run keeps only the grid's images in memory and can be watched or stopped without
+    losing what was made. ``progress(n)`` is called after each batch with the number of images written.
+    """
+    if isinstance(images, torch.Tensor):
+        images = [images]
+    paths = image_paths(outdir, keys, prefix)
+    files: list[Path] = []
+    kept: list[np.ndarray] = []
+    budget = GRID_MAX_PIXELS
+    for batch in images:
+        for pic in to_uint8(batch):
+            path = next(paths)
+            if path.name == "grid.png":
+                raise ValueError(f"more images than keys ({len(keys)})")
+            files.append(save_png(pic, path))
+            if budget >= pic.shape[0] * pic.shape[1]:
+                budget -= pic.shape[0] * pic.shape[1]
+                kept.append(pic)
+            else:
+                budget = 0
+        if progress is not None:
+            progress(len(files))
+    if len(files) != len(keys):
+        raise ValueError(f"{len(files)} images for {len(keys)} keys")
+    grid_path = save_png(grid(np.stack(kept), grid_cols), Path(outdir) / "grid.png") if kept else None
     return GenerateResult(files, grid_path)

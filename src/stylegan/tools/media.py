@@ -6,7 +6,8 @@ interrupted run never leaves a truncated video or ``.npz`` under the final name.
 
 from __future__ import annotations
 
-import os
+import contextlib
+import errno
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -14,18 +15,9 @@ import numpy as np
 from PIL import Image
 
 from stylegan.errors import UserError
-from stylegan.io.checkpoint import atomic_write
+from stylegan.utils.files import atomic_write
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
-
-
-def _write_file(path: Path, write) -> Path:
-    """atomic_write, then the usual permissions of a new file (the temporary file is private)."""
-    atomic_write(path, write)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-    return path
 
 
 def ffmpeg_available() -> bool:
@@ -45,6 +37,14 @@ def check_video_path(path: str | Path) -> Path:
         raise UserError(f"video file must end in {' or '.join(VIDEO_SUFFIXES)}, got {path.name!r}")
     if path.is_dir():
         raise UserError(f"{path} is a directory; give a video file name")
+    return path
+
+
+def video_path_written(path: str | Path) -> Path:
+    """The file ``write_video`` writes for ``path``: itself, or the GIF beside an MP4 where ffmpeg is missing."""
+    path = Path(path)
+    if path.suffix.lower() == ".mp4" and not ffmpeg_available():
+        return path.with_suffix(".gif")
     return path
 
 
@@ -73,42 +73,63 @@ def write_video(
     ``.mp4`` goes through imageio-ffmpeg (H.264); when ffmpeg is unavailable the frames go to a
     GIF beside it (same name, ``.gif``) and ``notice`` says so. ``.gif`` is written with Pillow.
     """
-    path = check_video_path(path)
+    requested = check_video_path(path)
     if fps <= 0:
         raise UserError(f"fps must be positive, got {fps:g}")
-    if path.suffix.lower() == ".mp4" and not ffmpeg_available():
-        gif = path.with_suffix(".gif")
-        if notice is not None:
-            notice(f"ffmpeg is not available (install imageio-ffmpeg for MP4); writing {gif} instead")
-        path = gif
+    path = video_path_written(requested)
+    if path != requested and notice is not None:
+        notice(f"ffmpeg is not available (install imageio-ffmpeg for MP4); writing {path} instead")
     if path.suffix.lower() == ".gif":
-        _write_file(path, lambda tmp: _write_gif(frames, tmp, fps))
+        atomic_write(path, lambda tmp: _write_gif(frames, tmp, fps))
     else:
-        _write_file(path, lambda tmp: _write_mp4(frames, tmp, fps, bitrate))
+        atomic_write(path, lambda tmp: _write_mp4(frames, tmp, fps, bitrate))
     return path
 
 
 def _write_mp4(frames: Iterable[np.ndarray], tmp: str, fps: float, bitrate: str) -> None:
+    """Pipe the frames to imageio-ffmpeg's ffmpeg (H.264, yuv420p, as ``imageio_ffmpeg.write_frames``
+    does) and check how it ended: an ffmpeg that could not write (a full disk) is an ``OSError``,
+    never a silently empty video."""
+    import subprocess
+    import tempfile
+    from fractions import Fraction
+
     import imageio_ffmpeg
 
-    writer = None
-    size = None
-    try:
-        for frame in frames:
-            frame = _as_rgb_even(frame)
-            if writer is None:
-                size = frame.shape[1], frame.shape[0]
-                writer = imageio_ffmpeg.write_frames(tmp, size, fps=fps, codec="libx264", bitrate=bitrate,
-                                                     macro_block_size=1, output_params=["-f", "mp4"])
-                writer.send(None)
-            elif (frame.shape[1], frame.shape[0]) != size:
-                raise ValueError(f"frames change size: {size} then {frame.shape[1::-1]}")
-            writer.send(np.ascontiguousarray(frame))
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        raise UserError("no frames to write")
+    proc = size = None
+    with tempfile.TemporaryFile() as log:
+        try:
+            for frame in frames:
+                frame = _as_rgb_even(frame)
+                if proc is None:
+                    size = frame.shape[1], frame.shape[0]
+                    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo",
+                           "-s", f"{size[0]}x{size[1]}", "-pix_fmt", "rgb24",
+                           "-r", str(Fraction(fps).limit_denominator()), "-i", "-", "-an",
+                           "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-b:v", bitrate,
+                           "-v", "error", "-f", "mp4", tmp]
+                    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+                elif (frame.shape[1], frame.shape[0]) != size:
+                    raise ValueError(f"frames change size: {size} then {frame.shape[1::-1]}")
+                try:
+                    proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+                except BrokenPipeError:  # ffmpeg stopped: its exit status and log say why
+                    break
+        except BaseException:
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+            raise
+        if proc is None:
+            raise UserError("no frames to write")
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
+        if proc.wait() != 0:
+            log.seek(0)
+            lines = [line.strip() for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            reason = lines[-1] if lines else f"exit status {proc.returncode}"
+            code = errno.ENOSPC if "No space left" in reason else errno.EIO
+            raise OSError(code, f"ffmpeg could not write the video ({reason})")
 
 
 def _write_gif(frames: Iterable[np.ndarray], tmp: str, fps: float) -> None:
@@ -127,9 +148,9 @@ def save_npz(path: str | Path, **arrays) -> Path:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
 
-    return _write_file(path, write)
+    return atomic_write(path, write)
 
 
 def save_json(path: str | Path, text: str) -> Path:
     path = Path(path)
-    return _write_file(path, lambda tmp: Path(tmp).write_text(text))
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

@@ -43,6 +43,7 @@ from PIL import Image, UnidentifiedImageError
 from stylegan.errors import UserError
 from stylegan.tools.generate import labels_for, synthesize
 from stylegan.tools.media import save_json, save_npz, write_video
+from stylegan.utils.files import make_folder
 from stylegan.utils.images import from_uint8, save_png, to_uint8
 
 DISTANCES = ("lpips", "probe", "mse")
@@ -309,6 +310,17 @@ def project(
 # Outputs
 
 
+PROJECTION_FILES = ("projected_w.npz", "proj.png", "target.png", "side_by_side.png", "projection.json")
+PROJECTION_VIDEO = "proj.mp4"
+
+
+def projection_paths(outdir: str | Path, save_video: bool = False) -> list[Path]:
+    """Every file ``write_projection`` may write into ``outdir`` (the video's GIF fallback included)."""
+    outdir = Path(outdir)
+    videos = [outdir / PROJECTION_VIDEO, (outdir / PROJECTION_VIDEO).with_suffix(".gif")] if save_video else []
+    return [outdir / name for name in PROJECTION_FILES] + videos
+
+
 @dataclass
 class ProjectionFiles:
     w: Path
@@ -341,17 +353,17 @@ def write_projection(
 ) -> ProjectionFiles:
     """Write ``projected_w.npz`` (key ``w``), ``proj.png``, ``target.png``, ``side_by_side.png``,
     ``projection.json`` and, with ``save_video``, ``proj.mp4`` (target | projection at every step)."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = make_folder(outdir)
     target = np.asarray(target, dtype=np.uint8)
     proj_image = render_projection(G, result, device=device)
     proj = to_uint8(proj_image)[0]
+    w_name, proj_name, target_name, side_name, summary_name = PROJECTION_FILES
     files = ProjectionFiles(
-        w=save_npz(outdir / "projected_w.npz", w=result.w.numpy().astype(np.float32)),
-        proj=save_png(proj, outdir / "proj.png"),
-        target=save_png(target, outdir / "target.png"),
-        side_by_side=save_png(np.concatenate([target, proj], axis=1), outdir / "side_by_side.png"),
-        summary=outdir / "projection.json",
+        w=save_npz(outdir / w_name, w=result.w.numpy().astype(np.float32)),
+        proj=save_png(proj, outdir / proj_name),
+        target=save_png(target, outdir / target_name),
+        side_by_side=save_png(np.concatenate([target, proj], axis=1), outdir / side_name),
+        summary=outdir / summary_name,
     )
     if save_video:
         if result.w_steps is None:
@@ -361,7 +373,7 @@ def write_projection(
             for w in result.w_steps:
                 yield np.concatenate([target, to_uint8(render_projection(G, result, w, device))[0]], axis=1)
 
-        files.video = write_video(frames(), outdir / "proj.mp4", fps=fps, notice=notice)
+        files.video = write_video(frames(), outdir / PROJECTION_VIDEO, fps=fps, notice=notice)
 
     # Compare the files as saved: proj.png against target.png.
     saved_proj = from_uint8(proj).permute(2, 0, 1).unsqueeze(0).to(device)

@@ -16,7 +16,7 @@ so every source is read once.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import torch
 
 from stylegan.errors import UserError
 from stylegan.tools.media import save_npz
+from stylegan.utils.files import make_folder
 from stylegan.utils.images import save_png
 from stylegan.utils.plot import Panel, heatmap_figure, line_figure
 
@@ -245,6 +246,12 @@ def average_spectra(sources: dict[str, Iterable[torch.Tensor]], image_size: int,
     )
 
 
+def spectra_paths(outdir: str | Path, sources: Sequence[str] = ("generated", "dataset")) -> list[Path]:
+    """Every file ``write_spectra`` writes into ``outdir`` for these sources."""
+    outdir = Path(outdir)
+    return [outdir / "spectra.npz", *(outdir / f"heatmap_{name}.png" for name in sources), outdir / "slices.png"]
+
+
 @dataclass
 class SpectraFiles:
     npz: Path
@@ -255,16 +262,16 @@ class SpectraFiles:
 def write_spectra(result: SpectraResult, outdir: str | Path, smooth: float = 1.25) -> SpectraFiles:
     """``spectra.npz`` (one [S, S] array per source, DC at [0, 0], plus image_size, mean, std),
     ``heatmap_<source>.png`` (dB, DC centred, smoothed by ``smooth``) and ``slices.png``."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    npz_path, *heatmap_paths, slices_path = spectra_paths(outdir, list(result.spectra))
+    make_folder(outdir)
     size = result.image_size
-    npz = save_npz(outdir / "spectra.npz", **result.spectra, image_size=np.int64(size),
+    npz = save_npz(npz_path, **result.spectra, image_size=np.int64(size),
                    mean=np.float64(result.mean), std=np.float64(result.std))
     heatmaps = {}
-    for name, spectrum in result.spectra.items():
+    for (name, spectrum), heatmap_path in zip(result.spectra.items(), heatmap_paths):
         figure = heatmap_figure(heatmap_db(spectrum, size, smooth), (-size / 2, size / 2), HEATMAP_LEVELS,
                                 title=f"{name} ({result.counts[name]} images)", label="dB")
-        heatmaps[name] = save_png(figure, outdir / f"heatmap_{name}.png")
+        heatmaps[name] = save_png(figure, heatmap_path)
     slices = {name: radial_slices(heatmap_db(s, size), size) for name, s in result.spectra.items()}
     values = np.concatenate([v for per in slices.values() for _, v in per.values()])
     ylim = (min(SLICE_YLIM[0], 10 * math.floor(values.min() / 10)),
@@ -274,4 +281,4 @@ def write_spectra(result: SpectraResult, outdir: str | Path, smooth: float = 1.2
               (0.0, float(next(iter(slices.values()))[angle][0][-1])), ylim, xlabel="cycles per image", ylabel="dB")
         for angle in ("0", "45")
     ]
-    return SpectraFiles(npz, heatmaps, save_png(line_figure(panels), outdir / "slices.png"))
+    return SpectraFiles(npz, heatmaps, save_png(line_figure(panels), slices_path))

@@ -3,7 +3,6 @@ of latents (the same at every snapshot, so the grids show how training progresse
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,8 @@ def grid_shape(resolution: int, max_cols: int = 16, max_rows: int = 9) -> tuple[
 
 
 def save_image_grid(images: torch.Tensor, path: str | Path, cols: int) -> Path:
-    """Images in [-1, 1] as one PNG grid, written to a temporary file and renamed into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    save_png(grid(to_uint8(images), cols=cols), tmp)
-    os.replace(tmp, path)
-    return path
+    """Images in [-1, 1] as one PNG grid, written atomically (``save_png``)."""
+    return save_png(grid(to_uint8(images), cols=cols), path)
 
 
 @torch.no_grad()

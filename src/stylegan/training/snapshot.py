@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from stylegan.errors import CheckpointError, UserError
-from stylegan.io.checkpoint import atomic_write
+from stylegan.utils.files import atomic_write
 
 STATE_FORMAT = "stylegan-training-state"
 STATE_VERSION = 1
@@ -159,7 +159,12 @@ class preserved_rng:
 def save_state(path: str | Path, state: dict) -> Path:
     """Write a training state atomically (temporary file, fsync, rename)."""
     state = {"format": STATE_FORMAT, "version": STATE_VERSION, **state}
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    def write(tmp):
+        with open(tmp, "wb") as f:  # through a Python file, so that a full disk surfaces as its OSError
+            torch.save(state, f)
+
+    atomic_write(path, write)
     return Path(path)
 
 

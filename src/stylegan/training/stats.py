@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from stylegan.training import distributed as dist
+from stylegan.utils.files import atomic_write
 
 TIMING_PREFIXES = ("Timing/", "Resources/")
 
@@ -110,9 +111,8 @@ class StatsLog:
                     keep.append(line)
             except json.JSONDecodeError:
                 break  # a line cut short by a crash: it and anything after it go
-        tmp = self.path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(x + "\n" for x in keep))
-        os.replace(tmp, self.path)
+        text = "".join(x + "\n" for x in keep)
+        atomic_write(self.path, lambda tmp: Path(tmp).write_text(text))
 
     def close(self) -> None:
         if self._tb is not None:

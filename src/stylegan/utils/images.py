@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from stylegan.utils.files import atomic_write
+
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """[N, C, H, W] float in [-1, 1] -> [N, H, W, C] uint8, as the official tools round it
@@ -37,10 +39,8 @@ def grid(images: np.ndarray, cols: int | None = None, pad: int = 0, pad_value: i
 
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
-    """Save one [H, W, C] uint8 image (C = 1 or 3) as PNG, creating folders as needed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Save one [H, W, C] uint8 image (C = 1 or 3) as PNG atomically, creating folders as needed."""
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    Image.fromarray(image).save(path)
-    return path
+    picture = Image.fromarray(image)
+    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
