@@ -30,7 +30,7 @@ def test_bad_options_exit_2_with_one_clear_line(tmp_path):
     src = make_folder(tmp_path / "src", count=2)
     cases = [
         (["--source", tmp_path / "missing", "--dest", tmp_path / "o.zip", "--resolution", 16], "does not exist"),
-        (["--source", src, "--dest", tmp_path / "o.txt", "--resolution", 16], "a .zip file or a folder"),
+        (["--source", src, "--dest", tmp_path / "o.tar", "--resolution", 16], "a .zip file or a folder"),
         (["--source", src, "--dest", tmp_path / "o.zip", "--resolution", 100], "power of two"),
         (["--source", src, "--dest", tmp_path / "o.zip", "--resolution", "big"], "not a valid integer"),
         (["--source", src, "--dest", tmp_path / "o.zip", "--resolution", 16, "--transform", "x"], "Invalid value"),

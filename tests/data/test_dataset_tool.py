@@ -126,10 +126,15 @@ def test_a_failure_leaves_no_partial_output(tmp_path, monkeypatch):
 def test_existing_zip_is_replaced_only_when_complete(tmp_path, monkeypatch):
     src = make_folder(tmp_path / "src", count=2)
     (tmp_path / "out.zip").write_bytes(b"previous")
+    with pytest.raises(UserError, match="exists; pass --force"):
+        convert_dataset(str(src), tmp_path / "out.zip", 16, progress=False, workers=1)
     monkeypatch.setattr(tool, "_encode_png", lambda image: (_ for _ in ()).throw(RuntimeError("disk full")))
     with pytest.raises(RuntimeError):
-        convert_dataset(str(src), tmp_path / "out.zip", 16, progress=False, workers=1)
+        convert_dataset(str(src), tmp_path / "out.zip", 16, progress=False, workers=1, overwrite=True)
     assert (tmp_path / "out.zip").read_bytes() == b"previous"
+    monkeypatch.undo()
+    convert_dataset(str(src), tmp_path / "out.zip", 16, progress=False, workers=1, overwrite=True)
+    assert zipfile.is_zipfile(tmp_path / "out.zip")
 
 
 def test_option_errors(tmp_path):
@@ -138,7 +143,7 @@ def test_option_errors(tmp_path):
         (dict(source=str(src), dest=tmp_path / "o.zip", resolution=48), "power of two"),
         (dict(source=str(src), dest=tmp_path / "o.zip", resolution=32, max_images=0), "at least 1"),
         (dict(source=str(src), dest=tmp_path / "o.tar", resolution=32), "a .zip file or a folder"),
-        (dict(source=str(src), dest=src / "inside", resolution=32), "outside the source"),
+        (dict(source=str(src), dest=src / "inside", resolution=32), "inside the --source folder"),
         (dict(source=str(src), dest=tmp_path / "o.zip", resolution=32, transform="stretch"), "unknown transform"),
         (dict(source=str(tmp_path / "nope"), dest=tmp_path / "o.zip", resolution=32), "does not exist"),
         (dict(source="toyfaces", dest=tmp_path / "o.zip", resolution=4096), "power of two from 16"),

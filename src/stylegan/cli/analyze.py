@@ -86,11 +86,12 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
     """Feature-map grids, energy heatmaps, intensity plots and summary.json for each seed."""
     from stylegan.analysis.report import artifact_report, artifact_report_paths
     from stylegan.utils.device import pick_device
-    from stylegan.utils.files import refuse_overwriting_inputs
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
     from stylegan.utils.seeds import parse_int_list, parse_seeds
 
     seed_list = parse_seeds(seeds)
     refuse_overwriting_inputs({"--network": network}, artifact_report_paths(outdir, seed_list))
+    check_writable_folder(outdir)
     noise_list = parse_int_list(noise_seeds, "noise seed list") if noise_seeds else []
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     G = open_generator(network, pick_device(device))
@@ -122,15 +123,18 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
 def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncation_cutoff, noise_mode,
                     score_threshold, max_area_fraction, min_channel_consistency, center, json_path, force, device):
     """Artifact rate of two networks side by side, on the same seeds."""
+    from pathlib import Path
+
     from stylegan.analysis.report import artifact_statistics, write_json
     from stylegan.utils.device import pick_device
-    from stylegan.utils.files import check_output_file, refuse_overwriting_inputs
+    from stylegan.utils.files import check_output_file, check_writable_folder, refuse_overwriting_inputs
     from stylegan.utils.seeds import parse_seeds
 
     seed_list = parse_seeds(seeds)
     if json_path:
         refuse_overwriting_inputs({"A": network_a, "B": network_b}, json_path)
         check_output_file(json_path, force)
+        check_writable_folder(Path(json_path).parent)
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     dev = pick_device(device)
     rows = []

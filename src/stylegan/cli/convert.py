@@ -36,15 +36,14 @@ def convert(src: str | Path, dest: str | Path, which: str = "G", overwrite: bool
     """
     import stylegan
     from stylegan.io.loading import network_builders
+    from stylegan.utils.files import check_output_file, refuse_overwriting_inputs
 
     src, dest = Path(src), Path(dest)
     fmt, builders = network_builders(src)
     outputs = plan_outputs(list(builders), which, dest)
+    refuse_overwriting_inputs({"SRC": src}, outputs.values())
     for path in outputs.values():
-        if path.exists() and path.resolve() == src.resolve():
-            raise UserError(f"{path} is the source file; choose another destination")
-        if path.exists() and not overwrite:
-            raise UserError(f"{path} exists; pass --force to replace it")
+        check_output_file(path, overwrite)
     modules = {name: builders[name]() for name in outputs}  # convert everything before writing
     for name, path in outputs.items():
         stylegan.save(modules[name], path, extra_metadata={

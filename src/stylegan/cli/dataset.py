@@ -9,7 +9,8 @@ from stylegan.data.dataset_tool import TRANSFORMS
 
 @click.command(name="dataset")
 @click.option("--source", required=True, metavar="SRC", help="Image folder, .zip archive, or 'toyfaces'.")
-@click.option("--dest", required=True, metavar="DEST", help="Output .zip (recommended) or new folder.")
+@click.option("--dest", required=True, metavar="DEST",
+              help="Output .zip (recommended), or a new or empty folder (any name not ending in .zip).")
 @click.option("--resolution", required=True, type=int, metavar="N", help="Output size, a power of two (e.g. 256).")
 @click.option("--transform", type=click.Choice(TRANSFORMS), default=None,
               help="How to make non-square images square (default: keep square images, leave out others).")
@@ -17,7 +18,8 @@ from stylegan.data.dataset_tool import TRANSFORMS
               help="Stop after writing M images (toyfaces: the number of faces, default 50000).")
 @click.option("--grayscale", is_flag=True, help="Write one-channel grayscale images instead of RGB.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Decoding threads (default: up to 4).")
-def command(source, dest, resolution, transform, max_images, grayscale, workers):
+@click.option("--force", is_flag=True, help="Replace an existing .zip DEST (a folder DEST must be new or empty).")
+def command(source, dest, resolution, transform, max_images, grayscale, workers, force):
     """Convert SRC into a dataset of square PNGs (00000/img00000000.png, ...) in DEST.
 
     Files that cannot be read (corrupt, truncated, not an image) or used (not square without
@@ -27,7 +29,7 @@ def command(source, dest, resolution, transform, max_images, grayscale, workers)
     from stylegan.data.dataset_tool import convert_dataset
 
     report = convert_dataset(source, dest, resolution, transform=transform, max_images=max_images,
-                             grayscale=grayscale, workers=workers)
+                             grayscale=grayscale, workers=workers, overwrite=force)
     mode = "grayscale" if grayscale else "RGB"
     click.echo(f"wrote {report.written} images ({resolution}x{resolution} {mode}) to {report.dest}"
                + (" with labels" if report.labels else ""))

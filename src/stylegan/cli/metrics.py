@@ -38,15 +38,18 @@ from stylegan.cli.common import device_option, network_option
 def command(network, data, metric_list, detector, num_gen, max_real, results_file, batch_size, seed, ppl_crop,
             cache_dir, inception_file, vgg16_file, offline, no_cache, quiet, device):
     """Measure a network with the official metrics; print the results and append them to --results."""
+    from pathlib import Path
+
     from stylegan.cli.common import open_generator
     from stylegan.metrics.runner import append_results, describe, parse_metric_list, run_metrics
     from stylegan.utils.device import pick_device
-    from stylegan.utils.files import refuse_overwriting_inputs
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
 
     names = parse_metric_list(metric_list)
     if results_file:
         refuse_overwriting_inputs({"--network": network, "--data": data, "--inception-file": inception_file,
                                    "--vgg16-file": vgg16_file}, results_file)
+        check_writable_folder(Path(results_file).parent)  # before the measuring, not after
     dev = pick_device(device)
     G = open_generator(network, dev)
     files = {k: v for k, v in (("inception", inception_file), ("vgg16_lpips", vgg16_file)) if v}

@@ -39,10 +39,11 @@ def command(network, target, outdir, num_steps, w_plus, distance_name, distance_
 
     from stylegan.tools.project import load_target, project, projection_paths, resolve_distance, write_projection
     from stylegan.utils.device import pick_device
-    from stylegan.utils.files import refuse_overwriting_inputs
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
 
     refuse_overwriting_inputs({"--network": network, "--target": target, "--distance-weights": distance_weights},
                               projection_paths(outdir, save_video))
+    check_writable_folder(outdir)
     dev = pick_device(device)
     G = open_generator(network, dev)
     target_image = load_target(target, G.img_resolution, G.img_channels)

@@ -39,11 +39,12 @@ def command(network, data, resolution, num, outdir, window, beta, interp, mean, 
     from stylegan.errors import UserError
     from stylegan.tools.spectra import average_spectra, dataset_batches, generated_batches, spectra_paths, write_spectra
     from stylegan.utils.device import pick_device
-    from stylegan.utils.files import refuse_overwriting_inputs
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
 
     if network is None and data is None:
         raise UserError("give --network, --data, or both")
     refuse_overwriting_inputs({"--network": network, "--data": data}, spectra_paths(outdir))
+    check_writable_folder(outdir)
     dev = pick_device(device)
     sources, size, grayscale = {}, resolution, False
     if network is not None:

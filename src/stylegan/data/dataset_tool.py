@@ -13,8 +13,11 @@ labels (a source's ``dataset.json``, or the toyfaces factors, whose names go in 
   black (images narrower than ``resolution`` are left out, as the official tool does).
 - Files that cannot be used (corrupt, truncated, unreadable, wrong shape, no label) are listed by
   name with the reason, left out, and written to the report; nothing is dropped silently.
+- ``dest``: a name ending in ``.zip`` is a zip archive, any other name a folder (``faces.v2`` too).
+  An existing zip is replaced only with ``overwrite`` (``--force``); a folder must be new or empty.
 - The output appears only when complete: a zip is written to a temporary file and renamed, a
-  folder is filled under a temporary name and renamed; a crash or Ctrl-C leaves no partial DEST.
+  folder is filled under a temporary name and renamed; a crash, Ctrl-C or a full disk leaves no
+  partial DEST.
 - A JSON report (``DEST`` without .zip, plus ``.report.json``) records the options, the counts
   and every file left out.
 """
@@ -24,9 +27,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import sys
-import tempfile
 import zipfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -41,8 +42,10 @@ from stylegan.data.dataset import TOYFACES, TOYFACES_SIZE
 from stylegan.data.images import UnreadableImage, decode_image
 from stylegan.data.sources import LABELS_FILE, ImageSource, label_table
 from stylegan.errors import UserError
+from stylegan.utils.files import atomic_write, atomic_write_folder, check_output_file, refuse_overwriting_inputs
 
 TRANSFORMS = ("center-crop", "center-crop-wide")
+OTHER_ARCHIVES = (".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 
 
 @dataclass
@@ -123,7 +126,8 @@ def report_path_for(dest: str | os.PathLike) -> Path:
     return dest.parent / f"{stem}.report.json"
 
 
-def _check_options(source: str, dest: Path, resolution: int, transform: str | None, max_images: int | None):
+def _check_options(source: str, dest: Path, resolution: int, transform: str | None, max_images: int | None,
+                   overwrite: bool):
     if not isinstance(resolution, int) or resolution < 4 or resolution & (resolution - 1):
         raise UserError(f"--resolution must be a power of two >= 4 (e.g. 256), got {resolution}")
     if transform is not None and transform not in TRANSFORMS:
@@ -135,20 +139,26 @@ def _check_options(source: str, dest: Path, resolution: int, transform: str | No
             toyfaces._check_resolution(resolution)
         except ValueError as e:
             raise UserError(str(e)) from None
-    if dest.suffix and dest.suffix.lower() != ".zip":
-        raise UserError(f"--dest must be a .zip file or a folder, got {dest}")
-    if dest.suffix.lower() != ".zip" and dest.exists():
+    if source != TOYFACES:
+        refuse_overwriting_inputs({"--source": source}, [dest, report_path_for(dest)])
+    if is_zip_dest(dest):
+        check_output_file(dest, overwrite)
+    elif dest.exists():
         if not dest.is_dir():
             raise UserError(f"--dest {dest} exists and is not a folder")
         if any(dest.iterdir()):
             raise UserError(f"--dest folder {dest} is not empty; give a new or empty folder, or a .zip")
-    if dest.suffix.lower() == ".zip" and dest.is_dir():
-        raise UserError(f"--dest {dest} is a folder, not a .zip file")
-    if source != TOYFACES:
-        src = Path(source).resolve()
-        out = dest.resolve()
-        if out == src or (src.is_dir() and src in out.parents):
-            raise UserError(f"--dest {dest} must be outside the source {source}")
+
+
+def is_zip_dest(dest: str | os.PathLike) -> bool:
+    """The rule for DEST: a name ending in .zip is a zip archive, any other name a folder (``faces.v2``
+    too); other archive suffixes (.tar, .7z, ...) are refused as a likely mistake."""
+    dest = Path(dest)
+    if dest.name.lower().endswith(".zip"):
+        return True
+    if dest.suffix.lower() in OTHER_ARCHIVES:
+        raise UserError(f"--dest must be a .zip file or a folder (only zip archives are written), got {dest}")
+    return False
 
 
 def _inputs(source: str, resolution: int, max_images: int | None, grayscale: bool):
@@ -204,8 +214,9 @@ def _ordered_map(fn, items, workers: int):
 
 def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, transform: str | None = None,
                     max_images: int | None = None, grayscale: bool = False, workers: int | None = None,
-                    progress: bool = True, echo=None) -> ConversionReport:
+                    progress: bool = True, echo=None, overwrite: bool = False) -> ConversionReport:
     """Convert ``source`` into a dataset at ``dest`` (see the module docstring); return the report.
+    An existing .zip ``dest`` is replaced only with ``overwrite``; a folder ``dest`` must be new or empty.
 
     ``echo(line)`` receives a line per file left out (default: written to stderr above the progress bar).
     Raises ``UserError`` for bad options, a missing source, or a source with no usable image.
@@ -214,7 +225,7 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
 
     source = str(source)
     dest = Path(dest)
-    _check_options(source, dest, resolution, transform, max_images)
+    _check_options(source, dest, resolution, transform, max_images, overwrite)
     count, has_labels, label_names, items = _inputs(source, resolution, max_images, grayscale)
     report = ConversionReport(source=source, dest=str(dest), resolution=resolution, transform=transform,
                               channels=1 if grayscale else 3, labels=has_labels)
@@ -269,20 +280,19 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
             put(LABELS_FILE, json.dumps(meta).encode("utf-8"))
 
     try:
-        if dest.suffix.lower() == ".zip":
+        if is_zip_dest(dest):
             _write_zip(dest, write_all)
         else:
             _write_folder(dest, write_all)
     finally:
         bar.close()
     report.report_path = str(report_path_for(dest))
-    Path(report.report_path).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    text = json.dumps(report.to_dict(), indent=2) + "\n"
+    atomic_write(report.report_path, lambda tmp: Path(tmp).write_text(text))
     return report
 
 
 def _write_zip(dest: Path, write_all) -> None:
-    from stylegan.utils.files import atomic_write
-
     def write(tmp):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
             write_all(zf.writestr)
@@ -291,18 +301,12 @@ def _write_zip(dest: Path, write_all) -> None:
 
 
 def _write_folder(dest: Path, write_all) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
+    def fill(tmp: Path):
         def put(name, data):
             path = tmp / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
 
         write_all(put)
-        if dest.exists():
-            dest.rmdir()  # checked empty before starting
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+
+    atomic_write_folder(dest, fill)

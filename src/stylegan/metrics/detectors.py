@@ -31,7 +31,6 @@ import hashlib
 import io
 import os
 import pickle
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -43,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from stylegan.errors import UserError
+from stylegan.utils.files import atomic_write
 
 CACHE_ENV = "STYLEGAN_CACHE"
 
@@ -112,12 +112,11 @@ def download(url: str, dest: str | Path, sha256: str | None = None, timeout: flo
     Failures raise ``UserError`` naming the url and where to put the file by hand.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    digest = hashlib.sha256()
-    try:
+
+    def fetch(tmp):
+        digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 total = int(response.headers.get("Content-Length") or 0)
                 bar = _progress_bar(total, dest.name) if progress else None
                 while block := response.read(1 << 20):
@@ -139,10 +138,8 @@ def download(url: str, dest: str | Path, sha256: str | None = None, timeout: flo
                 f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; the file was not saved. "
                 f"Put a verified copy at {dest}"
             )
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(dest, fetch)
     return dest
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 
 from stylegan.metrics.detectors import Detector, default_cache_dir
 from stylegan.metrics.sampling import progress_bar
+from stylegan.utils.files import atomic_write
 
 STATS_VERSION = 1
 
@@ -82,8 +81,6 @@ class FeatureStats:
 
     def save(self, path: str | Path) -> None:
         """Write atomically as ``.npz`` (plain arrays only)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = dict(
             meta=np.array(json.dumps(dict(capture_all=self.capture_all, capture_mean_cov=self.capture_mean_cov,
                                           max_items=self.max_items, num_items=self.num_items,
@@ -93,15 +90,12 @@ class FeatureStats:
             arrays["all"] = self.get_all()
         if self.capture_mean_cov and self.raw_mean is not None:
             arrays["raw_mean"], arrays["raw_cov"] = self.raw_mean, self.raw_cov
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+
+        def write(tmp):
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureStats:

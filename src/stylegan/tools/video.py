@@ -192,8 +192,9 @@ def write_interpolation_video(G, seeds: list[int], output: str | Path, fps: floa
     """Render ``interpolation_frames(G, seeds, **frame_kwargs)`` into ``output`` (.mp4 or .gif);
     returns the file written (a .gif beside it where ffmpeg is missing)."""
     frames = interpolation_frames(G, seeds, **frame_kwargs)
-    if progress:
-        from tqdm import tqdm
+    if not progress:
+        return write_video(frames, output, fps=fps, notice=notice)
+    from tqdm import tqdm
 
-        frames = tqdm(frames, total=len(frames), unit="frame", leave=False)
-    return write_video(frames, output, fps=fps, notice=notice)
+    with tqdm(frames, total=len(frames), unit="frame", leave=False) as bar:  # closed (cleared) on errors too
+        return write_video(bar, output, fps=fps, notice=notice)

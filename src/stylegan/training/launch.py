@@ -6,12 +6,17 @@
   a run that crashed are dropped and recomputed).
 - ``resume=<network file>``: start a new run whose generator begins with that file's weights.
 
+The process that writes a run holds its lock (``snapshot.run_lock``): a second training of the same
+run is refused. A new run's options, dataset and starting network are checked before its directory
+is made, and a start that fails before the first step removes the directory again.
+
 Processes: one, ``opts.gpus`` spawned ones (gloo on CPU, NCCL on CUDA), or those started by
 ``torchrun``, which are recognised from its environment variables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -25,6 +30,7 @@ from stylegan.training import snapshot as snap
 from stylegan.training.build import check_metrics, open_training_data
 from stylegan.training.loop import NonFiniteError, Trainer, default_device
 from stylegan.training.options import TrainingOptions, resolve_options, run_description
+from stylegan.utils.files import atomic_write, describe_os_error, refuse_overwriting_inputs, remove_stale_temporaries
 
 # Options that may change when a run is resumed; the others define the run.
 RESUME_OVERRIDES = frozenset({"kimg", "tick", "snap", "img_snap", "metrics", "metrics_detector", "metrics_num",
@@ -46,55 +52,86 @@ def train(
     if env_world > 1:  # started by torchrun: its processes are the run's
         opts = dataclasses.replace(opts, gpus=env_world)
         overrides = dict(overrides or {}, gpus=env_world)
-    state_path = init_path = None
+    owner = env_rank == 0  # the process that writes the run directory's own files and holds its lock
+    state_path = init_path = init_G = None
     if resume is not None and not _is_network_file(resume):
         state_path = snap.find_resume_state(resume, opts.outdir)
-        saved = TrainingOptions.from_dict(snap.load_state(state_path)["options"])
-        opts = _apply_overrides(saved, overrides or {})
         run_dir = state_path.parent
-    else:
-        if resume is not None:
-            init_path = Path(resume)
-        if dataset is None:
-            dataset = open_training_data(opts)
-        opts = resolve_options(opts, dataset.resolution)
-        check_metrics(opts)
-        run_dir = None
-        if env_rank == 0:
-            run_dir = snap.new_run_dir(opts.outdir, run_description(opts, getattr(dataset, "name", "data")))
-            (run_dir / snap.OPTIONS_FILE).write_text(opts.to_json() + "\n")
-        run_dir = _share(run_dir)
-    if resume is not None and state_path is not None:
-        opts = resolve_options(opts, opts.resolution)
-        check_metrics(opts)
-        if env_rank == 0:
-            (run_dir / snap.OPTIONS_FILE).write_text(opts.to_json() + "\n")
+        lock = snap.run_lock(run_dir) if owner else contextlib.nullcontext()
+        with lock:
+            saved = TrainingOptions.from_dict(snap.load_state(state_path)["options"])
+            opts = _apply_overrides(saved, overrides or {})
+            opts = resolve_options(opts, opts.resolution)
+            check_metrics(opts)
+            if owner:
+                for stale in remove_stale_temporaries(run_dir):
+                    if verbose:
+                        print(f"Removed {stale.name}, left by an interrupted write", flush=True)
+                write_options(run_dir, opts)
+            _run(opts, run_dir, state_path, None, None, dataset, hooks, verbose, env_world)
+        return run_dir
 
-    args = (opts, run_dir, state_path, init_path, dataset, hooks, verbose)
+    # A new run: everything that can be checked is checked before its directory exists.
+    if resume is not None:
+        init_path = Path(resume)
+        init_G = _load_generator(init_path)
+    if dataset is None:
+        dataset = open_training_data(opts)
+    opts = resolve_options(opts, dataset.resolution)
+    check_metrics(opts)
+    refuse_overwriting_inputs({"--data": opts.data, "--resume": init_path}, [opts.outdir])
+    run_dir = None
+    if owner:
+        run_dir = snap.new_run_dir(opts.outdir, run_description(opts, getattr(dataset, "name", "data")))
+    run_dir = _share(run_dir)
+    lock = snap.run_lock(run_dir) if owner else contextlib.nullcontext()
+    with lock:
+        try:
+            if owner:
+                write_options(run_dir, opts)
+            _run(opts, run_dir, None, init_path, init_G, dataset, hooks, verbose, env_world)
+        except BaseException:
+            if owner:
+                snap.remove_unstarted_run(run_dir)  # the error says why it stopped
+            raise
+    return run_dir
+
+
+def write_options(run_dir: Path, opts: TrainingOptions) -> None:
+    """``training_options.json``: the complete options the run trains with."""
+    text = opts.to_json() + "\n"
+    atomic_write(run_dir / snap.OPTIONS_FILE, lambda tmp: Path(tmp).write_text(text))
+
+
+def _run(opts, run_dir, state_path, init_path, init_G, dataset, hooks, verbose, env_world) -> None:
+    """Train in this process, in the processes torchrun started, or in ``opts.gpus`` spawned ones."""
     if env_world > 1:
         try:
-            _process(env_rank, *args)
+            _process(dist.rank(), opts, run_dir, state_path, init_path, dataset, hooks, verbose,
+                     init_G=init_G)
         finally:
             torch.distributed.destroy_process_group()
     elif opts.gpus > 1:
         backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= opts.gpus else "gloo"
+        args = (opts, run_dir, state_path, init_path, dataset, hooks, verbose)
         try:
             dist.launch(_process_exit_code, opts.gpus, backend, args=args)
         except torch.multiprocessing.ProcessExitedException:  # it printed why (a user error, divergence)
             raise UserError("training stopped: a training process ended with an error (see above)") from None
     else:
-        _process(0, *args)
-    return run_dir
+        _process(0, opts, run_dir, state_path, init_path, dataset, hooks, verbose, init_G=init_G)
 
 
-def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose) -> None:
-    """Build the trainer on this process and run it."""
+def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose, init_G=None) -> None:
+    """Build the trainer on this process and run it (``init_G``: the generator ``init_path`` holds, if
+    already loaded)."""
     world = dist.world_size()
     device = default_device(int(os.environ.get("LOCAL_RANK", rank)))  # torchrun: the GPU of this node
     if dataset is None:
         dataset = open_training_data(opts)
     state = snap.load_state(state_path) if state_path is not None else None
-    init_G = _load_generator(init_path) if init_path is not None else None
+    if init_G is None and init_path is not None:
+        init_G = _load_generator(init_path)
     trainer = Trainer(
         opts, run_dir, dataset, device=device, rank=rank, world_size=world, resume_state=state,
         init_generator=init_G, hooks=hooks, verbose=verbose,
@@ -114,6 +151,10 @@ def _process_exit_code(rank, *args) -> None:
         if rank == 0:
             print(f"error: {e}", file=sys.stderr, flush=True)
         sys.exit(2)
+    except OSError as e:  # a full disk, an unwritable run directory
+        if rank == 0:
+            print(f"error: {describe_os_error(e)}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 def _share(obj):

@@ -254,6 +254,10 @@ def check_options(o: TrainingOptions) -> None:
     else:
         need(o.progressive, "--batch is needed")
     need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
+    if o.aug != "none":
+        from stylegan.training.augment import preset_kwargs
+
+        preset_kwargs(o.augpipe)  # an unknown --augpipe fails here, before the run directory is made
     need(o.bad_files in BAD_FILE_POLICIES, f"--bad-files must be one of {', '.join(BAD_FILE_POLICIES)}")
     need(0 <= o.style_mixing <= 1, "--style-mixing must lie in [0, 1]")
     need(o.gamma >= 0 and o.pl_weight >= 0, "--gamma and --pl-weight must not be negative")

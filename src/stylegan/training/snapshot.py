@@ -8,30 +8,37 @@ A run directory ``<outdir>/00000-<cfg>-<data>-gpus1-batch32-gamma10`` holds:
   counters, ADA state, path-length mean, progressive-growing state, the RNG states of every process
   and source, the data position), plain tensors and containers loadable with
   ``torch.load(weights_only=True)``;
-- ``stats.jsonl``, TensorBoard event files, ``log.txt``, ``reals.png`` and ``fakes<kimg>.png``.
+- ``stats.jsonl``, TensorBoard event files, ``log.txt``, ``reals.png`` and ``fakes<kimg>.png``;
+- ``.lock``: locked by the process training the run, so that a second one is refused.
 
 Snapshot names carry the images seen in thousands: ``000120`` is 120 kimg, ``000000.016`` is 16 images.
 Every file is written to a temporary file, fsynced and renamed, so a crash at any moment leaves the
-previous snapshot whole.
+previous snapshot whole; a resume removes the temporary files a killed process left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from stylegan.errors import CheckpointError, UserError
-from stylegan.utils.files import atomic_write
+from stylegan.errors import CheckpointError, UserError, WriteError
+from stylegan.utils.files import atomic_write, make_folder, remove_stale_temporaries
 
 STATE_FORMAT = "stylegan-training-state"
 STATE_VERSION = 1
 STATE_PREFIX = "training-state-"
 NETWORK_PREFIX = "network-snapshot-"
 OPTIONS_FILE = "training_options.json"
+LOCK_FILE = ".lock"
+# What a run directory holds before its first training step.
+START_FILES = frozenset({OPTIONS_FILE, LOCK_FILE, "log.txt", "reals.png", "fakes_init.png"})
 _RUN_ID = re.compile(r"^(\d+)-")
 _SNAPSHOT = re.compile(r"^(?:training-state-|network-snapshot-)(\d+)(?:\.(\d{3}))?\.(?:pt|safetensors)$")
 
@@ -72,13 +79,80 @@ def training_states(run_dir: str | Path) -> list[Path]:
 
 
 def new_run_dir(outdir: str | Path, description: str) -> Path:
-    """``<outdir>/<next number:05d>-<description>``, created."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    ids = [int(m.group(1)) for p in outdir.iterdir() if p.is_dir() and (m := _RUN_ID.match(p.name))]
-    run_dir = outdir / f"{max(ids, default=-1) + 1:05d}-{description}"
-    run_dir.mkdir()
-    return run_dir
+    """``<outdir>/<next number:05d>-<description>``, created. Trainings starting together into one
+    ``outdir`` get different numbers (the choice is made under a lock on ``outdir`` where the system
+    has one, and a number taken meanwhile is skipped)."""
+    outdir = make_folder(outdir)
+    with _locked(outdir):
+        ids = [int(m.group(1)) for p in outdir.iterdir() if p.is_dir() and (m := _RUN_ID.match(p.name))]
+        number = max(ids, default=-1) + 1
+        while True:
+            run_dir = outdir / f"{number:05d}-{description}"
+            try:
+                run_dir.mkdir()
+                return run_dir
+            except FileExistsError:
+                number += 1
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold an exclusive lock on ``folder`` itself (best effort: not every system locks folders)."""
+    try:
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | Path):
+    """Hold ``<run_dir>/.lock`` for the life of a training, so that a second training of the same run
+    (two ``--resume latest``) is refused instead of interleaving with the first. The lock goes with
+    the process, also when it is killed; the file stays (it is empty)."""
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this system (Windows): train unguarded
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror, str(path)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{run_dir} is being trained by another process (it holds {path}); "
+                            f"wait for it to end or stop it first") from None
+        except OSError:  # a file system without locks (some network mounts): train unguarded
+            pass
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_unstarted_run(run_dir: str | Path) -> bool:
+    """After a failed start: delete a new run directory that holds only what starting wrote (options,
+    log, sample grids before the first step, the lock, TensorBoard's empty event file); a run that
+    trained (stats.jsonl, snapshots) is kept. True if it was removed."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return False
+    remove_stale_temporaries(run_dir)
+    if not all(p.name in START_FILES or p.name.startswith("events.out.tfevents.") for p in run_dir.iterdir()):
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return not run_dir.exists()
 
 
 def find_resume_state(resume: str, outdir: str | Path) -> Path:

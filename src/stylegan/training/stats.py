@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import torch
 
 from stylegan.training import distributed as dist
-from stylegan.utils.files import atomic_write
+from stylegan.utils.files import append_line, atomic_write
 
 TIMING_PREFIXES = ("Timing/", "Resources/")
 
@@ -83,10 +82,7 @@ class StatsLog:
         if not self.enabled:
             return
         line = dict(stats, nimg=int(nimg), timestamp=timestamp)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(line) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_line(self.path, json.dumps(line), fsync=True)
         if self._tb is not None:
             step = int(nimg / 1e3)
             for name, value in stats.items():

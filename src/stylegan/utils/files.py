@@ -5,6 +5,8 @@
   a new file gets under the user's umask, and renamed onto ``path``. A crash, an interrupt or a full
   disk leaves either the old file or the new one under ``path``, never a part of one; a failed write
   removes its temporary file and raises ``WriteError`` (an ``OSError``) naming ``path`` and the reason.
+  ``atomic_write_folder`` does the same for a folder written as a whole (a dataset),
+  ``atomic_append_text`` for lines appended to a small file (metric results).
 - ``check_output_file(path, force)``: the overwrite rule for a file named as an output.
 - ``refuse_overwriting_inputs(inputs, outputs)``: the one check, made by every command before it
   starts, that none of its outputs is one of its inputs (or lies inside an input folder).
@@ -19,6 +21,7 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -68,6 +71,34 @@ def atomic_write(path: PathLike, write: Callable[[str], None]) -> Path:
     return path
 
 
+def atomic_write_folder(path: PathLike, fill: Callable[[Path], None]) -> Path:
+    """``atomic_write`` for a folder: ``fill(tmp)`` fills a temporary folder beside ``path``, which
+    gets the permissions of a new folder and is renamed onto ``path``. ``path`` must not exist or be
+    an empty folder (it is never merged into or deleted with content). Errors as ``atomic_write``."""
+    path = Path(path)
+    make_folder(path.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent))
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror, str(path)) from None
+    try:
+        fill(tmp)
+        os.chmod(tmp, 0o777 & ~current_umask())
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()  # empty, or this raises: nothing is lost
+        os.replace(tmp, path)
+    except Exception as e:
+        cause = _os_error_of(e, str(tmp))
+        if cause is None:
+            raise
+        raise WriteError(cause.errno, cause.strerror, str(path)) from e
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    _fsync_folder(path.parent)
+    return path
+
+
 def atomic_append_text(path: PathLike, text: str) -> Path:
     """Append ``text`` to a (small) text file atomically: the old content and ``text`` go to a new file
     that replaces the old one, so a failure leaves the file as it was."""
@@ -81,6 +112,19 @@ def atomic_append_text(path: PathLike, text: str) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(old + text.encode("utf-8")))
 
 
+def append_line(path: PathLike, line: str, fsync: bool = False) -> None:
+    """Append one line to a log (``stats.jsonl``): not atomic (a reader skips a cut last line), but a
+    failure is a ``WriteError`` naming the file."""
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror, str(path)) from None
+
+
 def make_folder(folder: PathLike) -> Path:
     """``mkdir -p folder``; a ``WriteError`` naming the folder when it cannot be made."""
     folder = Path(folder)
@@ -90,6 +134,19 @@ def make_folder(folder: PathLike) -> Path:
         raise WriteError(errno.ENOTDIR, "it exists and is not a folder", str(folder)) from None
     except OSError as e:
         raise WriteError(e.errno, e.strerror, e.filename or str(folder)) from None
+    return folder
+
+
+def check_writable_folder(folder: PathLike) -> Path:
+    """Make ``folder`` and try a file in it, so that a command that computes for long before it writes
+    fails at once on an unwritable output (a full disk is found only when writing)."""
+    folder = make_folder(folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".write-test.", suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror, str(folder)) from None
+    os.close(fd)
+    os.unlink(tmp)
     return folder
 
 
@@ -123,7 +180,7 @@ def _os_error_of(error: BaseException, tmp: str) -> OSError | None:
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         if isinstance(e, OSError) and e.errno is not None:
-            if e.filename is None or os.path.abspath(e.filename) == os.path.abspath(tmp):
+            if e.filename is None or _is_within(e.filename, tmp):
                 return e
             return None  # about another file (an input): not a write error of this one
         m = _OS_ERROR_IN_MESSAGE.search(str(e))
@@ -132,6 +189,12 @@ def _os_error_of(error: BaseException, tmp: str) -> OSError | None:
             return OSError(code, os.strerror(code))
         e = e.__cause__ or e.__context__
     return None
+
+
+def _is_within(name: PathLike, tmp: str) -> bool:
+    """``name`` is the temporary file or lies in the temporary folder."""
+    name, tmp = os.path.abspath(name), os.path.abspath(tmp)
+    return name == tmp or name.startswith(tmp + os.sep)
 
 
 def _fsync_folder(folder: Path) -> None:
