@@ -259,7 +259,7 @@ def refuse_overwriting_inputs(inputs: Mapping[str, PathLike | None], outputs: It
     for label, given in inputs.items():
         if given is None or not os.path.lexists(given):
             continue
-        for key in {_entry(given, {}), os.path.realpath(given)}:
+        for key in {_entry(given), os.path.realpath(given)}:
             files[key] = (label, Path(given))
         if os.path.isdir(given):
             folders.append((os.path.realpath(given).rstrip(os.sep) + os.sep, label, Path(given)))
@@ -267,11 +267,14 @@ def refuse_overwriting_inputs(inputs: Mapping[str, PathLike | None], outputs: It
         return
     if isinstance(outputs, (str, os.PathLike)):
         outputs = [outputs]
-    parents: dict[str, str] = {}
+    parents: dict[str, tuple[str, dict[str, str]]] = {}  # folder as given -> (resolved, its links to inputs)
     for out in outputs:
-        key = _entry(out, parents)
-        if key not in files and os.path.islink(out):  # a link to an input would be read or replaced
-            key = os.path.realpath(out)
+        parent, name = os.path.split(os.fspath(out))
+        if parent not in parents:
+            resolved = os.path.realpath(parent or ".")
+            parents[parent] = resolved, _links_to(resolved, files)
+        resolved, links = parents[parent]
+        key = links.get(name) or os.path.join(resolved, name)  # a link to an input would be read or replaced
         if key in files:
             label, given = files[key]
             raise UserError(f"{out} is the {label} input {given}: writing it would overwrite that input; "
@@ -282,10 +285,18 @@ def refuse_overwriting_inputs(inputs: Mapping[str, PathLike | None], outputs: It
                                 f"input; write it somewhere else")
 
 
-def _entry(path: PathLike, parents: dict[str, str]) -> str:
+def _links_to(folder: str, files: Mapping[str, object]) -> dict[str, str]:
+    """{name: target} of the links in ``folder`` that point at one of ``files`` (resolved paths)."""
+    links = {}
+    with contextlib.suppress(OSError):
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_symlink() and (target := os.path.realpath(entry.path)) in files:
+                    links[entry.name] = target
+    return links
+
+
+def _entry(path: PathLike) -> str:
     """The resolved folder of ``path`` joined with its own name (a link itself is not followed)."""
-    path = os.path.abspath(path)
-    parent, name = os.path.split(path)
-    if parent not in parents:
-        parents[parent] = os.path.realpath(parent)
-    return os.path.join(parents[parent], name)
+    parent, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(parent), name)
