@@ -13,6 +13,16 @@ class CheckpointError(UserError):
     """A file is not a checkpoint this library can read (missing, truncated, wrong format, unsafe)."""
 
 
+class ConfigError(UserError):
+    """A network config (from a file) that describes no network: an unknown field, a value of the
+    wrong type or out of range, or sizes larger than the weights that come with it."""
+
+
+class StyleganWarning(UserWarning):
+    """Something a user should know that does not stop the work (a network with NaN weights, a
+    damaged cache entry that is recomputed). The CLI prints it as one ``warning:`` line."""
+
+
 class WriteError(OSError):
     """An output file could not be written (permission, read-only or full file system, ...).
 

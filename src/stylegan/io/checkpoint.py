@@ -5,6 +5,7 @@ JSON config in its metadata, so a network rebuilds from the file alone. Loading 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -12,12 +13,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from stylegan.errors import CheckpointError
+from stylegan.errors import CheckpointError, ConfigError
 from stylegan.models.registry import build, config_to_dict
 from stylegan.utils.files import atomic_write
 
 FORMAT = "stylegan"
 FORMAT_VERSION = "1"
+BUILD_SLACK_ELEMENTS = 1 << 20  # what building may allocate beyond the stored weights (filters, small files)
 
 
 def save(module: nn.Module, path: str | Path, extra_metadata: dict[str, str] | None = None) -> Path:
@@ -74,7 +76,12 @@ def is_native(path: str | Path) -> bool:
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a network saved by ``save`` (in eval mode, on ``device``)."""
+    """Rebuild a network saved by ``save`` (in eval mode, on ``device``).
+
+    The config is checked against its dataclass, and the network it describes against the shapes
+    of the stored weights, before any weight is read; building never allocates much more than the
+    stored weights need. Every problem raises ``CheckpointError``.
+    """
     meta = read_metadata(path)
     if meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: unsupported checkpoint format version {meta.get('format_version')!r}")
@@ -83,15 +90,42 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
         kind = meta["kind"]
     except (KeyError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: damaged checkpoint metadata ({e})") from None
-    module = build(kind, config)
+    shapes = read_tensor_shapes(path)
+    stored = sum(math.prod(shape) for shape in shapes.values())
+    try:
+        module = build(kind, config, max_elements=stored + stored // 4 + BUILD_SLACK_ELEMENTS)
+    except (ConfigError, CheckpointError) as e:  # a bad config, an unknown kind
+        raise CheckpointError(f"{path}: invalid network config: {e}") from None
+    _check_shapes(module, shapes, path)
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot read the weights ({e})") from None
-    own = module.state_dict()
-    missing = sorted(set(own) - set(tensors))
-    extra = sorted(set(tensors) - set(own))
-    if missing or extra:
-        raise CheckpointError(f"{path}: weights do not fit the config (missing {missing[:3]}, unexpected {extra[:3]})")
     module.load_state_dict(tensors, strict=True)
     return module.to(device).eval()
+
+
+def read_tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """{name: shape} of the tensors of a safetensors file, from its header (no weight is read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot read the weights ({e})") from None
+
+
+def _check_shapes(module: nn.Module, shapes: dict[str, tuple[int, ...]], path) -> None:
+    own = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    missing = sorted(set(own) - set(shapes))
+    extra = sorted(set(shapes) - set(own))
+    if missing or extra:
+        raise CheckpointError(f"{path}: the weights do not fit the config (missing {missing[:3]}, "
+                              f"unexpected {extra[:3]})")
+    wrong = [name for name in own if own[name] != shapes[name]]
+    if wrong:
+        first = wrong[0]
+        more = f" (and {len(wrong) - 1} more tensors)" if len(wrong) > 1 else ""
+        raise CheckpointError(f"{path}: the weights do not fit the config: {first} is {list(shapes[first])} in the "
+                              f"file but {list(own[first])} in the network the config describes{more}")

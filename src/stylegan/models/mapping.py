@@ -8,18 +8,19 @@ copies (all when no cutoff).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from stylegan.layers.equalized import FullyConnectedLayer
+from stylegan.models.registry import at_most
 from stylegan.ops.norm import normalize_2nd_moment
 
 
 @dataclass(frozen=True)
 class MappingConfig:
-    num_layers: int = 8
+    num_layers: int = field(default=8, metadata=at_most(64))
     embed_features: int | None = None  # label embedding size; default w_dim
     layer_features: int | None = None  # hidden width; default w_dim
     activation: str = "lrelu"

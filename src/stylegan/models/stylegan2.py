@@ -35,6 +35,15 @@ def _log2_resolution(res: int) -> int:
     return int(math.log2(res))
 
 
+def _channels(resolutions: list[int], channel_base: int, channel_max: int) -> dict[int, int]:
+    """{resolution: min(channel_base // resolution, channel_max)}, at least one channel each."""
+    channels = {res: min(channel_base // res, channel_max) for res in resolutions}
+    empty = [res for res, n in channels.items() if n < 1]
+    _check(not empty, f"channel_base {channel_base} and channel_max {channel_max} leave no channels at "
+                      f"{max(empty, default=0)} px")
+    return channels
+
+
 def _use_fp16(x: torch.Tensor, use_fp16: bool, force_fp32: bool) -> torch.dtype:
     """float16 only where asked and only on CUDA; everything else runs in float32."""
     return torch.float16 if use_fp16 and not force_fp32 and x.device.type == "cuda" else torch.float32
@@ -170,7 +179,7 @@ class SynthesisNetwork(nn.Module):
         self.img_channels = cfg.img_channels
         self.num_fp16_res = cfg.num_fp16_res
         self.block_resolutions = [2**i for i in range(2, self.img_resolution_log2 + 1)]
-        channels = {res: min(cfg.channel_base // res, cfg.channel_max) for res in self.block_resolutions}
+        channels = _channels(self.block_resolutions, cfg.channel_base, cfg.channel_max)
         fp16_resolution = max(2 ** (self.img_resolution_log2 + 1 - cfg.num_fp16_res), 8)
         self.num_ws = 0
         for res in self.block_resolutions:
@@ -342,7 +351,7 @@ class StyleGAN2Discriminator(nn.Module):
         self.img_resolution_log2 = _log2_resolution(config.img_resolution)
         self.img_channels = config.img_channels
         self.block_resolutions = [2**i for i in range(self.img_resolution_log2, 2, -1)]
-        channels = {res: min(config.channel_base // res, config.channel_max) for res in self.block_resolutions + [4]}
+        channels = _channels(self.block_resolutions + [4], config.channel_base, config.channel_max)
         fp16_resolution = max(2 ** (self.img_resolution_log2 + 1 - config.num_fp16_res), 8)
         cmap_dim = channels[4] if config.cmap_dim is None else config.cmap_dim
         if config.c_dim == 0:

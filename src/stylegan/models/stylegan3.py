@@ -35,7 +35,7 @@ from stylegan.layers.fourier import FourierFeatureInput
 from stylegan.layers.modulated import check_noise_mode
 from stylegan.models.generator import GeneratorBase
 from stylegan.models.mapping import MappingConfig
-from stylegan.models.registry import register
+from stylegan.models.registry import at_most, register
 from stylegan.ops.filtered_lrelu import filtered_lrelu
 from stylegan.ops.filters import design_lowpass_filter
 from stylegan.ops.modulated_conv2d import modulated_conv2d
@@ -51,17 +51,18 @@ class StyleGAN3GeneratorConfig:
     mapping: MappingConfig = field(default_factory=lambda: MappingConfig(num_layers=2, w_avg_beta=0.998))
     channel_base: int = 32768  # channels of layer i: rint(min(channel_base / 2 / f_c[i], channel_max))
     channel_max: int = 512
-    num_layers: int = 14  # alias-free layers, without the input and ToRGB
+    num_layers: int = field(default=14, metadata=at_most(64))  # alias-free layers, without the input and ToRGB
     num_critical: int = 2  # critically sampled layers at the end
     first_cutoff: float = 2.0  # f_c of the first layer
     first_stopband: float = 2**2.1  # minimum f_t of the first layer
     last_stopband_rel: float = 2**0.3  # minimum f_t of the last layer, relative to its cutoff
     margin_size: int = 10  # extra pixels on each side of the non-final layers
     output_scale: float = 0.25
-    num_fp16_res: int = 4  # float16 in layers whose sampling rate * 2^num_fp16_res > resolution (CUDA only)
+    # float16 in layers whose sampling rate * 2^num_fp16_res > resolution (CUDA only)
+    num_fp16_res: int = field(default=4, metadata=at_most(64))
     conv_kernel: int = 3  # 3 for config T, 1 for config R
-    filter_size: int = 6  # filter taps per factor of up/downsampling
-    lrelu_upsampling: int = 2  # oversampling of the leaky ReLU
+    filter_size: int = field(default=6, metadata=at_most(64))  # filter taps per factor of up/downsampling
+    lrelu_upsampling: int = field(default=2, metadata=at_most(16))  # oversampling of the leaky ReLU
     use_radial_filters: bool = False  # radial downsampling filters in non-critical layers (config R)
     conv_clamp: float | None = 256
     magnitude_ema_beta: float = 0.999  # decay of the input-magnitude EMA (official trainer: 0.5 ** (batch / 20k))
