@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, force_option, network_option, open_generator
+from stylegan.cli.common import FiniteFloat, device_option, force_option, network_option, open_generator
 
 
 def _criteria_options(f):
-    f = click.option("--threshold", "score_threshold", type=float, default=4.0, show_default=True,
+    f = click.option("--threshold", "score_threshold", type=FiniteFloat(), default=4.0, show_default=True,
                      help="Peak energy / object energy needed to count as an artifact.")(f)
-    f = click.option("--max-area", "max_area_fraction", type=float, default=0.05, show_default=True,
+    f = click.option("--max-area", "max_area_fraction", type=FiniteFloat(), default=0.05, show_default=True,
                      help="Largest artifact region, as a fraction of the feature map.")(f)
-    f = click.option("--min-consistency", "min_channel_consistency", type=float, default=0.25, show_default=True,
-                     help="Fraction of channels in which the region must stand out.")(f)
+    f = click.option("--min-consistency", "min_channel_consistency", type=FiniteFloat(), default=0.25,
+                     show_default=True, help="Fraction of channels in which the region must stand out.")(f)
     f = click.option("--center/--no-center", default=False, show_default=True,
                      help="Subtract each channel's spatial median before measuring magnitudes.")(f)
     return f
@@ -32,7 +32,7 @@ def _criteria(score_threshold, max_area_fraction, min_channel_consistency, cente
 
 
 def _generation_options(f):
-    f = click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True,
+    f = click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True,
                      help="Truncation psi.")(f)
     f = click.option("--trunc-cutoff", "truncation_cutoff", type=int, default=None,
                      help="Truncate only the first N ws (default: all).")(f)
@@ -94,7 +94,7 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
     check_writable_folder(outdir)
     noise_list = parse_int_list(noise_seeds, "noise seed list") if noise_seeds else []
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
-    G = open_generator(network, pick_device(device))
+    G = open_generator(network, pick_device(device), nonfinite="error")
     summary = artifact_report(
         G, seed_list, outdir, layer=layer, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
         class_idx=class_idx, noise_mode=noise_mode, criteria=criteria, noise_seeds=noise_list, ablate=ablate,
@@ -139,7 +139,7 @@ def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncati
     dev = pick_device(device)
     rows = []
     for path in (network_a, network_b):
-        G = open_generator(path, dev)
+        G = open_generator(path, dev, nonfinite="error")
         stats = artifact_statistics(G, seed_list, layer, truncation_psi, truncation_cutoff, noise_mode, criteria)
         rows.append({"network": str(path), **stats})
     width = max(len(r["network"]) for r in rows)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from stylegan.errors import UserError
+from stylegan.utils.seeds import MAX_SEED
+
+
+class FiniteFloat(click.FloatRange):
+    """A number option that refuses NaN and infinities (``click.FloatRange`` lets them through),
+    with the same optional bounds as ``click.FloatRange``."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+SEED = click.IntRange(0, MAX_SEED)  # a seed of numpy's RandomState, as the official tools use
 
 
 def network_option(f):
@@ -21,11 +40,11 @@ def force_option(f):
     return click.option("--force", is_flag=True, help="Replace the output file if it exists.")(f)
 
 
-def open_generator(path: str, device):
+def open_generator(path: str, device, nonfinite: str = "warn"):
+    """The generator of a network file; ``nonfinite="error"`` where NaN weights make the result meaningless."""
     from stylegan.io import load_network
 
-    G = load_network(path, which="G", device=device)
-    return G
+    return load_network(path, which="G", device=device, nonfinite=nonfinite)
 
 
 def parse_float_pair(text: str | None, name: str) -> tuple[float, float] | None:
@@ -35,6 +54,6 @@ def parse_float_pair(text: str | None, name: str) -> tuple[float, float] | None:
         parts = [float(p) for p in text.split(",")]
     except ValueError:
         raise UserError(f"{name} must be two numbers like 0.1,-0.2, got {text!r}") from None
-    if len(parts) != 2:
+    if len(parts) != 2 or not all(math.isfinite(p) for p in parts):
         raise UserError(f"{name} must be two numbers like 0.1,-0.2, got {text!r}")
     return parts[0], parts[1]

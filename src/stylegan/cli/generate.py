@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, network_option, open_generator, parse_float_pair
+from stylegan.cli.common import FiniteFloat, device_option, network_option, open_generator, parse_float_pair
 
 
 @click.command(name="generate")
@@ -13,7 +13,7 @@ from stylegan.cli.common import device_option, network_option, open_generator, p
 @click.option("--projected-w", default=None, type=click.Path(dir_okay=False), metavar="FILE.npz",
               help="Render the ws saved by `stylegan project` (key w: [1, w_dim], [num_ws, w_dim] or "
                    "[N, num_ws, w_dim]) instead of seeds.")
-@click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True,
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True,
               help="Truncation psi, in [-2, 2].")
 @click.option("--trunc-cutoff", "truncation_cutoff", type=int, default=None,
               help="Truncate only the first N ws (default: all).")
@@ -23,7 +23,7 @@ from stylegan.cli.common import device_option, network_option, open_generator, p
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @click.option("--translate", default=None, metavar="X,Y",
               help="StyleGAN3 only: move the image content by X,Y image sizes (x right, y down).")
-@click.option("--rotate", type=float, default=None, metavar="DEG",
+@click.option("--rotate", type=FiniteFloat(), default=None, metavar="DEG",
               help="StyleGAN3 only: rotate the image content by DEG degrees counter-clockwise.")
 @click.option("--compile/--no-compile", "compile_", default=False, show_default=True,
               help="Run the generator through torch.compile (falls back to eager where that fails).")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
-from stylegan.errors import UserError
+from stylegan.errors import StyleganWarning, UserError
 
 # name -> (module, one-line help). Keep sorted by name.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -53,7 +54,22 @@ def cli():
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit status 2, errors of the file system
-    (an unwritable or full output, an unreadable input) one line naming the path and exit status 1."""
+    (an unwritable or full output, an unreadable input) one line naming the path and exit status 1.
+    The library's warnings (``StyleganWarning``) become one ``warning:`` line each."""
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+
+        def show_warning(message, category, *args, **kwargs):
+            if issubclass(category, StyleganWarning):
+                click.echo(f"warning: {message}", err=True)
+            else:
+                show(message, category, *args, **kwargs)
+
+        warnings.showwarning = show_warning
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="stylegan", standalone_mode=False)
     except click.exceptions.Abort:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, network_option
+from stylegan.cli.common import SEED, device_option, network_option
 
 
 @click.command(name="metrics")
@@ -22,7 +22,7 @@ from stylegan.cli.common import device_option, network_option
 @click.option("--results", "results_file", type=click.Path(dir_okay=False), default=None,
               help="Append the results as JSON lines to this file.")
 @click.option("--batch", "batch_size", type=click.IntRange(1, 4096), default=32, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--ppl-crop/--no-ppl-crop", default=None,
               help="Crop the face region for PPL (default: as the official metric, off for toyfaces).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
@@ -51,7 +51,7 @@ def command(network, data, metric_list, detector, num_gen, max_real, results_fil
                                    "--vgg16-file": vgg16_file}, results_file)
         check_writable_folder(Path(results_file).parent)  # before the measuring, not after
     dev = pick_device(device)
-    G = open_generator(network, dev)
+    G = open_generator(network, dev, nonfinite="error")
     files = {k: v for k, v in (("inception", inception_file), ("vgg16_lpips", vgg16_file)) if v}
     results = run_metrics(G, names, data=data, detector=detector, num_gen=num_gen, max_real=max_real, device=dev,
                           batch_size=batch_size, progress=not quiet, seed=seed, ppl_crop=ppl_crop,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, force_option, network_option, open_generator
+from stylegan.cli.common import FiniteFloat, device_option, force_option, network_option, open_generator
 
 
 @click.command(name="mix")
@@ -16,7 +16,7 @@ from stylegan.cli.common import device_option, force_option, network_option, ope
 @click.option("--coarse", is_flag=True, help="Copy the coarse styles (ws 0-3 of an 18-ws network).")
 @click.option("--middle", is_flag=True, help="Copy the middle styles (ws 4-7 of an 18-ws network).")
 @click.option("--fine", is_flag=True, help="Copy the fine styles (ws 8+ of an 18-ws network).")
-@click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True, help="Truncation psi.")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi.")
 @click.option("--trunc-cutoff", "truncation_cutoff", type=int, default=None,
               help="Truncate only the first N ws (default: all).")
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")

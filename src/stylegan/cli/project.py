@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, network_option, open_generator
+from stylegan.cli.common import SEED, FiniteFloat, device_option, network_option, open_generator
 
 
 @click.command(name="project")
@@ -19,14 +19,14 @@ from stylegan.cli.common import device_option, network_option, open_generator
               help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.")
 @click.option("--w-avg-samples", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True,
               help="Mapped latents used for the starting w_avg and w_std.")
-@click.option("--lr", "initial_learning_rate", type=click.FloatRange(min=0, min_open=True), default=0.1,
+@click.option("--lr", "initial_learning_rate", type=FiniteFloat(min=0, min_open=True), default=0.1,
               show_default=True)
-@click.option("--noise-weight", "regularize_noise_weight", type=click.FloatRange(min=0), default=1e5,
+@click.option("--noise-weight", "regularize_noise_weight", type=FiniteFloat(min=0), default=1e5,
               show_default=True, help="Weight of the noise regularisation.")
-@click.option("--seed", type=int, default=303, show_default=True)
+@click.option("--seed", type=SEED, default=303, show_default=True)
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--save-video", is_flag=True, help="Also write proj.mp4: target | projection at every step.")
-@click.option("--fps", type=click.FloatRange(min=0.1), default=10, show_default=True)
+@click.option("--fps", type=FiniteFloat(min=0.1), default=10, show_default=True)
 @device_option
 def command(network, target, outdir, num_steps, w_plus, distance_name, distance_weights, w_avg_samples,
             initial_learning_rate, regularize_noise_weight, seed, class_idx, save_video, fps, device):
@@ -45,7 +45,7 @@ def command(network, target, outdir, num_steps, w_plus, distance_name, distance_
                               projection_paths(outdir, save_video))
     check_writable_folder(outdir)
     dev = pick_device(device)
-    G = open_generator(network, dev)
+    G = open_generator(network, dev, nonfinite="error")
     target_image = load_target(target, G.img_resolution, G.img_channels)
     distance = resolve_distance(distance_name, dev, path=distance_weights)
     bar = tqdm(total=num_steps, unit="step", leave=False)

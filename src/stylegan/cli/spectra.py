@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option
+from stylegan.cli.common import SEED, FiniteFloat, device_option
 
 
 @click.command(name="spectra")
@@ -16,15 +16,16 @@ from stylegan.cli.common import device_option
               help="Images per source (the dataset may hold fewer).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False))
 @click.option("--window", type=click.Choice(["kaiser", "hann"]), default="kaiser", show_default=True)
-@click.option("--beta", type=click.FloatRange(min=0), default=8.0, show_default=True, help="Kaiser window shape.")
+@click.option("--beta", type=FiniteFloat(min=0), default=8.0, show_default=True, help="Kaiser window shape.")
 @click.option("--interp", type=click.IntRange(1, 16), default=4, show_default=True,
               help="Frequency-domain interpolation (zero-padding factor).")
-@click.option("--mean", type=float, default=None, help="Whitening mean [default: the dataset's, else generated].")
-@click.option("--std", type=click.FloatRange(min=0, min_open=True), default=None, help="Whitening std.")
-@click.option("--smooth", type=click.FloatRange(min=0), default=1.25, show_default=True,
+@click.option("--mean", type=FiniteFloat(), default=None,
+              help="Whitening mean [default: the dataset's, else generated].")
+@click.option("--std", type=FiniteFloat(min=0, min_open=True), default=None, help="Whitening std.")
+@click.option("--smooth", type=FiniteFloat(min=0), default=1.25, show_default=True,
               help="Heatmap smoothing, in image pixels.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="First seed.")
-@click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True)
 @click.option("--class", "class_idx", type=int, default=None,
               help="Class index (conditional networks; default: a random class per image).")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="random", show_default=True)
@@ -48,7 +49,7 @@ def command(network, data, resolution, num, outdir, window, beta, interp, mean, 
     dev = pick_device(device)
     sources, size, grayscale = {}, resolution, False
     if network is not None:
-        G = open_generator(network, dev)
+        G = open_generator(network, dev, nonfinite="error")
         if resolution is not None and resolution != G.img_resolution:
             raise UserError(f"--resolution {resolution} differs from the network's {G.img_resolution} px")
         size, grayscale = G.img_resolution, G.img_channels == 1

@@ -7,6 +7,7 @@ import os
 import click
 from click.core import ParameterSource
 
+from stylegan.cli.common import SEED, FiniteFloat
 from stylegan.training.options import AUG_MODES, BAD_FILE_POLICIES, PRESET_DEFAULTS, TrainingOptions
 
 # CLI option name -> TrainingOptions field.
@@ -44,9 +45,9 @@ def _metrics(value):
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-FloatPos = click.FloatRange(min=0, min_open=True)
-Float0 = click.FloatRange(min=0)
-Prob = click.FloatRange(0, 1)
+FloatPos = FiniteFloat(min=0, min_open=True)
+Float0 = FiniteFloat(min=0)
+Prob = FiniteFloat(0, 1)
 Bool = dict(type=bool, metavar="BOOL")
 
 # (option, click keyword arguments). Defaults live in TrainingOptions / PRESET_DEFAULTS, so that
@@ -63,7 +64,7 @@ OPTIONS = [
     ("--batch", dict(type=click.IntRange(1), help="Total batch size  [default: 32; StyleGAN: per resolution]")),
     ("--batch-gpu", dict(type=click.IntRange(1), help="Samples per process and pass  [default: batch / gpus]")),
     ("--gpus", dict(type=click.IntRange(1), help="Processes: GPUs, or gloo processes on CPU  [default: 1]")),
-    ("--seed", dict(type=click.IntRange(0), help="Random seed  [default: 0]")),
+    ("--seed", dict(type=SEED, help="Random seed  [default: 0]")),
     ("--cbase", dict(type=click.IntRange(1), help="Capacity: channels min(cbase / res, cmax)  [default: per preset]")),
     ("--cmax", dict(type=click.IntRange(1), help="Maximum channels  [default: per preset]")),
     ("--map-depth", dict(type=click.IntRange(1), help="Mapping network depth  [default: 8, StyleGAN3: 2]")),

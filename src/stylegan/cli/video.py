@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import device_option, force_option, network_option, open_generator, parse_float_pair
+from stylegan.cli.common import (
+    FiniteFloat,
+    device_option,
+    force_option,
+    network_option,
+    open_generator,
+    parse_float_pair,
+)
 
 
 @click.command(name="video")
@@ -16,16 +23,16 @@ from stylegan.cli.common import device_option, force_option, network_option, ope
               help="Frames between one keyframe and the next.")
 @click.option("--space", type=click.Choice(["w", "z"]), default="w", show_default=True,
               help="Interpolate linearly in W or spherically in Z.")
-@click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True, help="Truncation psi.")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi.")
 @click.option("--trunc-cutoff", "truncation_cutoff", type=int, default=None,
               help="Truncate only the first N ws (default: all).")
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--translate", default=None, metavar="X,Y",
               help="StyleGAN3: swing the image by up to this offset (fractions of the image) over the loop.")
-@click.option("--rotate", type=float, default=None, metavar="DEG",
+@click.option("--rotate", type=FiniteFloat(), default=None, metavar="DEG",
               help="StyleGAN3: swing the image by up to this angle (degrees) over the loop.")
-@click.option("--fps", type=click.FloatRange(min=0.1), default=30, show_default=True)
+@click.option("--fps", type=FiniteFloat(min=0.1), default=30, show_default=True)
 @click.option("--output", default="video.mp4", show_default=True, type=click.Path(dir_okay=False),
               help="The .mp4 (or .gif) to write; a .gif beside it where ffmpeg is missing.")
 @force_option

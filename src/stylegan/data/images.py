@@ -54,7 +54,10 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def _open(data) -> Image.Image:
+def open_image(data) -> Image.Image:
+    """Open (not yet decode) an image from bytes, a binary file object or a path. PIL's guard against
+    decompression bombs (a header claiming billions of pixels) is an error here, not a warning.
+    Raises ``UnreadableImage``."""
     stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -81,13 +84,13 @@ def probe_size(data) -> tuple[int, int]:
             data.seek(0)
         else:
             data = head + data.read()
-    return _open(data).size
+    return open_image(data).size
 
 
 def decode_image(data, grayscale: bool = False) -> np.ndarray:
     """Decode an image file (bytes or a binary file object) to [H, W, 3] uint8 RGB, or [H, W, 1] with
     ``grayscale``. Raises ``UnreadableImage``."""
-    img = _open(data)
+    img = open_image(data)
     try:
         img.load()
         return _to_array(img, grayscale)

@@ -25,6 +25,7 @@ from stylegan.utils.seeds import parse_int_list, z_from_seeds
 
 STYLE_PRESETS = ("coarse", "middle", "fine")
 DEFAULT_STYLES = "0-6"  # as the official style_mixing.py
+MAX_FIGURE_PIXELS = 2**27  # the figure is made in memory: 134 Mpx, e.g. 11 x 11 tiles of 1024 px
 
 
 def _round_half_up(x: float) -> int:
@@ -99,6 +100,11 @@ def style_mix(
     """Render the style-mixing grid of ``row_seeds`` x ``col_seeds`` (images stay on the CPU)."""
     if not row_seeds or not col_seeds:
         raise UserError("style mixing needs at least one row seed and one column seed")
+    pixels = (len(row_seeds) + 1) * (len(col_seeds) + 1) * G.img_resolution**2
+    if pixels > MAX_FIGURE_PIXELS:
+        raise UserError(f"a figure of {len(row_seeds)} rows x {len(col_seeds)} columns of {G.img_resolution} px "
+                        f"images has {pixels / 1e6:,.0f} Mpx, more than the {MAX_FIGURE_PIXELS / 1e6:.0f} Mpx "
+                        "made in memory; use fewer seeds")
     check_truncation(truncation_psi, truncation_cutoff, G.num_ws)
     if any(not 0 <= i < G.num_ws for i in styles):
         raise UserError(f"style layers must lie in [0, {G.num_ws}), got {styles}")

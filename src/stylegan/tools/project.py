@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from stylegan.errors import UserError
 from stylegan.tools.generate import labels_for, synthesize
@@ -93,11 +93,15 @@ def load_target(path: str | Path, resolution: int, channels: int = 3) -> np.ndar
         raise UserError(f"target image not found: {path}")
     if path.is_dir():
         raise UserError(f"{path} is a directory, not an image")
+    from stylegan.data.images import UnreadableImage, open_image
+
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             img.load()
             image = img.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except UnreadableImage as e:
+        raise UserError(f"{path}: {e}") from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise UserError(f"{path} is not a readable image ({e.__class__.__name__})") from None
     mode = image.mode
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):

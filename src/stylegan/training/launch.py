@@ -174,7 +174,7 @@ def _is_network_file(resume: str) -> bool:
 def _load_generator(path: Path):
     from stylegan.io.loading import load_network
 
-    return load_network(path, which="G")
+    return load_network(path, which="G", nonfinite="error")  # training from NaN weights diverges at once
 
 
 def _apply_overrides(saved: TrainingOptions, overrides: dict) -> TrainingOptions:

@@ -10,10 +10,13 @@ import torch
 from stylegan.errors import UserError
 
 _PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds below 2^32
+MAX_SEEDS = 1_000_000  # seeds in one list
 
 
-def parse_seeds(text: str, limit: int = 1_000_000) -> list[int]:
-    """Parse "0-7,12" into [0, 1, ..., 7, 12]. Ranges are inclusive; order is kept."""
+def parse_seeds(text: str, limit: int = MAX_SEEDS) -> list[int]:
+    """Parse "0-7,12" into [0, 1, ..., 7, 12]. Ranges are inclusive; order is kept; more than
+    ``limit`` seeds are refused before any list is made."""
     if text is None or not str(text).strip():
         raise UserError("empty seed list; give seeds like 0-7,12")
     seeds: list[int] = []
@@ -25,11 +28,11 @@ def parse_seeds(text: str, limit: int = 1_000_000) -> list[int]:
         hi = int(m.group(2)) if m.group(2) is not None else lo
         if hi < lo:
             raise UserError(f"malformed seed list {text!r}: range {lo}-{hi} runs backwards")
-        if lo > 2**32 - 1 or hi > 2**32 - 1:
+        if hi > MAX_SEED:
             raise UserError(f"seeds must be below 2^32, got {part.strip()!r}")
+        if len(seeds) + (hi - lo + 1) > limit:
+            raise UserError(f"seed list {text!r} has more than {limit:,} seeds")
         seeds.extend(range(lo, hi + 1))
-        if len(seeds) > limit:
-            raise UserError(f"seed list {text!r} has more than {limit} seeds")
     return seeds
 
 
