@@ -29,10 +29,12 @@ def save(module, path, extra_metadata=None):
 
 
 def load(path, device="cpu"):
-    """Load a network saved by ``save`` (see ``stylegan.io.checkpoint``)."""
+    """Load a network saved by ``save`` (see ``stylegan.io.checkpoint``), or a shipped network by
+    name, e.g. ``load("toyfaces-stylegan2-32")`` (see ``stylegan.io.zoo``)."""
     from stylegan.io.checkpoint import load as _load
+    from stylegan.io.zoo import resolve_network
 
-    return _load(path, device)
+    return _load(resolve_network(path), device)
 
 
 __all__ = ["__version__", "load", "save"]

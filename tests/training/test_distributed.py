@@ -48,3 +48,16 @@ def test_torchrun_starts_a_two_process_run(tmp_path):
     (run_dir,) = tmp_path.iterdir()
     assert "gpus2" in run_dir.name and done.stdout.count("Run directory:") == 1
     assert [r["nimg"] for r in read_stats(run_dir / "stats.jsonl")] == [8, 16]
+
+
+def test_cpu_processes_share_the_cores(monkeypatch):
+    from stylegan.training.distributed import cpu_threads_per_process
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert cpu_threads_per_process(2) == 4
+    assert cpu_threads_per_process(16) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's setting is kept
+    import torch
+
+    assert cpu_threads_per_process(2) == torch.get_num_threads()

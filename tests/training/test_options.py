@@ -89,3 +89,17 @@ def test_phases_and_lazy_regularisation_compensation():
     assert opt.param_groups[0]["betas"] == pytest.approx((0.0, 0.99**c))
     plain = adam(p, 0.002, (0.0, 0.99), None)
     assert plain.param_groups[0]["lr"] == 0.002 and plain.param_groups[0]["eps"] == 1e-8
+
+
+@pytest.mark.parametrize("cfg", ["stylegan1", "stylegan2"])
+def test_noise_inputs_can_be_switched_off(cfg):
+    from stylegan.training.build import model_spec
+
+    def noise_params(noise):
+        opts = resolve_options(TrainingOptions(cfg=cfg, resolution=16, batch=4, cbase=64, cmax=8, z_dim=8, w_dim=8,
+                                               map_depth=1, progressive=False, noise=noise), 16)
+        G, _ = model_spec(opts, 3, 0).build()
+        return [name for name, _ in G.named_parameters() if "noise_strength" in name or "noise.weight" in name]
+
+    assert noise_params(True)
+    assert noise_params(False) == []

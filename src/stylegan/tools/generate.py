@@ -115,6 +115,16 @@ def iter_generated_images(
     return batches()
 
 
+def truncation_sweep(G, seeds: list[int], psis: list[float], **kwargs) -> torch.Tensor:
+    """Images [len(seeds), len(psis), C, H, W] in [-1, 1]: each seed at every truncation psi,
+    w' = w_avg + psi (w - w_avg) (StyleGAN, Eq. 3); psi = 0 is the average image, psi < 0 its
+    "opposite". Other options as for ``generate_images``."""
+    if not psis:
+        raise UserError("give at least one truncation psi")
+    rows = [generate_images(G, seeds, truncation_psi=psi, **kwargs) for psi in psis]
+    return torch.stack(rows, dim=1)
+
+
 def synthesize(G, ws: torch.Tensor, noise_mode: str = "const", **synthesis_kwargs) -> torch.Tensor:
     """G.synthesis(ws) for any generation (StyleGAN3 networks take no noise_mode)."""
     if getattr(G.synthesis, "takes_noise", True):

@@ -56,7 +56,7 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
         channel_base=opts.cbase, channel_max=opts.cmax, map_layers=opts.map_depth, z_dim=opts.z_dim, w_dim=opts.w_dim,
         **extra,
     )
-    G_values: dict = {}
+    G_values: dict = {"use_noise": opts.noise}
     D_values: dict = {"mbstd_group_size": opts.mbstd_group}
     if opts.fp32:
         for values in (G_values, D_values):

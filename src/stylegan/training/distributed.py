@@ -60,9 +60,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_threads_per_process(num_procs: int) -> int:
+    """Intra-op threads for each of ``num_procs`` CPU processes on this machine: the cores shared out
+    (at least one), unless the user set ``OMP_NUM_THREADS``. Without this every process would start
+    one thread per core and the processes would fight over the cores."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads()
+    return max(1, (os.cpu_count() or 1) // num_procs)
+
+
 def _spawned(local_rank: int, fn: Callable, num_procs: int, init_file: str, backend: str, args: tuple) -> None:
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
+    else:
+        torch.set_num_threads(cpu_threads_per_process(num_procs))
     torch_dist.init_process_group(
         backend=backend, init_method=f"file://{init_file}", rank=local_rank, world_size=num_procs
     )

@@ -105,6 +105,7 @@ class TrainingOptions:
     z_dim: int | None = None
     w_dim: int | None = None
     mbstd_group: int | None = None
+    noise: bool = True  # G's per-pixel noise inputs (StyleGAN, StyleGAN2; StyleGAN3 has none)
     fp32: bool = False
     compile: bool = False  # torch.compile of G.synthesis and D in the passes without double backward
     # Optimisation and regularisation.
