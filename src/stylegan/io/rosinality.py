@@ -36,8 +36,6 @@ otherwise w_avg is estimated as the mean of ``W_AVG_SAMPLES`` mapped z (seed 0),
 from __future__ import annotations
 
 import argparse
-import pickle
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +45,7 @@ from torch import nn
 
 from stylegan.errors import CheckpointError
 from stylegan.io.official import load_state_strict
+from stylegan.io.unpickle import load_torch_file
 from stylegan.models.mapping import MappingConfig
 from stylegan.models.stylegan2 import (
     StyleGAN2Discriminator,
@@ -61,19 +60,7 @@ NETWORK_KEYS = {"g": "G", "g_ema": "G_ema", "d": "D"}
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """``torch.load`` with ``weights_only=True`` (plus ``argparse.Namespace``); refusals name the global."""
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        m = re.search(r"GLOBAL (\S+)", str(e))
-        if m:
-            raise CheckpointError(
-                f"refusing to load {path}: it refers to the global {m.group(1)!r}, which a network checkpoint "
-                "does not need (nothing from it was executed)"
-            ) from None
-        raise CheckpointError(f"{path} is truncated or corrupt ({str(e).splitlines()[-1][:200]})") from None
-    except Exception as e:
-        raise CheckpointError(f"{path} is truncated or corrupt ({type(e).__name__}: {str(e)[:200]})") from None
+    obj = load_torch_file(path, "network checkpoint", allowed_globals=[argparse.Namespace])
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path}: a torch checkpoint holding a {type(obj).__name__}, not a dict of networks")
     return obj

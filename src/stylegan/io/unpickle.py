@@ -25,6 +25,7 @@ import collections
 import io
 import pickle
 import pickletools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ _UNKNOWN = object()
 
 def _refuse_global(path, name: str) -> CheckpointError:
     return CheckpointError(
-        f"refusing to load {path}: it refers to the global {name!r}, which no network file of its kind needs "
+        f"refusing to load {path}: it refers to the global {name!r}, which no file of its kind needs "
         "(a pickle can run code; nothing from it was executed)"
     )
 
@@ -268,6 +269,32 @@ def restricted_load(path: str | Path, fmt: str, scan: bool = True):
         raise
     except Exception as e:
         raise CheckpointError(f"{path} is truncated or corrupt ({type(e).__name__}: {e})") from None
+
+
+def load_torch_file(path: str | Path, what: str, allowed_globals=()) -> Any:
+    """``torch.load(weights_only=True)`` of a file that holds tensors and plain containers only (and
+    ``allowed_globals``), its refusals in our words: a file that names another global is refused as
+    a hostile pickle (none of it runs), a damaged one is called so. ``what`` names the file's kind."""
+    try:
+        with torch.serialization.safe_globals(list(allowed_globals)):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{what} not found: {path}") from None
+    except pickle.UnpicklingError as e:
+        name = re.search(r"GLOBAL (\S+)", str(e))
+        if name:
+            raise _refuse_global(path, name.group(1)) from None
+        reason = _without_torch_advice(str(e)) or type(e).__name__
+    except Exception as e:  # noqa: BLE001  (a damaged file can fail in many ways)
+        reason = f"{type(e).__name__}: {_without_torch_advice(str(e))}"
+    raise CheckpointError(f"{path} is not a readable {what}: truncated or corrupt ({reason[:200]})") from None
+
+
+def _without_torch_advice(message: str) -> str:
+    """torch.load's message without its advice to load with ``weights_only=False`` (which would run the file)."""
+    advice = ("Weights only load failed", "Please file an issue", "Check the documentation of torch.load")
+    lines = [line.strip() for line in message.splitlines()]
+    return "; ".join(line for line in lines if line and not line.startswith(advice))
 
 
 # --------------------------------------------------------------------------------------------

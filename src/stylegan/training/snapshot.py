@@ -244,13 +244,10 @@ def save_state(path: str | Path, state: dict) -> Path:
 
 def load_state(path: str | Path) -> dict:
     """Read a training state with ``torch.load(weights_only=True)``; bad files end in a CheckpointError."""
+    from stylegan.io.unpickle import load_torch_file
+
     path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"training state not found: {path}") from None
-    except Exception as e:  # noqa: BLE001  (a damaged file can fail in many ways)
-        raise CheckpointError(f"{path} is not a readable training state ({type(e).__name__}: {e})") from None
+    state = load_torch_file(path, "training state")
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{path} is not a stylegan training state")
     if state.get("version") != STATE_VERSION:
