@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from stylegan.errors import StyleganWarning
 from stylegan.metrics.detectors import Detector, default_cache_dir
 from stylegan.metrics.sampling import progress_bar
 from stylegan.utils.files import atomic_write
 
 STATS_VERSION = 1
+
+
+class DamagedStatsError(Exception):
+    """A statistics file that ``FeatureStats.load`` cannot use; the message says why."""
 
 
 class FeatureStats:
@@ -99,16 +106,32 @@ class FeatureStats:
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureStats:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            stats = cls(meta["capture_all"], meta["capture_mean_cov"], meta["max_items"])
-            stats.num_items, stats.num_features = meta["num_items"], meta["num_features"]
-            if "all" in data:
-                stats._all = [data["all"]]
-            if "raw_mean" in data:
-                stats.raw_mean, stats.raw_cov = data["raw_mean"], data["raw_cov"]
+        """Read statistics written by ``save``; a file that is not such statistics (truncated, empty,
+        a pickle, arrays of the wrong shapes) raises ``DamagedStatsError``. No pickle is run."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                stats = cls(bool(meta["capture_all"]), bool(meta["capture_mean_cov"]), meta["max_items"])
+                stats.num_items, stats.num_features = int(meta["num_items"]), int(meta["num_features"])
+                if stats.capture_all:
+                    stats._all = [data["all"]]
+                if stats.capture_mean_cov:
+                    stats.raw_mean, stats.raw_cov = data["raw_mean"], data["raw_cov"]
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+            raise DamagedStatsError(f"{type(e).__name__}: {e}") from None
+        stats._check_shapes()
         return stats
 
+    def _check_shapes(self) -> None:
+        n, d = self.num_items, self.num_features
+        expected = {"all": (n, d)} if self.capture_all else {}
+        if self.capture_mean_cov:
+            expected.update(raw_mean=(d,), raw_cov=(d, d))
+        found = {"all": self._all[0] if self._all else None, "raw_mean": self.raw_mean, "raw_cov": self.raw_cov}
+        for key, shape in expected.items():
+            array = found[key]
+            if array is None or array.shape != shape or not np.isfinite(array).all():
+                raise DamagedStatsError(f"{key} is not a finite array of shape {list(shape)}")
 
 def stats_cache_path(dataset, detector: Detector, options: dict, cache_dir: str | Path | None = None) -> Path:
     """``<cache>/gan-metrics/<dataset>-<detector>-<hash>.npz`` for this dataset content, detector and options."""
@@ -129,8 +152,16 @@ def dataset_feature_stats(dataset, detector: Detector, max_items: int | None = N
     num = len(dataset) if max_items is None else min(len(dataset), max_items)
     options = dict(max_items=num, capture_all=capture_all, capture_mean_cov=capture_mean_cov)
     path = stats_cache_path(dataset, detector, options, cache_dir) if cache else None
-    if path is not None and path.is_file():
-        return FeatureStats.load(path)
+    if path is not None and path.exists():
+        try:
+            cached = FeatureStats.load(path)
+            if (cached.capture_all, cached.capture_mean_cov, cached.num_items) == (capture_all, capture_mean_cov, num):
+                return cached
+            reason = "it holds other statistics than its name says"
+        except DamagedStatsError as e:
+            reason = str(e)
+        warnings.warn(f"the cached dataset statistics {path} are damaged ({reason}); computing them again",
+                      StyleganWarning, stacklevel=2)
     stats = FeatureStats(capture_all=capture_all, capture_mean_cov=capture_mean_cov, max_items=num)
     bar = progress_bar(num, "dataset features", progress)
     for images in iterate_images(dataset, num, batch_size):
