@@ -13,6 +13,8 @@ labels (a source's ``dataset.json``, or the toyfaces factors, whose names go in 
   black (images narrower than ``resolution`` are left out, as the official tool does).
 - Files that cannot be used (corrupt, truncated, unreadable, wrong shape, no label) are listed by
   name with the reason, left out, and written to the report; nothing is dropped silently.
+- Labels are checked before anything is written, by the rules training applies
+  (``stylegan.data.sources.check_labels``): a label training would refuse is an error here.
 - ``dest``: a name ending in ``.zip`` is a zip archive, any other name a folder (``faces.v2`` too).
   An existing zip is replaced only with ``overwrite`` (``--force``); a folder must be new or empty.
 - The output appears only when complete: a zip is written to a temporary file and renamed, a
@@ -40,7 +42,7 @@ from PIL import Image
 from stylegan.data import toyfaces
 from stylegan.data.dataset import TOYFACES, TOYFACES_SIZE
 from stylegan.data.images import UnreadableImage, decode_image
-from stylegan.data.sources import LABELS_FILE, ImageSource, label_table
+from stylegan.data.sources import LABELS_FILE, ImageSource, check_labels, label_table
 from stylegan.errors import UserError
 from stylegan.utils.files import atomic_write, atomic_write_folder, check_output_file, refuse_overwriting_inputs
 
@@ -186,6 +188,8 @@ def _inputs(source: str, resolution: int, max_images: int | None, grayscale: boo
     if not src.names:
         raise UserError(f"no image files (.png, .jpg, .webp, ...) found in {source}")
     table, names = label_table(src.dataset_json(), src.describe(LABELS_FILE))
+    labelled = [name for name in src.names if name in table]
+    check_labels([table[name] for name in labelled], labelled, src.describe(LABELS_FILE))  # as training will
 
     def read(name):
         return decode_image(src.read(name), grayscale=grayscale)

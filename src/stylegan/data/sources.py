@@ -13,6 +13,7 @@ the entries of the label vector.
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -23,6 +24,7 @@ from stylegan.data.images import is_image_name
 from stylegan.errors import UserError
 
 LABELS_FILE = "dataset.json"
+MAX_LABEL_DIM = 10_000  # classes, or numbers in a label vector: the c_dim of a conditional network
 
 
 class ImageSource:
@@ -115,17 +117,44 @@ def labels_array(table: dict[str, object], names: list[str], where: str) -> np.n
     if missing:
         raise UserError(f"{where} has no label for {missing[0]}" + (f" and {len(missing) - 1} other images"
                         if len(missing) > 1 else "") + "; add them or drop dataset.json to train without labels")
-    values = [table[n] for n in names]
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        classes = np.asarray(values, dtype=np.int64)
-        if classes.size and classes.min() < 0:
-            bad = names[int(np.argmin(classes))]
-            raise UserError(f"{where}: class labels must be >= 0, {bad} has {int(classes.min())}")
-        return classes
-    try:
-        vectors = np.asarray(values, dtype=np.float32)
-    except (TypeError, ValueError):
-        vectors = None
-    if vectors is None or vectors.ndim != 2:
-        raise UserError(f"{where}: labels must all be integer classes or all be lists of numbers of the same length")
+    return check_labels([table[n] for n in names], names, where)
+
+
+def check_labels(values: list, names: list[str], where: str) -> np.ndarray:
+    """The labels ``values`` of the images ``names`` as training takes them, or a ``UserError`` naming
+    the first bad one: either all integer classes in [0, MAX_LABEL_DIM) (int64 [N]), or all lists
+    of the same length (1 to MAX_LABEL_DIM) of finite numbers (float32 [N, D]). The one rule for
+    labels, applied by training and by ``stylegan dataset`` when it writes them."""
+    if all(_is_int(v) for v in values):
+        for name, v in zip(names, values):
+            if not 0 <= v < MAX_LABEL_DIM:
+                raise UserError(f"{where}: class labels must be integers from 0 to {MAX_LABEL_DIM - 1}; {name} has {v}")
+        return np.asarray(values, dtype=np.int64)
+    for name, v in zip(names, values):
+        if not (isinstance(v, list) and all(_is_int(x) or isinstance(x, float) for x in v)):
+            raise UserError(f"{where}: labels must all be integer classes or all be lists of numbers; "
+                            f"{name} has {v!r:.60}")
+    for name, v in zip(names, values):
+        if len(v) != len(values[0]):
+            raise UserError(f"{where}: label lists must all have the same length; {names[0]} has {len(values[0])} "
+                            f"numbers, {name} has {len(v)}")
+        if not 1 <= len(v) <= MAX_LABEL_DIM:
+            raise UserError(f"{where}: label lists must hold 1 to {MAX_LABEL_DIM} numbers; {name} has {len(v)}")
+    with np.errstate(over="ignore"):  # beyond float32: inf, refused below
+        vectors = np.asarray([[_as_float(x) for x in v] for v in values]).astype(np.float32)
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        bad = int(np.argmin(finite))
+        raise UserError(f"{where}: labels must be finite numbers (float32); {names[bad]} has {values[bad]!r:.60}")
     return vectors
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64
+        return math.inf
