@@ -1,15 +1,17 @@
-"""``make demo``: train a small StyleGAN2 on the built-in ``toyfaces`` for a few minutes of CPU, then
-write a sample grid, a style-mixing figure and a short report into one folder.
+"""``make demo``: train a small StyleGAN2 on the built-in ``toyfaces`` for a few minutes of CPU and
+measure it, then show what the shipped, fully trained ``toyfaces-stylegan2-32`` does with the tools.
 
-    python -m stylegan.demo --outdir out/demo                # about 4 minutes of one CPU core
-    python -m stylegan.demo --outdir out/demo --minutes 10   # longer: better faces
+    python -m stylegan.demo --outdir out/demo                # about 5 minutes on a 2-core CPU
+    python -m stylegan.demo --outdir out/demo --minutes 10   # longer training: better faces
 
-The network is StyleGAN2 config F scaled down to run on a CPU: 32x32 images, at most 32 channels,
-z and w of 32, a mapping network of depth 2, batch 8. Everything else is the trainer's defaults for
-``stylegan2`` (lazy R1 and path-length regularisation, style mixing, EMA), except that augmentation
-is off (toyfaces has 50,000 different faces, nothing to overfit in minutes). The training run itself
-(snapshots, statistics, TensorBoard logs) lies in ``<outdir>/run``; a later
-``stylegan train --resume latest --outdir <outdir>/run`` continues it.
+Part 1 trains: StyleGAN2 at 32x32 with the small-scale settings of ``demo_options`` (measured in
+docs/training.md), on every CPU core (one gloo process of one thread per core), then measures the
+probe FID of the result (5,000 generated against 10,000 real toyfaces). Part 2 loads the network
+that ships with the package (trained for hours; docs/models/toyfaces-stylegan2-32.md) and writes a
+sample grid, a style-mixing figure, a truncation sweep and an interpolation video, each in seconds.
+``report.md`` says which image comes from which network. The training run itself (snapshots,
+statistics, TensorBoard logs) lies in ``<outdir>/run``; ``stylegan train --resume latest --outdir
+<outdir>/run`` continues it.
 """
 
 from __future__ import annotations
@@ -29,53 +31,96 @@ from stylegan.training.launch import train
 from stylegan.training.options import TrainingOptions
 from stylegan.training.stats import format_time, read_stats
 
+SHIPPED = "toyfaces-stylegan2-32"
 SAMPLE_SEEDS = list(range(32))
 MIX_ROWS = [101, 102, 103, 104]
 MIX_COLS = [201, 202, 203, 204, 205]
+SWEEP_SEEDS = [11, 12, 13, 14]
+SWEEP_PSIS = [-1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0]
+VIDEO_SEEDS = [21, 22, 23, 24, 25, 26]  # a 3x2 grid
+VIDEO_FRAMES_PER_SEED = 24
+FID_GENERATED, FID_REAL = 5000, 10000
 
 
-def demo_options(outdir: Path, minutes: float, resolution: int, seed: int) -> TrainingOptions:
+def default_processes() -> int:
+    """One training process per CPU core, at most 2 (the demo's batch of 16 splits into groups of 4)."""
+    return max(1, min(os.cpu_count() or 1, 2))
+
+
+def demo_options(outdir: Path, minutes: float, resolution: int, seed: int, processes: int) -> TrainingOptions:
+    """StyleGAN2 scaled down for a CPU: at most 32 channels, z and w of 32, mapping depth 2, learning
+    rates 0.005, no path-length regularisation, no style mixing, no augmentation (the small-scale
+    settings measured in docs/training.md: lower probe FID per kimg than the preset's, and faster steps)."""
     return TrainingOptions(
-        cfg="stylegan2", data="toyfaces", resolution=resolution, batch=8, kimg=10_000, time_limit=minutes,
-        cbase=1024, cmax=32, map_depth=2, z_dim=32, w_dim=32, aug="none", seed=seed, tick=0.25, snap=4, img_snap=1,
-        grid=(8, 4), workers=0, outdir=str(outdir / "run"), desc="demo",
+        cfg="stylegan2", data="toyfaces", resolution=resolution, batch=8 * processes, gpus=processes, kimg=10_000,
+        time_limit=minutes, cbase=1024, cmax=32, map_depth=2, z_dim=32, w_dim=32, glr=0.005, dlr=0.005,
+        pl_weight=0.0, style_mixing=0.0, aug="none",
+        seed=seed, tick=0.5, snap=8, img_snap=2, grid=(8, 4), workers=0, outdir=str(outdir / "run"), desc="demo",
     )
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Train a small StyleGAN2 on toyfaces and write a report.")
+    parser = argparse.ArgumentParser(description="Train a small StyleGAN2 on toyfaces, measure it, and show the "
+                                                 "shipped toyfaces network with the tools.")
     parser.add_argument("--outdir", default="out/demo", help="folder for everything the demo writes")
     parser.add_argument("--minutes", type=float, default=4.0, help="training time budget (default 4)")
     parser.add_argument("--res", type=int, default=32, help="image resolution (default 32)")
-    # One thread: the demo network is so small that a second intra-op thread gains little, and on
-    # shared cores it can cost far more than it gains (docs/performance.md, "CPU threads").
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="training processes of one thread each (default: one per core, at most 2)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(args.threads, 1))
+    processes = args.processes or default_processes()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per training process
+    torch.set_num_threads(1)
 
     print(f"demo: training StyleGAN2 on toyfaces at {args.res}x{args.res} for {args.minutes:g} minutes "
-          f"({torch.get_num_threads()} CPU threads)")
+          f"({processes} process(es) of one thread)")
     start = time.time()
-    opts = demo_options(outdir, args.minutes, args.res, args.seed)
+    opts = demo_options(outdir, args.minutes, args.res, args.seed, processes)
     run_dir = train(opts)
-    seconds = time.time() - start
+    train_seconds = time.time() - start
 
     state_file = snap.training_states(run_dir)[-1]
     nimg = snap.tag_nimg(state_file.name)
     network = snap.network_path(run_dir, nimg)
-    G = stylegan.load(network)
-    samples = write_samples(G, outdir / "samples.png")
-    mixing = write_style_mixing(G, outdir / "style-mixing.png")
+    torch.set_num_threads(os.cpu_count() or 1)
+    trained = stylegan.load(network)
+    print(f"demo: measuring probe FID of the trained network ({FID_GENERATED:,} generated vs {FID_REAL:,} real)")
+    fid_start = time.time()
+    fid = probe_fid(trained)
+    fid_seconds = time.time() - fid_start
+    write_samples(trained, outdir / "trained-samples.png")
     for name in ("reals.png", "fakes_init.png"):
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, outdir / name)
-    report = write_report(outdir / "report.md", run_dir, network, nimg, seconds, opts, samples, mixing)
-    print(f"demo: done in {format_time(seconds)}: {nimg / 1e3:g} kimg; results in {outdir.resolve()}")
-    print(f"demo: {report.name}, {samples.name}, {mixing.name}; network {network}")
+
+    tools_start = time.time()
+    shipped = stylegan.load(SHIPPED)
+    print(f"demo: the shipped {SHIPPED}: samples, style mixing, truncation sweep, interpolation video")
+    figures = {
+        "samples": write_samples(shipped, outdir / "samples.png"),
+        "mixing": write_style_mixing(shipped, outdir / "style-mixing.png"),
+        "sweep": write_truncation_sweep(shipped, outdir / "truncation.png"),
+        "video": write_video(shipped, outdir / "interpolation.mp4"),
+    }
+    tools_seconds = time.time() - tools_start
+    total = time.time() - start
+    report = write_report(outdir / "report.md", run_dir, network, nimg, opts, fid,
+                          dict(train=train_seconds, fid=fid_seconds, tools=tools_seconds, total=total), figures)
+    print(f"demo: trained {nimg / 1e3:g} kimg in {format_time(train_seconds)}, probe FID {fid:.1f}; "
+          f"done in {format_time(total)}; results in {outdir.resolve()}")
+    print(f"demo: {report.name}; trained network {network}")
     return 0
+
+
+def probe_fid(G) -> float:
+    """Probe FID of ``G``: ``FID_GENERATED`` images against the first ``FID_REAL`` toyfaces."""
+    from stylegan.metrics.runner import compute_metrics
+
+    return compute_metrics(G, "fid50k_full", data="toyfaces", detector="probe", num_gen=FID_GENERATED,
+                           max_real=FID_REAL, progress=False)["fid50k_full"]
 
 
 def write_samples(G, path: Path) -> Path:
@@ -94,53 +139,83 @@ def write_style_mixing(G, path: Path) -> Path:
     return save_png(mix_figure(result), path)
 
 
-def write_report(path: Path, run_dir: Path, network: Path, nimg: int, seconds: float, opts: TrainingOptions,
-                 samples: Path, mixing: Path) -> Path:
+def write_truncation_sweep(G, path: Path) -> Path:
+    from stylegan.tools.generate import truncation_sweep
+    from stylegan.utils.images import grid, save_png, to_uint8
+
+    images = truncation_sweep(G, SWEEP_SEEDS, SWEEP_PSIS)
+    return save_png(grid(to_uint8(images.flatten(0, 1)), cols=len(SWEEP_PSIS)), path)
+
+
+def write_video(G, path: Path) -> Path:
+    from stylegan.tools.video import write_interpolation_video
+
+    return write_interpolation_video(G, VIDEO_SEEDS, path, fps=24, grid_size=(3, 2), frames_per_seed=VIDEO_FRAMES_PER_SEED,
+                                     notice=lambda message: print(f"demo: {message}"))
+
+
+def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: TrainingOptions, fid: float,
+                 seconds: dict[str, float], figures: dict[str, Path]) -> Path:
     rows = read_stats(run_dir / "stats.jsonl", drop_timing=False)
-    last = rows[-1]
-    speed = [r["Timing/sec_per_kimg"]["mean"] for r in rows[1:]] or [last["Timing/sec_per_kimg"]["mean"]]
+    speed = [r["Timing/sec_per_kimg"]["mean"] for r in rows[1:]] or [rows[-1]["Timing/sec_per_kimg"]["mean"]]
     sec_per_kimg = sorted(speed)[len(speed) // 2]
-
-    def stat(name: str) -> str:
-        return f"{last[name]['mean']:.3f}" if name in last else "-"
-
     params = sum(p.numel() for p in stylegan.load(network).parameters())
+    from stylegan.io.zoo import shipped_networks
+
+    shipped_params = sum(p.numel() for p in stylegan.load(SHIPPED).parameters())
     lines = [
-        "# stylegan demo: StyleGAN2 on toyfaces",
+        "# stylegan demo",
         "",
-        f"Trained for {format_time(seconds)} on {platform.machine()} ({os.cpu_count()} CPUs visible, "
-        f"{torch.get_num_threads()} threads used), torch {torch.__version__}.",
+        f"{platform.machine()}, {os.cpu_count()} CPUs visible, torch {torch.__version__}. "
+        f"Total {format_time(seconds['total'])}: training {format_time(seconds['train'])}, "
+        f"FID {format_time(seconds['fid'])}, tools {format_time(seconds['tools'])}.",
+        "",
+        "## 1. Trained here, in this run",
         "",
         "| | |",
         "|---|---|",
         f"| preset | `{opts.cfg}`, {opts.resolution}x{opts.resolution}, channels <= {opts.cmax}, z/w {opts.z_dim}, "
-        f"mapping depth {opts.map_depth} |",
+        f"mapping depth {opts.map_depth}, noise inputs {'on' if opts.noise else 'off'} |",
         f"| generator parameters | {params:,} |",
-        f"| images shown | {nimg:,} ({nimg / 1e3:g} kimg), batch {opts.batch} |",
-        f"| speed | {sec_per_kimg:.1f} s/kimg ({1000 / sec_per_kimg:.1f} images/s), median over ticks |",
-        f"| last tick losses | G {stat('Loss/G/loss')}, D {stat('Loss/D/loss')}, "
-        f"R1 penalty {stat('Loss/r1_penalty')}, path-length penalty {stat('Loss/pl_penalty')} |",
-        f"| run directory | `{run_dir}` |",
+        f"| trained | {nimg:,} images ({nimg / 1e3:g} kimg), batch {opts.batch}, {opts.gpus} process(es) of one "
+        f"thread, {format_time(seconds['train'])} |",
+        f"| speed | {sec_per_kimg:.1f} s/kimg ({1000 / sec_per_kimg:.0f} images/s), median over ticks |",
+        f"| **probe FID** | **{fid:.1f}** ({FID_GENERATED:,} generated vs {FID_REAL:,} real toyfaces; two sets of "
+        "real toyfaces score about 4) |",
         f"| network | `{network}` |",
         "",
-        "## Samples (seeds 0-31, no truncation)",
+        "Samples of this network (seeds 0-31, no truncation):",
         "",
-        f"![samples]({samples.name})",
+        "![trained here](trained-samples.png)",
         "",
-        "## Style mixing",
+        "Training images and the untrained generator: ![reals](reals.png) ![untrained](fakes_init.png)",
         "",
-        "Rows: seeds " + ", ".join(map(str, MIX_ROWS)) + "; columns: seeds " + ", ".join(map(str, MIX_COLS))
-        + ". Each cell takes the row's ws with the column's coarse styles.",
+        "Every snapshot's grid (`fakes*.png`), the statistics (`stats.jsonl`, TensorBoard) and the full training "
+        f"state are in `{run_dir}`. Continue with `stylegan train --resume latest --outdir {run_dir.parent}`.",
         "",
-        f"![style mixing]({mixing.name})",
+        f"## 2. Loaded: the shipped `{SHIPPED}`",
         "",
-        "## Training images and the untrained generator",
+        f"Not trained here: it ships with the package (`{shipped_networks()[SHIPPED].name}`, {shipped_params:,} "
+        f"generator parameters) and was trained for hours on a CPU; its model card is "
+        f"docs/models/{SHIPPED}.md. Every tool takes its name in place of a file: "
+        f"`stylegan generate --network {SHIPPED} --seeds 0-7 --outdir out`.",
         "",
-        "![reals](reals.png) ![untrained](fakes_init.png)",
+        "Samples (seeds 0-31, no truncation):",
         "",
-        "Minutes of CPU make rough faces at best; every snapshot's grid (`fakes*.png`), the statistics "
-        "(`stats.jsonl`, TensorBoard) and the full training state are in the run directory. Continue with "
-        f"`stylegan train --resume latest --outdir {run_dir.parent}`.",
+        f"![samples]({figures['samples'].name})",
+        "",
+        "Style mixing: rows are seeds " + ", ".join(map(str, MIX_ROWS)) + ", columns seeds "
+        + ", ".join(map(str, MIX_COLS)) + "; each cell takes the row's ws with the column's coarse styles.",
+        "",
+        f"![style mixing]({figures['mixing'].name})",
+        "",
+        "Truncation sweep: seeds " + ", ".join(map(str, SWEEP_SEEDS)) + " (rows) at psi "
+        + ", ".join(f"{p:g}" for p in SWEEP_PSIS) + " (columns); psi 0 is the average face.",
+        "",
+        f"![truncation]({figures['sweep'].name})",
+        "",
+        f"Interpolation video: [{figures['video'].name}]({figures['video'].name}) (seeds "
+        + ", ".join(map(str, VIDEO_SEEDS)) + ", linear in W).",
     ]
     path.write_text("\n".join(lines) + "\n")
     return path

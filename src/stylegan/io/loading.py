@@ -9,6 +9,9 @@ Formats, recognised by content (never by file name):
 | ``tensorflow`` | NVIDIA's TensorFlow StyleGAN / StyleGAN2(-ADA) ``.pkl`` ``(G, D, Gs)`` | ``Gs`` | ``D`` |
 | ``rosinality`` | rosinality/stylegan2-pytorch ``.pt`` | ``g_ema`` | ``d`` |
 
+A name of a network that ships with the package (``toyfaces-stylegan2-32``, see
+``stylegan.io.zoo``) stands for its file wherever a path is taken.
+
 Pickles go through ``stylegan.io.unpickle`` (only the globals each format needs, nothing
 executed); torch files through ``torch.load(weights_only=True)``.
 """
@@ -144,9 +147,11 @@ def _checking_weights(build: Callable[[], nn.Module], where: str, nonfinite: str
 
 
 def _check_path(path: str | Path) -> Path:
-    path = Path(path)
+    from stylegan.io.zoo import missing_network_message, resolve_network
+
+    path = resolve_network(path)
     if not path.exists():
-        raise CheckpointError(f"network file not found: {path}")
+        raise CheckpointError(missing_network_message(path))
     if path.is_dir():
         raise CheckpointError(f"{path} is a directory, not a network file")
     return path
