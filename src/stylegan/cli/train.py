@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from stylegan.cli.common import SEED, FiniteFloat
 from stylegan.training.options import AUG_MODES, BAD_FILE_POLICIES, PRESET_DEFAULTS, TrainingOptions
+from stylegan.utils.precision import PRECISIONS
 
 # CLI option name -> TrainingOptions field.
 FIELDS = {
@@ -24,6 +25,7 @@ FIELDS = {
     "progressive": "progressive", "lod_kimg": "lod_kimg", "lod_initial_res": "lod_initial_res",
     "pin_gate_init": "pin_gate_init", "grid": "grid", "metrics_detector": "metrics_detector",
     "metrics_num": "metrics_num", "time_limit": "time_limit",
+    "precision": "precision",
 }
 
 
@@ -72,6 +74,10 @@ OPTIONS = [
     ("--w-dim", dict(type=click.IntRange(1), help="Intermediate latent size  [default: 512]")),
     ("--mbstd-group", dict(type=click.IntRange(1), help="Minibatch standard deviation group size  [default: 4]")),
     ("--fp32", dict(**Bool, help="Disable mixed precision and TF32 on CUDA  [default: 0]")),
+    ("--precision", dict(type=click.Choice(PRECISIONS),
+                         help="Training arithmetic: fp32, bf16 (CPU only: forward passes under bfloat16 autocast, "
+                              "weights and losses float32) or auto (bf16 on a CPU with AVX512-BF16/AMX, else fp32)  "
+                              "[default: fp32]")),
     ("--compile", dict(**Bool, help="torch.compile G and D for the passes without double backward; eager where "
                                     "compiling is unavailable  [default: 0]")),
     ("--glr", dict(type=FloatPos, help="G learning rate  [default: per preset]")),

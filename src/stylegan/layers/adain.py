@@ -45,7 +45,8 @@ class NoiseInjection(nn.Module):
             if noise_mode == "const":
                 noise = self.noise_const.to(x.dtype)[None, None]
             else:
-                noise = torch.randn([x.shape[0], 1, x.shape[2], x.shape[3]], device=x.device, dtype=x.dtype)
+                # Drawn in float32 whatever x's dtype (bfloat16 under autocast): the same numbers in every precision.
+                noise = torch.randn([x.shape[0], 1, x.shape[2], x.shape[3]], device=x.device).to(x.dtype)
         return x + noise * self.weight.to(x.dtype).reshape(1, -1, 1, 1)
 
 

@@ -178,6 +178,11 @@ def _load_generator(path: Path):
 
 
 def _apply_overrides(saved: TrainingOptions, overrides: dict) -> TrainingOptions:
+    if overrides.get("precision") == "auto":  # the run stores what auto resolved to; compare with that
+        from stylegan.utils.precision import resolve_precision
+
+        device_type = "cuda" if torch.cuda.is_available() else "cpu"
+        overrides = dict(overrides, precision=resolve_precision("auto", device_type))
     changed = {k: v for k, v in overrides.items() if getattr(saved, k) != v}
     fixed = sorted(set(changed) - RESUME_OVERRIDES - {"outdir", "resume"})
     if fixed:

@@ -12,6 +12,9 @@ A tick ends every ``tick`` kimg (the first after one step): statistics are reduc
 progress line is printed, weights are checked for non-finite values, and every ``snap`` ticks a
 snapshot is written (see ``snapshot``). ``Trainer.state_dict()`` holds everything needed to
 continue bit for bit.
+
+``opts.precision == "bf16"`` (CPU only) runs the forward passes of every phase under bfloat16 autocast
+(see ``loss``); parameters, Adam's state, the EMA generator, sample grids and metrics stay float32.
 """
 
 from __future__ import annotations
@@ -91,6 +94,11 @@ class Trainer:
         self.hooks = hooks or {}
         self.verbose = verbose and self.is_main
         self.start_time = time.time()
+        if opts.precision not in ("fp32", "bf16"):
+            raise ValueError("options must be resolved (resolve_options) before training")
+        if opts.precision == "bf16" and self.device.type != "cpu":
+            raise UserError(f"--precision bf16 is for training on the CPU, not on {self.device.type}; "
+                            "use --precision fp32 (the float16 layers) or auto")
         self._configure_backends()
 
         # Networks: identical initial weights on every process.
@@ -138,7 +146,7 @@ class Trainer:
                 r1_gamma=opts.gamma, style_mixing=opts.style_mixing, pl_weight=opts.pl_weight,
                 pl_batch_shrink=opts.pl_batch_shrink, pl_decay=opts.pl_decay, blur_sigma=opts.blur_sigma,
                 blur_fade_kimg=opts.blur_fade_kimg,
-            ), augment_pipe=self.augment_pipe, stats=self.stats, compile=opts.compile,
+            ), augment_pipe=self.augment_pipe, stats=self.stats, compile=opts.compile, precision=opts.precision,
         )
         self.phases = training_phases(opts)
         betas = tuple(opts.defaults.betas)
@@ -350,6 +358,8 @@ class Trainer:
             self._write_initial_images()
         limit = f", or {opts.time_limit:g} minutes" if opts.time_limit else ""
         self.log(f"Training for {opts.kimg:g} kimg ({total_nimg} images){limit} in {self.run_dir}")
+        if opts.precision == "bf16":
+            self.log("Precision: bfloat16 autocast for the forward passes; weights, losses and gradients float32")
         self.tick_start_time = time.time()
         self.tick_start_nimg = self.cur_nimg
         done = self.cur_nimg >= total_nimg

@@ -16,6 +16,12 @@ trainer decides which terms run when (lazy regularisation) and how passes are sp
 With ``compile=True`` the passes that need no second derivative (the main G and D terms) run G's
 synthesis network and D through ``torch.compile``; R1 and the path-length penalty differentiate
 a gradient, which compiled graphs do not support, and run the same modules eagerly.
+
+With ``precision="bf16"`` the networks' forward passes run under ``torch.autocast("cpu", bfloat16)``
+(convolutions and matrix products in bfloat16); what leaves them is cast to float32: the ws that
+synthesis sees (so the path-length gradient J_w^T y is float32), the images and the logits. The
+augmentation pipe, the losses, R1 and the path lengths are computed in float32; the parameters are
+float32, and so are their gradients.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from torch import nn
 from stylegan.models.generator import mix_styles
 from stylegan.ops.upfirdn2d import filter2d
 from stylegan.utils.compile import maybe_compile
+from stylegan.utils.precision import autocast
 
 
 @dataclass(frozen=True)
@@ -107,16 +114,22 @@ class StyleGANLoss:
     ``G_kwargs`` / ``D_kwargs`` are extra keyword arguments for the synthesis network and the
     discriminator that the trainer may set per step (e.g. the level of detail of progressive growing).
     ``compile``: run the first-order passes through ``torch.compile`` (eager where it is unavailable).
+    ``precision``: "fp32", or "bf16" for the forward passes under bfloat16 autocast (resolved, see
+    ``stylegan.utils.precision``).
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, config: LossConfig, augment_pipe: nn.Module | None = None,
-                 stats=None, compile: bool = False):
+                 stats=None, compile: bool = False, precision: str = "fp32"):
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be resolved to fp32 or bf16, got {precision!r}")
+        self.precision = precision
         self.G = G
         self.D = D
         self.config = config
         self.augment_pipe = augment_pipe
         self.stats = stats
         device = next(G.parameters()).device
+        self.device_type = device.type
         self.pl_mean = torch.zeros([], device=device)
         # Used by the first-order passes only; they share their parameters with G.synthesis and D.
         self.synthesis_first_order = maybe_compile(G.synthesis, enabled=compile, device=device)
@@ -135,13 +148,14 @@ class StyleGANLoss:
 
     def run_G(self, latents: Latents, update_emas: bool = False,
               first_order: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        ws = self.G.mapping(latents.z, latents.c, update_emas=update_emas)
-        if self.config.style_mixing > 0:
-            ws_mix = self.G.mapping(latents.z_mix, latents.c, update_emas=False)
-            ws = mix_styles(ws, ws_mix, latents.crossover)
-        synthesis = self.synthesis_first_order if first_order else self.G.synthesis
-        img = synthesis(ws, update_emas=update_emas, **self.G_kwargs)
-        return img, ws
+        with self.autocast():
+            ws = self.G.mapping(latents.z, latents.c, update_emas=update_emas).float()
+            if self.config.style_mixing > 0:
+                ws_mix = self.G.mapping(latents.z_mix, latents.c, update_emas=False).float()
+                ws = mix_styles(ws, ws_mix, latents.crossover)
+            synthesis = self.synthesis_first_order if first_order else self.G.synthesis
+            img = synthesis(ws, update_emas=update_emas, **self.G_kwargs)
+        return img.float(), ws
 
     def run_D(self, img: torch.Tensor, c: torch.Tensor, blur_sigma: float = 0.0, update_emas: bool = False,
               first_order: bool = False):
@@ -149,7 +163,13 @@ class StyleGANLoss:
         if self.augment_pipe is not None:
             img = self.augment_pipe(img)
         D = self.D_first_order if first_order else self.D
-        return D(img, c, update_emas=update_emas, **self.D_kwargs)
+        with self.autocast():
+            logits = D(img, c, update_emas=update_emas, **self.D_kwargs)
+        return logits.float()
+
+    def autocast(self):
+        """The autocast context of the forward passes (none in float32)."""
+        return autocast(self.precision, self.device_type)
 
     def _report(self, name: str, value: torch.Tensor) -> None:
         if self.stats is not None:

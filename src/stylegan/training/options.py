@@ -108,6 +108,7 @@ class TrainingOptions:
     noise: bool = True  # G's per-pixel noise inputs (StyleGAN, StyleGAN2; StyleGAN3 has none)
     fp32: bool = False
     compile: bool = False  # torch.compile of G.synthesis and D in the passes without double backward
+    precision: str = "fp32"  # fp32, bf16 (CPU autocast) or auto; resolved to fp32 or bf16 (see utils.precision)
     # Optimisation and regularisation.
     glr: float | None = None
     dlr: float | None = None
@@ -188,9 +189,20 @@ def preset_defaults(cfg: str) -> PresetDefaults:
     return PRESET_DEFAULTS[cfg]
 
 
-def resolve_options(opts: TrainingOptions, dataset_resolution: int) -> TrainingOptions:
-    """Fill every ``None`` from the preset's defaults and check the combination."""
+def resolve_options(opts: TrainingOptions, dataset_resolution: int, device_type: str | None = None) -> TrainingOptions:
+    """Fill every ``None`` from the preset's defaults and check the combination.
+
+    ``precision`` "auto" becomes "fp32" or "bf16" for ``device_type`` (default: the device training
+    picks, CUDA when available, else the CPU), so that a run's options say what it computes in."""
     d = preset_defaults(opts.cfg)
+    need_precision(opts)
+    if device_type is None:
+        import torch
+
+        device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    from stylegan.utils.precision import resolve_precision
+
+    precision = "fp32" if opts.fp32 and opts.precision == "auto" else resolve_precision(opts.precision, device_type)
     res = opts.resolution or dataset_resolution
     progressive = d.progressive if opts.progressive is None else opts.progressive
     # Progressive growing without --batch takes the minibatch of each resolution from the schedule.
@@ -215,11 +227,19 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int) -> TrainingO
         blur_fade_kimg=d.blur_fade_kimg * scale if opts.blur_fade_kimg is None else opts.blur_fade_kimg,
         progressive=progressive,
         aug_p=0.2 if opts.aug == "fixed" and opts.aug_p is None else opts.aug_p,
+        precision=precision,
         resolved=True,
     )
     out = dataclasses.replace(opts, **values)
     check_options(out)
     return out
+
+
+def need_precision(o: TrainingOptions) -> None:
+    from stylegan.utils.precision import PRECISIONS
+
+    if o.precision not in PRECISIONS:
+        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {o.precision!r}")
 
 
 def _default_gamma(d: PresetDefaults, resolution: int, batch: int) -> float:
@@ -281,6 +301,9 @@ def check_options(o: TrainingOptions) -> None:
     need(not (o.compile and o.progressive),
          "--compile does not apply to progressive growing (the level of detail changes every step); "
          "use --progressive 0 or leave --compile off")
+    need_precision(o)
+    need(not (o.fp32 and o.precision == "bf16"),
+         "--fp32 1 asks for float32 everywhere and --precision bf16 for bfloat16; give one of them")
     need(o.pin_gate_init is None or o.cfg == "stylegan1-pin", "--pin-gate-init applies to --cfg stylegan1-pin")
     need(o.pin_gate_init is None or 0 <= o.pin_gate_init <= 1, "--pin-gate-init must lie in [0, 1]")
 
