@@ -158,6 +158,7 @@ def test_non_finite_and_huge_option_values_are_refused(command, message, tiny_ge
     _bomb_png(tmp_path / "bomb.png")
     code, out, err = run_cli(*command.format(net=tiny_generator_path, tmp=tmp_path).split())
     assert code == 2 and message in err and "Traceback" not in out + err, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err  # one error line, as for every user error
     assert not (tmp_path / "runs").exists()
 
 

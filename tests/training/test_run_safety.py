@@ -48,7 +48,8 @@ class StartFails(Exception):
     pass
 
 
-@pytest.mark.parametrize("failure", ["bad augpipe", "network does not fit", "trainer fails", "interrupted"])
+@pytest.mark.parametrize("failure", ["bad augpipe", "no channels", "network does not fit", "trainer fails",
+                                     "interrupted"])
 def test_failed_start_leaves_no_run_directory(tmp_path, monkeypatch, failure):
     import stylegan
     from stylegan.models import build_preset
@@ -58,6 +59,8 @@ def test_failed_start_leaves_no_run_directory(tmp_path, monkeypatch, failure):
     kwargs = {}
     if failure == "bad augpipe":
         opts = replace(opts, aug="ada", augpipe="bogus", resolved=False)
+    elif failure == "no channels":  # --cbase 3: the networks refuse the capacity
+        opts = replace(opts, cbase=3)
     elif failure == "network does not fit":  # found only when the trainer loads it into G
         G = build_preset("stylegan2", 8, channel_base=64, channel_max=8, map_layers=1, z_dim=8, w_dim=8).build()[0]
         kwargs["resume"] = str(stylegan.save(G, tmp_path / "other.safetensors"))

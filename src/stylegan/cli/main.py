@@ -75,8 +75,10 @@ def _run(argv: list[str] | None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
-    except click.ClickException as e:
-        e.show()
+    except click.ClickException as e:  # a bad option value, a missing option: one line, as for UserError
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if isinstance(e, click.UsageError) and ctx else ""
+        click.echo(f"error: {e.format_message()}{hint}", err=True)
         return e.exit_code
     except click.exceptions.Exit as e:
         return e.exit_code

@@ -16,7 +16,7 @@ FIELDS = {
     "cfg": "cfg", "data": "data", "res": "resolution", "cond": "cond", "mirror": "mirror", "max_size": "max_size",
     "kimg": "kimg", "batch": "batch", "batch_gpu": "batch_gpu", "gpus": "gpus", "seed": "seed",
     "cbase": "cbase", "cmax": "cmax", "map_depth": "map_depth", "z_dim": "z_dim", "w_dim": "w_dim",
-    "mbstd_group": "mbstd_group", "fp32": "fp32", "compile": "compile", "glr": "glr", "dlr": "dlr", "gamma": "gamma",
+    "mbstd_group": "mbstd_group", "noise": "noise", "fp32": "fp32", "compile": "compile", "glr": "glr", "dlr": "dlr", "gamma": "gamma",
     "ema_kimg": "ema_kimg", "ema_rampup": "ema_rampup", "style_mixing": "style_mixing", "pl_weight": "pl_weight",
     "g_reg_interval": "g_reg_interval", "d_reg_interval": "d_reg_interval", "blur_sigma": "blur_sigma",
     "blur_fade_kimg": "blur_fade_kimg", "aug": "aug", "p": "aug_p", "target": "ada_target", "augpipe": "augpipe",
@@ -73,6 +73,7 @@ OPTIONS = [
     ("--z-dim", dict(type=click.IntRange(1), help="Latent size  [default: 512]")),
     ("--w-dim", dict(type=click.IntRange(1), help="Intermediate latent size  [default: 512]")),
     ("--mbstd-group", dict(type=click.IntRange(1), help="Minibatch standard deviation group size  [default: 4]")),
+    ("--noise", dict(**Bool, help="Per-pixel noise inputs of G (StyleGAN 1 and 2)  [default: 1]")),
     ("--fp32", dict(**Bool, help="Disable mixed precision and TF32 on CUDA  [default: 0]")),
     ("--precision", dict(type=click.Choice(PRECISIONS),
                          help="Training arithmetic: fp32, bf16 (CPU only: forward passes under bfloat16 autocast, "

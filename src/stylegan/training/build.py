@@ -71,6 +71,16 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
     return dataclasses.replace(spec, G=G_cfg, D=D_cfg)
 
 
+def build_networks(spec: ModelSpec) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """G and D of ``spec``; a capacity the networks refuse (``--cbase 3`` leaves no channels, a
+    zero-width layer) is a ``UserError`` naming the options instead of a traceback."""
+    try:
+        return spec.build()
+    except (ValueError, ArithmeticError) as e:
+        raise UserError(f"--cfg {spec.preset} cannot be built with these options (--cbase, --cmax, --z-dim, "
+                        f"--w-dim, --map-depth): {e or type(e).__name__}") from None
+
+
 def adam(params, lr: float, betas: tuple[float, float], reg_interval: int | None) -> torch.optim.Adam:
     """Adam; with lazy regularisation every k steps, lr and betas are compensated with c = k / (k + 1)
     (StyleGAN2, Appendix B), since the regulariser takes one of every k + 1 updates."""

@@ -38,6 +38,7 @@ from stylegan.training.ada import setup_augment
 from stylegan.training.build import (
     Phase,
     adam,
+    build_networks,
     lazy_interval,
     model_spec,
     progressive_schedule,
@@ -104,7 +105,7 @@ class Trainer:
         # Networks: identical initial weights on every process.
         torch.manual_seed(opts.seed)
         self.spec = model_spec(opts, dataset.num_channels, dataset.label_dim)
-        G, D = self.spec.build()
+        G, D = build_networks(self.spec)
         self.G = G.train().requires_grad_(False).to(self.device)
         self.D = D.train().requires_grad_(False).to(self.device)
         if init_generator is not None:
