@@ -1,13 +1,13 @@
 """``make demo``: train a small StyleGAN2 on the built-in ``toyfaces`` for a few minutes of CPU and
-measure it, then show what the shipped, fully trained ``toyfaces-stylegan2-32`` does with the tools.
+measure it, then show what the shipped, longer-trained ``toyfaces-stylegan2-32`` does with the tools.
 
     python -m stylegan.demo --outdir out/demo                # about 5 minutes on a 2-core CPU
     python -m stylegan.demo --outdir out/demo --minutes 10   # longer training: better faces
 
 Part 1 trains: StyleGAN2 at 32x32 with the small-scale settings of ``demo_options`` (measured in
 docs/training.md), on every CPU core (one gloo process of one thread per core), then measures the
-probe FID of the result (5,000 generated against 10,000 real toyfaces). Part 2 loads the network
-that ships with the package (trained for hours; docs/models/toyfaces-stylegan2-32.md) and writes a
+probe FID of the result (5,000 generated against 5,000 real toyfaces). Part 2 loads the network
+that ships with the package (trained far longer; docs/models/toyfaces-stylegan2-32.md) and writes a
 sample grid, a style-mixing figure, a truncation sweep and an interpolation video, each in seconds.
 ``report.md`` says which image comes from which network. The training run itself (snapshots,
 statistics, TensorBoard logs) lies in ``<outdir>/run``; ``stylegan train --resume latest --outdir
@@ -39,7 +39,7 @@ SWEEP_SEEDS = [11, 12, 13, 14]
 SWEEP_PSIS = [-1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0]
 VIDEO_SEEDS = [21, 22, 23, 24, 25, 26]  # a 3x2 grid
 VIDEO_FRAMES_PER_SEED = 24
-FID_GENERATED, FID_REAL = 5000, 10000
+FID_GENERATED, FID_REAL = 5000, 5000
 
 
 def default_processes() -> int:
@@ -196,8 +196,8 @@ def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: Trai
         f"## 2. Loaded: the shipped `{SHIPPED}`",
         "",
         f"Not trained here: it ships with the package (`{shipped_networks()[SHIPPED].name}`, {shipped_params:,} "
-        f"generator parameters) and was trained for hours on a CPU; its model card is "
-        f"docs/models/{SHIPPED}.md. Every tool takes its name in place of a file: "
+        f"generator parameters) and was trained far longer on a CPU; its model card, "
+        f"docs/models/{SHIPPED}.md, gives its kimg, CPU-hours and probe FID. Every tool takes its name in place of a file: "
         f"`stylegan generate --network {SHIPPED} --seeds 0-7 --outdir out`.",
         "",
         "Samples (seeds 0-31, no truncation):",
