@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 import stylegan
 from stylegan.io.zoo import NETWORKS_DIR
@@ -28,6 +29,7 @@ from stylegan.training.stats import read_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 5 * 2**20
+FIGURE_SCALE = 3
 METRICS = "fid50k_full,kid50k_full,pr50k3_full"
 OPTION_FLAGS = {"cfg": "--cfg", "data": "--data", "resolution": "--res", "batch": "--batch", "gpus": "--gpus",
                 "seed": "--seed", "cbase": "--cbase", "cmax": "--cmax", "map_depth": "--map-depth",
@@ -46,11 +48,13 @@ def training_command(opts: TrainingOptions) -> str:
     return " ".join(parts)
 
 
-def cpu_hours(run_dir: Path) -> tuple[float, float]:
-    """(wall-clock hours, CPU-hours) of the run, from its per-tick statistics (threads x processes x time)."""
+def cpu_hours(run_dir: Path, nimg: int) -> tuple[float, float]:
+    """(wall-clock hours, CPU-hours) of the run up to ``nimg`` images, from its per-tick statistics
+    (one thread per process: processes x time; metrics and snapshots excluded)."""
     rows = read_stats(run_dir / "stats.jsonl", drop_timing=False)
     opts = TrainingOptions.load(run_dir / "training_options.json")
-    seconds = sum(r["Timing/sec_per_tick"]["mean"] for r in rows if "Timing/sec_per_tick" in r)
+    seconds = sum(r["Timing/sec_per_tick"]["mean"] for r in rows
+                  if "Timing/sec_per_tick" in r and r["Progress/kimg"]["mean"] * 1e3 <= nimg + 0.5)
     return seconds / 3600, seconds * opts.gpus / 3600
 
 
@@ -63,10 +67,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(max(torch.get_num_threads(), 1))
 
-    network = args.snapshot or snap.network_path(args.run_dir, snap.tag_nimg(snap.training_states(args.run_dir)[-1].name))
+    newest = snap.tag_nimg(snap.training_states(args.run_dir)[-1].name)
+    network = args.snapshot or snap.network_path(args.run_dir, newest)
     size = network.stat().st_size
     if size > MAX_BYTES:
-        sys.exit(f"{network} is {size / 2**20:.1f} MB; the package takes at most {MAX_BYTES / 2**20:.0f} MB per network")
+        sys.exit(f"{network} is {size / 2**20:.1f} MB; the package takes at most {MAX_BYTES / 2**20:.0f} MB "
+                 "per network")
     opts = TrainingOptions.load(args.run_dir / "training_options.json")
     nimg = snap.tag_nimg(network.name)
     G = stylegan.load(network)
@@ -74,7 +80,7 @@ def main(argv=None) -> int:
     from stylegan.metrics.runner import compute_metrics
 
     results = compute_metrics(G, METRICS, data=opts.data, detector="probe", num_gen=args.num, progress=False)
-    wall, cpu = cpu_hours(args.run_dir)
+    wall, cpu = cpu_hours(args.run_dir, nimg)
 
     images = ROOT / "docs" / "models" / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -85,6 +91,9 @@ def main(argv=None) -> int:
         "sweep": write_truncation_sweep(G, images / f"{args.name}-truncation.png"),
         "mixing": write_style_mixing(G, images / f"{args.name}-mixing.png"),
     }
+    for path in figures.values():  # 32 px faces: enlarge 3x (nearest) so that the cards can be read
+        picture = Image.open(path)
+        picture.resize((picture.width * FIGURE_SCALE, picture.height * FIGURE_SCALE), Image.NEAREST).save(path)
     NETWORKS_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(network, NETWORKS_DIR / f"{args.name}.safetensors")
 
@@ -99,7 +108,7 @@ def main(argv=None) -> int:
         "|---|---|",
         f"| file | `src/stylegan/io/networks/{args.name}.safetensors`, {size / 2**20:.2f} MB, {params:,} parameters |",
         f"| trained | {nimg / 1e3:g} kimg, batch {opts.batch}, {opts.gpus} process(es) of one thread |",
-        f"| time | {wall:.2f} h wall clock, {cpu:.2f} CPU-hours (2-core x86_64 CPU shared with other jobs) |",
+        f"| time | {wall:.2f} h of training steps, {cpu:.2f} CPU-hours (2-core x86_64 CPU shared with other jobs) |",
         f"| probe FID | {results['fid50k_full']:.1f} |",
         f"| probe KID | {results['kid50k_full']:.2f} (in the probe's feature units; real vs real is about 0) |",
         f"| probe precision / recall | {results['pr50k3_full_precision']:.3f} / {results['pr50k3_full_recall']:.3f} |",

@@ -150,7 +150,8 @@ def write_truncation_sweep(G, path: Path) -> Path:
 def write_video(G, path: Path) -> Path:
     from stylegan.tools.video import write_interpolation_video
 
-    return write_interpolation_video(G, VIDEO_SEEDS, path, fps=24, grid_size=(3, 2), frames_per_seed=VIDEO_FRAMES_PER_SEED,
+    return write_interpolation_video(G, VIDEO_SEEDS, path, fps=24, grid_size=(3, 2),
+                                     frames_per_seed=VIDEO_FRAMES_PER_SEED,
                                      notice=lambda message: print(f"demo: {message}"))
 
 
@@ -197,7 +198,8 @@ def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: Trai
         "",
         f"Not trained here: it ships with the package (`{shipped_networks()[SHIPPED].name}`, {shipped_params:,} "
         f"generator parameters) and was trained far longer on a CPU; its model card, "
-        f"docs/models/{SHIPPED}.md, gives its kimg, CPU-hours and probe FID. Every tool takes its name in place of a file: "
+        f"docs/models/{SHIPPED}.md, gives its kimg, CPU-hours and probe FID. Every tool takes its name in place "
+        "of a file: "
         f"`stylegan generate --network {SHIPPED} --seeds 0-7 --outdir out`.",
         "",
         "Samples (seeds 0-31, no truncation):",
