@@ -108,7 +108,8 @@ def main(argv=None) -> int:
     tools_seconds = time.time() - tools_start
     total = time.time() - start
     report = write_report(outdir / "report.md", run_dir, network, nimg, opts, fid,
-                          dict(train=train_seconds, fid=fid_seconds, tools=tools_seconds, total=total), figures)
+                          dict(train=train_seconds, fid=fid_seconds, tools=tools_seconds, total=total), figures,
+                          params=dict(trained=parameter_count(trained), shipped=parameter_count(shipped)))
     print(f"demo: trained {nimg / 1e3:g} kimg in {format_time(train_seconds)}, probe FID {fid:.1f}; "
           f"done in {format_time(total)}; results in {outdir.resolve()}")
     print(f"demo: {report.name}; trained network {network}")
@@ -155,15 +156,17 @@ def write_video(G, path: Path) -> Path:
                                      notice=lambda message: print(f"demo: {message}"))
 
 
+def parameter_count(G) -> int:
+    return sum(p.numel() for p in G.parameters())
+
+
 def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: TrainingOptions, fid: float,
-                 seconds: dict[str, float], figures: dict[str, Path]) -> Path:
+                 seconds: dict[str, float], figures: dict[str, Path], params: dict[str, int]) -> Path:
     rows = read_stats(run_dir / "stats.jsonl", drop_timing=False)
     speed = [r["Timing/sec_per_kimg"]["mean"] for r in rows[1:]] or [rows[-1]["Timing/sec_per_kimg"]["mean"]]
     sec_per_kimg = sorted(speed)[len(speed) // 2]
-    params = sum(p.numel() for p in stylegan.load(network).parameters())
     from stylegan.io.zoo import shipped_networks
 
-    shipped_params = sum(p.numel() for p in stylegan.load(SHIPPED).parameters())
     lines = [
         "# stylegan demo",
         "",
@@ -177,7 +180,7 @@ def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: Trai
         "|---|---|",
         f"| preset | `{opts.cfg}`, {opts.resolution}x{opts.resolution}, channels <= {opts.cmax}, z/w {opts.z_dim}, "
         f"mapping depth {opts.map_depth}, noise inputs {'on' if opts.noise else 'off'} |",
-        f"| generator parameters | {params:,} |",
+        f"| generator parameters | {params['trained']:,} |",
         f"| trained | {nimg:,} images ({nimg / 1e3:g} kimg), batch {opts.batch}, {opts.gpus} process(es) of one "
         f"thread, {format_time(seconds['train'])} |",
         f"| speed | {sec_per_kimg:.1f} s/kimg ({1000 / sec_per_kimg:.0f} images/s), median over ticks |",
@@ -196,7 +199,7 @@ def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: Trai
         "",
         f"## 2. Loaded: the shipped `{SHIPPED}`",
         "",
-        f"Not trained here: it ships with the package (`{shipped_networks()[SHIPPED].name}`, {shipped_params:,} "
+        f"Not trained here: it ships with the package (`{shipped_networks()[SHIPPED].name}`, {params['shipped']:,} "
         f"generator parameters) and was trained far longer on a CPU; its model card, "
         f"docs/models/{SHIPPED}.md, gives its kimg, CPU-hours and probe FID. Every tool takes its name in place "
         "of a file: "
