@@ -164,3 +164,44 @@ def save_figure(figure: Image.Image, path: str | Path) -> Path:
     from stylegan.utils.files import atomic_write
 
     return atomic_write(path, lambda tmp: figure.save(tmp, format="PNG"))
+
+
+def image_to_rgb(image) -> np.ndarray:
+    """One image [C, H, W] in [-1, 1] as RGB uint8 [H, W, 3] (grey images repeated)."""
+    return _image_to_uint8(image)
+
+
+def labelled_grid(cells: list[list[np.ndarray]], row_labels: list[str] | None = None,
+                  col_labels: list[str] | None = None, tile: int = 96, pad: int = 4,
+                  highlight: set[tuple[int, int]] = frozenset()) -> Image.Image:
+    """Rows of RGB pictures [h, w, 3] (uint8, each scaled to ``tile`` pixels high with nearest
+    neighbours), with optional labels to the left of rows and above columns; the cells (row, col)
+    in ``highlight`` get a red frame."""
+    font = ImageFont.load_default()
+    rows = len(cells)
+    cols = max((len(r) for r in cells), default=0)
+    if not rows or not cols:
+        raise ValueError("nothing to draw")
+    widths = [0] * cols
+    for r in cells:
+        for k, pic in enumerate(r):
+            widths[k] = max(widths[k], round(tile * pic.shape[1] / pic.shape[0]))
+    left = 8 + 6 * max((len(s) for s in row_labels or []), default=0) if row_labels else 0
+    top = 16 if col_labels else 0
+    width = left + sum(widths) + pad * (cols + 1)
+    height = top + rows * (tile + pad) + pad
+    canvas = Image.new("RGB", (width, height), _WHITE)
+    draw = ImageDraw.Draw(canvas)
+    xs = [left + pad + sum(widths[:k]) + pad * k for k in range(cols)]
+    for k, label in enumerate(col_labels or []):
+        draw.text((xs[k], 2), label, fill=_BLACK, font=font)
+    for i, r in enumerate(cells):
+        y = top + pad + i * (tile + pad)
+        if row_labels:
+            draw.text((4, y + tile // 2 - 6), row_labels[i], fill=_BLACK, font=font)
+        for k, pic in enumerate(r):
+            w = round(tile * pic.shape[1] / pic.shape[0])
+            canvas.paste(Image.fromarray(np.ascontiguousarray(pic)).resize((w, tile), Image.NEAREST), (xs[k], y))
+            if (i, k) in highlight:
+                draw.rectangle([xs[k] - 2, y - 2, xs[k] + w + 1, y + tile + 1], outline=(220, 30, 30), width=2)
+    return canvas

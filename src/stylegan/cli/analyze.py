@@ -149,3 +149,84 @@ def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncati
                    f"{r['rate']:>6.3f} {r['mean_score']:>10.2f}")
     if json_path:
         write_json({"seeds": seed_list, "networks": rows}, json_path)
+
+
+def _prepare_outdir(outdir, network, paths):
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
+
+    refuse_overwriting_inputs({"--network": network}, paths)
+    check_writable_folder(outdir)
+
+
+def _parse_floats(text: str, name: str) -> list[float]:
+    import math
+
+    from stylegan.errors import UserError
+
+    try:
+        values = [float(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise UserError(f"{name} must be numbers separated by commas, like -1,-0.5,0,0.5,1; got {text!r}") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise UserError(f"{name} must be finite numbers separated by commas; got {text!r}")
+    return values
+
+
+@command.command(name="noise")
+@network_option
+@click.option("--seeds", default="0-3", show_default=True, help="Seeds (one w each), e.g. 0-3.")
+@click.option("--layers", default="all", show_default=True,
+              help="Noise inputs that vary: all, none, coarse, fine, or resolutions/layers like 4,8 or b16.conv0.")
+@click.option("--draws", type=click.IntRange(2, 1024), default=16, show_default=True,
+              help="Noise draws per seed for the standard-deviation map.")
+@click.option("--samples", type=click.IntRange(1), default=4, show_default=True, help="Draws shown per seed.")
+@click.option("--noise-seed", type=click.IntRange(0), default=0, show_default=True, help="Seed of the noise draws.")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
+              help="Truncation psi.")
+@click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@device_option
+def noise_command(network, seeds, layers, draws, samples, noise_seed, truncation_psi, class_idx, outdir, device):
+    """Stochastic variation (StyleGAN Figures 4-5): noise draws for a fixed w, the per-pixel standard
+    deviation map, and the noise restricted to all / coarse / fine / no layers."""
+    from stylegan.analysis.variation import noise_report, noise_report_paths
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    _prepare_outdir(outdir, network, noise_report_paths(outdir))
+    G = open_generator(network, pick_device(device), nonfinite="error")
+    summary = noise_report(G, seed_list, outdir, layers=layers, draws=draws, noise_seed=noise_seed,
+                           samples=samples, truncation_psi=truncation_psi, class_idx=class_idx)
+    click.echo(f"mean per-pixel std over {draws} noise draws (8-bit levels), noise in {layers}: "
+               + ", ".join(f"seed {s} {v:.2f}" for s, v in zip(seed_list, summary["layers"]["mean_std"])))
+    for name, group in summary["groups"].items():
+        mean = sum(group["mean_std"]) / len(group["mean_std"])
+        click.echo(f"  noise in {name:<6} ({len(group['inputs'])} inputs): mean std {mean:.2f}")
+    click.echo(f"wrote variation.png, noise_layers.png and summary.json to {outdir}")
+
+
+@command.command(name="truncation")
+@network_option
+@click.option("--seeds", default="0-3", show_default=True, help="Seeds, one row each.")
+@click.option("--psis", default="-1,-0.75,-0.5,-0.25,0,0.25,0.5,0.75,1", show_default=True,
+              help="Truncation psi of each column, within [-2, 2].")
+@click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
+@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@device_option
+def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, device):
+    """Truncation sweep (StyleGAN Figure 8, Eq. 3): a row of images per seed over psi, the w_avg
+    image (psi 0) framed."""
+    from stylegan.analysis.variation import truncation_report, truncation_report_paths
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    psi_list = _parse_floats(psis, "--psis")
+    _prepare_outdir(outdir, network, truncation_report_paths(outdir))
+    G = open_generator(network, pick_device(device), nonfinite="error")
+    summary = truncation_report(G, seed_list, outdir, psi_list, class_idx=class_idx, noise_mode=noise_mode)
+    for psi, d in summary["mean_abs_difference_from_w_avg_image"].items():
+        click.echo(f"psi {psi:>6}: mean |image - w_avg image| {d:6.2f} (8-bit levels)")
+    click.echo(f"wrote truncation.png and summary.json to {outdir}")

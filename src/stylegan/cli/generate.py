@@ -19,6 +19,8 @@ from stylegan.cli.common import FiniteFloat, device_option, network_option, open
               help="Truncate only the first N ws (default: all).")
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
+@click.option("--noise-seed", type=click.IntRange(0), default=None,
+              help="Fix the noise inputs: every image takes the noise maps drawn from this seed (mode const).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the PNGs.")
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @click.option("--translate", default=None, metavar="X,Y",
@@ -28,7 +30,7 @@ from stylegan.cli.common import FiniteFloat, device_option, network_option, open
 @click.option("--compile/--no-compile", "compile_", default=False, show_default=True,
               help="Run the generator through torch.compile (falls back to eager where that fails).")
 @device_option
-def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, class_idx, noise_mode, outdir,
+def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, class_idx, noise_mode, noise_seed, outdir,
             batch_size, translate, rotate, compile_, device):
     """Generate images for a list of seeds (seedNNNN.png) or for saved ws (projNNNN.png), and grid.png.
 
@@ -63,11 +65,12 @@ def command(network, seeds, projected_w, truncation_psi, truncation_cutoff, clas
         ws = load_projected_ws(projected_w, G.num_ws, G.w_dim)
         keys, prefix = list(range(ws.shape[0])), "proj"
         batches = iter_rendered_ws(G, ws, noise_mode, batch_size=batch_size, device=dev, translate=translate,
-                                   rotate=rotate)
+                                   rotate=rotate, noise_seed=noise_seed)
     else:
         keys, prefix = seed_list, "seed"
         batches = iter_generated_images(G, seed_list, truncation_psi, truncation_cutoff, class_idx, noise_mode,
-                                        batch_size=batch_size, device=dev, translate=translate, rotate=rotate)
+                                        batch_size=batch_size, device=dev, translate=translate, rotate=rotate,
+                                        noise_seed=noise_seed)
     refuse_overwriting_inputs({"--network": network, "--projected-w": projected_w},
                               image_paths(outdir, keys, prefix))
     with tqdm(total=len(keys), unit="img", leave=False) as bar:  # each image is on disk as soon as it is made

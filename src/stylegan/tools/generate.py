@@ -61,6 +61,61 @@ def user_transform(G, translate: tuple[float, float] | None = None, rotate: floa
             matrix.copy_(saved)
 
 
+def noise_inputs(G) -> dict[str, torch.Tensor]:
+    """The stored noise map [H, W] of every per-pixel noise input of ``G.synthesis``, by layer name
+    (``b16.conv0`` for StyleGAN2, ``b16.conv0.epilogue.noise`` for StyleGAN1), in running order.
+    Empty for networks without noise inputs (StyleGAN3)."""
+    from stylegan.tools.project import noise_buffers
+
+    return {name.rsplit(".", 1)[0]: buf for name, buf in noise_buffers(G.synthesis).items()}
+
+
+def draw_noise_maps(G, seed: int, count: int = 1) -> list[dict[str, torch.Tensor]]:
+    """``count`` independent draws of N(0, 1) maps for every noise input of ``G`` (on the CPU), the
+    same for the same ``seed`` whatever the device or batch; a ``UserError`` for networks without
+    noise inputs."""
+    shapes = {name: buf.shape for name, buf in noise_inputs(G).items()}
+    if not shapes:
+        kind = getattr(G, "kind", type(G).__name__)
+        raise UserError(f"this network ({kind}) has no noise inputs; StyleGAN3 networks have none")
+    gen = torch.Generator().manual_seed(int(seed))
+    return [{name: torch.randn(shape, generator=gen) for name, shape in shapes.items()} for _ in range(count)]
+
+
+@contextlib.contextmanager
+def replaced_noise(G, maps: dict[str, torch.Tensor | None]):
+    """Within the block, the stored noise map of each input named in ``maps`` is that map (zeros
+    where None), so that ``noise_mode='const'`` renders with it; the stored maps are restored after."""
+    buffers = noise_inputs(G)
+    unknown = sorted(set(maps) - set(buffers))
+    if unknown:
+        raise UserError(f"no noise input named {', '.join(unknown)}; the network has {', '.join(buffers) or 'none'}")
+    saved = {name: buffers[name].detach().clone() for name in maps}
+    try:
+        with torch.no_grad():
+            for name, value in maps.items():
+                buf = buffers[name]
+                buf.copy_(torch.zeros_like(buf) if value is None else value.to(buf.device, buf.dtype))
+        yield
+    finally:
+        with torch.no_grad():
+            for name, value in saved.items():
+                buffers[name].copy_(value)
+
+
+def seeded_noise(G, noise_seed: int | None,
+                 noise_mode: str = "const") -> Callable[[], contextlib.AbstractContextManager]:
+    """A context factory: with ``noise_seed``, within the context every noise input of ``G`` takes the
+    map drawn from that seed (``draw_noise_maps``), so that 'const' noise is reproducible per seed and
+    the same for every image; a no-op for None. Options are checked (and the maps drawn) at once."""
+    if noise_seed is None:
+        return contextlib.nullcontext
+    if noise_mode != "const":
+        raise UserError(f"a noise seed fixes the noise; it needs noise mode 'const', got {noise_mode!r}")
+    maps = draw_noise_maps(G, noise_seed)[0]
+    return lambda: replaced_noise(G, maps)
+
+
 @torch.no_grad()
 def generate_images(
     G,
@@ -73,12 +128,14 @@ def generate_images(
     device: torch.device | str = "cpu",
     translate: tuple[float, float] | None = None,
     rotate: float | None = None,
+    noise_seed: int | None = None,
     **synthesis_kwargs,
 ) -> torch.Tensor:
     """Images [N, C, H, W] in [-1, 1] for ``seeds`` (z drawn as the official tools do);
-    ``translate``/``rotate``: StyleGAN3 user transform (see ``user_transform``)."""
+    ``translate``/``rotate``: StyleGAN3 user transform (see ``user_transform``); ``noise_seed``: the
+    noise maps drawn from this seed for every image (see ``seeded_noise``; noise mode 'const')."""
     out = list(iter_generated_images(G, seeds, truncation_psi, truncation_cutoff, class_idx, noise_mode, batch_size,
-                                     device, translate, rotate, **synthesis_kwargs))
+                                     device, translate, rotate, noise_seed, **synthesis_kwargs))
     return torch.cat(out) if out else torch.zeros(0, G.img_channels, G.img_resolution, G.img_resolution)
 
 
@@ -94,6 +151,7 @@ def iter_generated_images(
     device: torch.device | str = "cpu",
     translate: tuple[float, float] | None = None,
     rotate: float | None = None,
+    noise_seed: int | None = None,
     **synthesis_kwargs,
 ) -> Iterator[torch.Tensor]:
     """``generate_images`` batch by batch: [<= batch_size, C, H, W] on the CPU, in the order of ``seeds``.
@@ -103,9 +161,10 @@ def iter_generated_images(
     check_truncation(truncation_psi, truncation_cutoff, G.num_ws)
     G = G.to(device).eval()
     labels_for(G, class_idx, 1, device)  # a missing or stray class fails here, before anything is written
+    noise = seeded_noise(G, noise_seed, noise_mode)
 
     def batches():
-        with user_transform(G, translate, rotate):
+        with user_transform(G, translate, rotate), noise():
             for start in range(0, len(seeds), batch_size):
                 z = z_from_seeds(seeds[start : start + batch_size], G.z_dim).to(device)
                 c = labels_for(G, class_idx, z.shape[0], device)
@@ -167,23 +226,24 @@ def load_projected_ws(path: str | Path, num_ws: int, w_dim: int) -> torch.Tensor
 @torch.no_grad()
 def render_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
               device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
-              rotate: float | None = None) -> torch.Tensor:
+              rotate: float | None = None, noise_seed: int | None = None) -> torch.Tensor:
     """Images [N, C, H, W] in [-1, 1] of ws [N, num_ws, w_dim]; ``translate``/``rotate``: StyleGAN3
-    user transform (see ``user_transform``)."""
-    return torch.cat(list(iter_rendered_ws(G, ws, noise_mode, batch_size, device, translate, rotate)))
+    user transform (see ``user_transform``); ``noise_seed``: see ``seeded_noise``."""
+    return torch.cat(list(iter_rendered_ws(G, ws, noise_mode, batch_size, device, translate, rotate, noise_seed)))
 
 
 def iter_rendered_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
                      device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
-                     rotate: float | None = None) -> Iterator[torch.Tensor]:
+                     rotate: float | None = None, noise_seed: int | None = None) -> Iterator[torch.Tensor]:
     """``render_ws`` batch by batch, on the CPU."""
     if noise_mode not in NOISE_MODES:
         raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
     G = G.to(device).eval()
+    noise = seeded_noise(G, noise_seed, noise_mode)
 
     @torch.no_grad()
     def batches():
-        with user_transform(G, translate, rotate):
+        with user_transform(G, translate, rotate), noise():
             for i in range(0, ws.shape[0], batch_size):
                 yield synthesize(G, ws[i : i + batch_size].to(device), noise_mode=noise_mode).cpu()
 
