@@ -54,10 +54,68 @@ def test_cpu_processes_share_the_cores(monkeypatch):
     from stylegan.training.distributed import cpu_threads_per_process
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    monkeypatch.setattr("stylegan.training.distributed.available_cores", lambda: 8)
     assert cpu_threads_per_process(2) == 4
     assert cpu_threads_per_process(16) == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's setting is kept
     import torch
 
     assert cpu_threads_per_process(2) == torch.get_num_threads()
+
+
+def test_auto_layout_is_one_single_thread_process_per_core(monkeypatch):
+    from stylegan.training.distributed import MAX_AUTO_PROCESSES, auto_process_count
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert auto_process_count(16, 4, "cpu", cores=2) == 2
+    assert auto_process_count(32, 4, "cpu", cores=4) == 4
+    assert auto_process_count(24, 4, "cpu", cores=8) == 6  # the largest count that splits 24 into groups of 4
+    assert auto_process_count(12, 4, "cpu", cores=2) == 1  # 6 per process is no whole number of groups
+    assert auto_process_count(4, 4, "cpu", cores=2) == 1  # 2 per process would shrink the groups
+    assert auto_process_count(256, 4, "cpu", cores=64) == MAX_AUTO_PROCESSES
+    assert auto_process_count(16, 4, "cpu", cores=1) == 1
+    assert auto_process_count(16, 4, "cuda", cores=2) == 1  # GPUs are asked for by number
+    assert auto_process_count(None, 4, "cpu", cores=2) == 1  # progressive growing's batch schedule
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user chose the threads: one process uses them
+    assert auto_process_count(16, 4, "cpu", cores=2) == 1
+
+
+def test_auto_layout_resolves_into_the_options(monkeypatch):
+    from stylegan.training.distributed import AUTO_PROCESSES
+    from stylegan.training.options import TrainingOptions, resolve_options
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("stylegan.training.distributed.available_cores", lambda: 2)
+    opts = TrainingOptions(cfg="stylegan2", data="toyfaces", batch=16, gpus=AUTO_PROCESSES)
+    resolved = resolve_options(opts, 32, device_type="cpu")
+    assert (resolved.gpus, resolved.batch_gpu) == (2, 8)
+    assert resolve_options(opts, 32, device_type="cuda").gpus == 1
+    # An explicit per-process share keeps one process; an explicit count is kept as given.
+    import dataclasses
+
+    assert resolve_options(dataclasses.replace(opts, batch_gpu=4), 32, device_type="cpu").gpus == 1
+    assert resolve_options(dataclasses.replace(opts, gpus=1), 32, device_type="cpu").gpus == 1
+
+
+def test_cli_chooses_the_layout_of_a_new_run_only(monkeypatch):
+    """A new run from the CLI asks for the automatic layout; a resumed run keeps its own unless told."""
+    from stylegan.cli import train as cli_train
+    from stylegan.errors import UserError
+    from stylegan.training.distributed import AUTO_PROCESSES
+
+    seen = []
+    monkeypatch.setattr("stylegan.training.launch.train", lambda opts, **kw: seen.append((opts, kw)) or "run")
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    assert runner.invoke(cli_train.command, ["--cfg", "stylegan2", "--data", "toyfaces"]).exit_code == 0
+    assert seen[-1][0].gpus == AUTO_PROCESSES
+    assert runner.invoke(cli_train.command, ["--cfg", "stylegan2", "--data", "toyfaces", "--gpus", "3"]).exit_code == 0
+    assert seen[-1][0].gpus == 3
+    assert runner.invoke(cli_train.command, ["--resume", "latest"]).exit_code == 0
+    assert "gpus" not in seen[-1][1]["overrides"]
+    assert runner.invoke(cli_train.command, ["--resume", "latest", "--gpus", "auto"]).exit_code == 0
+    assert seen[-1][1]["overrides"]["gpus"] == AUTO_PROCESSES
+    for bad in ("0", "two", "-1"):
+        result = runner.invoke(cli_train.command, ["--cfg", "stylegan2", "--data", "toyfaces", "--gpus", bad])
+        assert isinstance(result.exception, UserError) and "--gpus" in str(result.exception)

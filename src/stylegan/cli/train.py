@@ -48,6 +48,21 @@ def _metrics(value):
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def _gpus(value: str) -> int:
+    from stylegan.errors import UserError
+    from stylegan.training.distributed import AUTO_PROCESSES
+
+    if value.strip().lower() == "auto":
+        return AUTO_PROCESSES
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise UserError(f"--gpus must be a whole number of at least 1 or 'auto', got {value!r}")
+    return n
+
+
 FloatPos = FiniteFloat(min=0, min_open=True)
 Float0 = FiniteFloat(min=0)
 Prob = FiniteFloat(0, 1)
@@ -66,7 +81,8 @@ OPTIONS = [
     ("--time-limit", dict(type=FloatPos, help="Stop (with a snapshot) after this many minutes")),
     ("--batch", dict(type=click.IntRange(1), help="Total batch size  [default: 32; StyleGAN: per resolution]")),
     ("--batch-gpu", dict(type=click.IntRange(1), help="Samples per process and pass  [default: batch / gpus]")),
-    ("--gpus", dict(type=click.IntRange(1), help="Processes: GPUs, or gloo processes on CPU  [default: 1]")),
+    ("--gpus", dict(metavar="N|auto", help="Processes: GPUs, or gloo processes on CPU; auto: one process of one "
+                                           "thread per CPU core (1 on CUDA)  [default: auto]")),
     ("--seed", dict(type=SEED, help="Random seed  [default: 0]")),
     ("--cbase", dict(type=click.IntRange(1), help="Capacity: channels min(cbase / res, cmax)  [default: per preset]")),
     ("--cmax", dict(type=click.IntRange(1), help="Maximum channels  [default: per preset]")),
@@ -123,7 +139,7 @@ def _with_options(fn):
     return fn
 
 
-_PARSE = {"metrics": _metrics, "grid": _grid}
+_PARSE = {"metrics": _metrics, "grid": _grid, "gpus": _gpus}
 
 
 @click.command()
@@ -154,6 +170,7 @@ def command(ctx: click.Context, resume: str | None, **kwargs):
         missing = [f"--{k}" for k in ("cfg", "data") if k not in given]
         if missing:
             raise UserError(f"missing option(s) {', '.join(missing)} (needed unless resuming a run)")
+        given.setdefault("gpus", _gpus("auto"))  # a new run chooses its process layout unless told
     opts = TrainingOptions(**given)
     try:
         run_dir = train(opts, resume=resume, overrides=given)

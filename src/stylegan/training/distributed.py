@@ -60,13 +60,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+AUTO_PROCESSES = 0  # ``--gpus auto``: ``auto_process_count`` chooses
+MAX_AUTO_PROCESSES = 8  # the layout was measured on 2 cores; beyond 8 the all-reduce is unmeasured
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. a container's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def auto_process_count(batch: int | None, mbstd_group: int, device_type: str, cores: int | None = None) -> int:
+    """Training processes for ``--gpus auto``.
+
+    On the CPU, one gloo process of one thread per core: for the small networks a CPU trains, two
+    threads in one process are slower than one, and two processes of one thread each train 1.7x
+    faster than one process on 2 cores (docs/training.md). The count is the largest one up to the
+    cores (at most ``MAX_AUTO_PROCESSES``) that splits ``batch`` into equal shares that are whole
+    minibatch-stddev groups, so that D sees the groups it sees in one process. One process where
+    that is impossible, on CUDA (several GPUs are asked for by number), without a fixed batch
+    (progressive growing's schedule), or when the user chose the threads with ``OMP_NUM_THREADS``."""
+    if device_type != "cpu" or batch is None or os.environ.get("OMP_NUM_THREADS"):
+        return 1
+    cores = available_cores() if cores is None else cores
+    for n in range(min(cores, MAX_AUTO_PROCESSES), 1, -1):
+        share = batch // n
+        if batch % n == 0 and share >= mbstd_group and share % mbstd_group == 0:
+            return n
+    return 1
+
+
 def cpu_threads_per_process(num_procs: int) -> int:
     """Intra-op threads for each of ``num_procs`` CPU processes on this machine: the cores shared out
     (at least one), unless the user set ``OMP_NUM_THREADS``. Without this every process would start
     one thread per core and the processes would fight over the cores."""
     if os.environ.get("OMP_NUM_THREADS"):
         return torch.get_num_threads()
-    return max(1, (os.cpu_count() or 1) // num_procs)
+    return max(1, available_cores() // num_procs)
 
 
 def _spawned(local_rank: int, fn: Callable, num_procs: int, init_file: str, backend: str, args: tuple) -> None:

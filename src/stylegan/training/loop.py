@@ -359,6 +359,10 @@ class Trainer:
             self._write_initial_images()
         limit = f", or {opts.time_limit:g} minutes" if opts.time_limit else ""
         self.log(f"Training for {opts.kimg:g} kimg ({total_nimg} images){limit} in {self.run_dir}")
+        if self.device.type == "cpu":
+            procs = f"{self.world_size} processes" if self.world_size > 1 else "1 process"
+            self.log(f"CPU layout: {procs} of {torch.get_num_threads()} thread(s) (--gpus N|auto; "
+                     "OMP_NUM_THREADS sets the threads)")
         if opts.precision == "bf16":
             self.log("Precision: bfloat16 autocast for the forward passes; weights, losses and gradients float32")
         self.tick_start_time = time.time()

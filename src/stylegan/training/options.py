@@ -96,7 +96,7 @@ class TrainingOptions:
     kimg: float = 25000.0
     batch: int | None = None
     batch_gpu: int | None = None  # samples per process and pass; default batch / gpus
-    gpus: int = 1  # processes (one per GPU; on CPU, gloo processes)
+    gpus: int = 1  # processes (one per GPU; on CPU, gloo processes); 0: chosen by auto_process_count
     seed: int = 0
     # Networks.
     cbase: int | None = None
@@ -200,6 +200,7 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int, device_type:
         import torch
 
         device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    from stylegan.training.distributed import AUTO_PROCESSES, auto_process_count
     from stylegan.utils.precision import resolve_precision
 
     precision = "fp32" if opts.fp32 and opts.precision == "auto" else resolve_precision(opts.precision, device_type)
@@ -208,12 +209,17 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int, device_type:
     # Progressive growing without --batch takes the minibatch of each resolution from the schedule.
     batch = opts.batch if opts.batch or progressive else d.batch
     scale = (batch or d.batch) / 32
+    mbstd_group = opts.mbstd_group or d.mbstd_group
+    gpus = opts.gpus
+    if gpus == AUTO_PROCESSES:
+        gpus = 1 if opts.batch_gpu else auto_process_count(batch, mbstd_group, device_type)
     values = dict(
         resolution=res,
         batch=batch,
-        batch_gpu=opts.batch_gpu or (max(batch // opts.gpus, 1) if batch else None),
+        gpus=gpus,
+        batch_gpu=opts.batch_gpu or (max(batch // gpus, 1) if batch else None),
         map_depth=opts.map_depth or d.map_depth,
-        mbstd_group=opts.mbstd_group or d.mbstd_group,
+        mbstd_group=mbstd_group,
         glr=d.g_lr if opts.glr is None else opts.glr,
         dlr=d.d_lr if opts.dlr is None else opts.dlr,
         gamma=_default_gamma(d, res, batch or d.batch) if opts.gamma is None else opts.gamma,
