@@ -230,3 +230,54 @@ def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, devi
     for psi, d in summary["mean_abs_difference_from_w_avg_image"].items():
         click.echo(f"psi {psi:>6}: mean |image - w_avg image| {d:6.2f} (8-bit levels)")
     click.echo(f"wrote truncation.png and summary.json to {outdir}")
+
+
+@command.command(name="contribution")
+@click.option("--network", default=None, metavar="CKPT", help="One network (a skip generator).")
+@click.option("--run", "run_dir", default=None, type=click.Path(file_okay=False),
+              help="A training run directory: every network snapshot, plotted over kimg.")
+@click.option("--seeds", default="0-15", show_default=True, help="Seeds of the images measured.")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
+              help="Truncation psi (--network only).")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@device_option
+def contribution_command(network, run_dir, seeds, truncation_psi, outdir, device):
+    """Share of each resolution's tRGB output in the image of a skip generator (StyleGAN2 Figure 8),
+    for one network or across the snapshots of a run."""
+    from stylegan.analysis.contribution import (
+        contribution_over_training,
+        contribution_over_training_paths,
+        contribution_report,
+        contribution_report_paths,
+        run_snapshots,
+    )
+    from stylegan.errors import UserError
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.seeds import parse_seeds
+
+    if (network is None) == (run_dir is None):
+        raise UserError("give either --network or --run (one of them)")
+    seed_list = parse_seeds(seeds)
+    dev = pick_device(device)
+    if network is not None:
+        _prepare_outdir(outdir, network, contribution_report_paths(outdir))
+        G = open_generator(network, dev, nonfinite="error")
+        summary = contribution_report(G, seed_list, outdir, truncation_psi=truncation_psi)
+        click.echo("contribution of each resolution: " + ", ".join(
+            f"{r}px {p:.1f}%" for r, p in summary["shares_percent"].items()))
+        click.echo(f"wrote contribution.png and summary.json to {outdir}")
+        return
+    from tqdm import tqdm
+
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
+
+    snapshots = run_snapshots(run_dir)
+    refuse_overwriting_inputs({f"snapshot {p.name}": p for _, p in snapshots}, contribution_over_training_paths(outdir))
+    check_writable_folder(outdir)
+    with tqdm(total=len(snapshots), unit="snapshot", leave=False) as bar:
+        summary = contribution_over_training(run_dir, outdir, seed_list, dev,
+                                             progress=lambda n, total: bar.update(n - bar.n))
+    for row in summary["snapshots"]:
+        click.echo(f"{row['kimg']:9.1f} kimg: " + ", ".join(f"{r}px {p:5.1f}%"
+                                                          for r, p in row["shares_percent"].items()))
+    click.echo(f"wrote contribution_over_training.png and .json to {outdir}")
