@@ -205,3 +205,19 @@ def labelled_grid(cells: list[list[np.ndarray]], row_labels: list[str] | None = 
             if (i, k) in highlight:
                 draw.rectangle([xs[k] - 2, y - 2, xs[k] + w + 1, y + tile + 1], outline=(220, 30, 30), width=2)
     return canvas
+
+
+def channels_as_rgb(features, channels: tuple[int, int, int] = (0, 1, 2), lo_q: float = 0.01,
+                    hi_q: float = 0.99) -> np.ndarray:
+    """Three channels of a feature map [C, H, W] as the R, G, B of a picture [H, W, 3] uint8, each
+    channel stretched from its ``lo_q`` to its ``hi_q`` quantile (the StyleGAN3 paper's view of
+    internal representations)."""
+    x = torch.as_tensor(features).detach().to("cpu", torch.float64).numpy()
+    if x.ndim != 3:
+        raise ValueError("give one feature map [C, H, W]")
+    planes = []
+    for c in channels:
+        v = x[c]
+        lo, hi = np.quantile(v, lo_q), np.quantile(v, hi_q)
+        planes.append(np.clip((v - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(v))
+    return np.round(np.stack(planes, axis=-1) * 255).astype(np.uint8)

@@ -281,3 +281,33 @@ def contribution_command(network, run_dir, seeds, truncation_psi, outdir, device
         click.echo(f"{row['kimg']:9.1f} kimg: " + ", ".join(f"{r}px {p:5.1f}%"
                                                           for r, p in row["shares_percent"].items()))
     click.echo(f"wrote contribution_over_training.png and .json to {outdir}")
+
+
+@command.command(name="internals")
+@network_option
+@click.option("--seeds", default="0-3", show_default=True, help="Seeds, one row each.")
+@click.option("--layers", default=None, help="Layers, comma separated (default: a few from first to last; "
+                                             "list them with `stylegan analyze layers`).")
+@click.option("--channels", default="0,1,2", show_default=True, help="The three channels shown as R,G,B.")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
+              help="Truncation psi.")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@device_option
+def internals_command(network, seeds, layers, channels, truncation_psi, outdir, device):
+    """Internal representations (StyleGAN3 Figure 6): feature maps of chosen layers, three channels as RGB."""
+    from stylegan.analysis.representations import internals_report, internals_report_paths
+    from stylegan.errors import UserError
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.seeds import parse_int_list, parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    channel_list = parse_int_list(channels, "channel list")
+    if len(channel_list) != 3 or min(channel_list) < 0:
+        raise UserError(f"--channels must be three channel indices like 0,1,2; got {channels!r}")
+    layer_list = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
+    _prepare_outdir(outdir, network, internals_report_paths(outdir))
+    G = open_generator(network, pick_device(device), nonfinite="error")
+    summary = internals_report(G, seed_list, outdir, layer_list, tuple(channel_list), truncation_psi)
+    for name, shape in summary["layers"].items():
+        click.echo(f"{name:<40} {'x'.join(map(str, shape))}")
+    click.echo(f"wrote internals.png and summary.json to {outdir}")
