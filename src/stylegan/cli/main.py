@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("stylegan.cli.analyze", "Analyse circular artifacts: feature maps, energy, experiments, rates."),
     "convert": ("stylegan.cli.convert", "Convert official and community checkpoints to the native format."),
     "dataset": ("stylegan.cli.dataset", "Convert an image folder, zip or toyfaces into a training dataset."),
+    "explore": ("stylegan.cli.explore", "Explore a network in the browser: latents, layers, spectra, artifacts."),
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
     "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
     "metrics": ("stylegan.cli.metrics", "Measure a network: FID, KID, precision/recall, PPL, LS, equivariance."),

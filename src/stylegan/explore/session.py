@@ -1,0 +1,282 @@
+"""The explorer's state: the open network, where it may open files from, imported ws, and
+latest-wins rendering. No web code here; ``app.py`` maps requests onto ``Explorer`` methods.
+
+Paths typed into the page are resolved by ``Explorer.resolve``: a shipped network's name, or a path
+(relative paths from the first root) with no ``..`` component whose real location (symbolic links
+followed) lies inside one of the roots (``stylegan explore --root``, default the current folder),
+or a file the user named on the command line. A folder stands for its newest
+``network-snapshot-*`` (a training run directory).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+from stylegan.errors import CheckpointError, UserError
+from stylegan.explore.render import (
+    Rendered,
+    Settings,
+    is_stylegan3,
+    layer_table,
+    network_kind,
+    render,
+    settings_ws,
+    style_presets,
+)
+
+T = TypeVar("T")
+RECENT_LIMIT = 12
+MAX_UPLOAD_BYTES = 64 * 2**20
+MAX_VIDEO_FRAMES = 600
+VIDEO_KINDS = ("latent", "translate", "rotate")
+_OUTPUT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_PKL_SNAPSHOT = re.compile(r"^network-snapshot-(\d+)\.pkl$")
+
+
+class Superseded(Exception):
+    """A newer request of the same client arrived before this one started: it is not computed."""
+
+
+class LatestWins:
+    """Runs one job at a time; a job that is still waiting when a newer one of the same key arrives
+    is dropped (``Superseded``), so that moving a slider never builds a queue: after the job that is
+    running, only the newest waiting one runs."""
+
+    def __init__(self, work_lock: threading.Lock):
+        self._work = work_lock
+        self._guard = threading.Lock()
+        self._latest: dict[str, int] = {}
+        self._count = 0
+
+    def run(self, key: str, job: Callable[[], T]) -> T:
+        with self._guard:
+            self._count += 1
+            ticket = self._latest[key] = self._count
+        with self._work:
+            with self._guard:
+                if self._latest.get(key) != ticket:
+                    raise Superseded
+            return job()
+
+
+def latest_snapshot(folder: Path) -> Path:
+    """The newest ``network-snapshot-*`` file (native or official pickle) of a run directory."""
+    from stylegan.training.snapshot import tag_nimg
+
+    found = []
+    for p in folder.iterdir():
+        nimg = tag_nimg(p.name) if p.name.startswith("network-snapshot-") else None
+        if nimg is None and (m := _PKL_SNAPSHOT.match(p.name)):
+            nimg = int(m.group(1)) * 1000
+        if nimg is not None and p.is_file():
+            found.append((nimg, p.name, p))
+    if not found:
+        raise UserError(f"{folder} is a folder without network-snapshot-* files; give a network file or a "
+                        "training run directory")
+    return max(found)[2]
+
+
+class Explorer:
+    """The open network and everything the page can ask of it."""
+
+    def __init__(self, roots: list[str | Path] | None = None, outdir: str | Path = "out/explore",
+                 device: str | torch.device = "cpu", allowed_files: list[str | Path] = ()):
+        self.roots = [Path(r).expanduser().resolve() for r in (roots or [Path.cwd()])]
+        self.outdir = Path(outdir).expanduser().resolve()
+        self.device = torch.device(device)
+        self.allowed_files = {Path(f).expanduser().resolve() for f in allowed_files}
+        self.G = None
+        self.network: dict | None = None
+        self.recent: list[str] = []
+        self.imported: dict[str, torch.Tensor] = {}
+        self.work_lock = threading.Lock()
+        self.latest = LatestWins(self.work_lock)
+
+    # ---------------------------------------------------------------- opening networks
+
+    def resolve(self, text: str) -> Path:
+        """The network file ``text`` stands for, or a ``UserError`` saying why it may not be opened."""
+        from stylegan.io.zoo import SUFFIX, missing_network_message, shipped_networks
+
+        text = (text or "").strip()
+        if not text:
+            raise UserError("give a network: a file, a training run directory or a shipped network's name")
+        if "\x00" in text:
+            raise UserError("a path may not contain a NUL character")
+        name = text[: -len(SUFFIX)] if text.endswith(SUFFIX) else text
+        shipped = shipped_networks()
+        if "/" not in text and "\\" not in text and name in shipped:
+            return shipped[name]
+        path = Path(text).expanduser()
+        if ".." in path.parts:
+            raise UserError(f"paths may not contain '..': {text}")
+        if not path.is_absolute():
+            path = self.roots[0] / path
+        real = path.resolve()
+        if real not in self.allowed_files and not any(real.is_relative_to(root) for root in self.roots):
+            roots = ", ".join(str(r) for r in self.roots)
+            raise UserError(f"{text} lies outside the folders this explorer may open ({roots}); "
+                            "start `stylegan explore` with --root to allow another folder")
+        if not real.exists():
+            raise UserError(missing_network_message(text))
+        if real.is_dir():
+            real = latest_snapshot(real).resolve()
+            if not any(real.is_relative_to(root) for root in self.roots):
+                raise UserError(f"the newest snapshot of {text} links outside the folders this explorer may open")
+        return real
+
+    def open(self, text: str) -> dict:
+        """Load the network ``text`` names (see ``resolve``) and make it the current one."""
+        from stylegan.io import load_network
+
+        path = self.resolve(text)
+        try:
+            G = load_network(path, which="G", device=self.device)
+        except UserError:
+            raise
+        except Exception as e:  # an importer meeting a damaged or unexpected file
+            raise CheckpointError(f"{text}: could not read a network from it ({e.__class__.__name__}: {e})") from None
+        G = G.eval().requires_grad_(False)
+        with self.work_lock:
+            info = self._describe(G, text, path)
+            self.G, self.network = G, info
+            self.imported.clear()
+        self.recent = [text] + [r for r in self.recent if r != text][: RECENT_LIMIT - 1]
+        return info
+
+    def _describe(self, G, text: str, path: Path) -> dict:
+        from stylegan.tools.project import noise_buffers
+
+        return {
+            "name": text, "path": str(path), "kind": network_kind(G), "resolution": G.img_resolution,
+            "channels": G.img_channels, "z_dim": G.z_dim, "w_dim": G.w_dim, "c_dim": G.c_dim, "num_ws": G.num_ws,
+            "stylegan3": is_stylegan3(G), "noise": bool(noise_buffers(G.synthesis)),
+            "presets": style_presets(G), "layers": layer_table(G),
+            "parameters": sum(p.numel() for p in G.parameters()),
+        }
+
+    def require(self):
+        if self.G is None:
+            raise UserError("no network is open; open one first")
+        return self.G
+
+    # ---------------------------------------------------------------- rendering
+
+    def render(self, settings: Settings, client: str = "default") -> Rendered:
+        """Render ``settings``; ``Superseded`` when a newer request of ``client`` came in meanwhile."""
+        return self.latest.run(client, lambda: render(self.require(), settings, self.imported))
+
+    def render_now(self, settings: Settings) -> Rendered:
+        """Render ``settings`` (waiting for the running job; never superseded)."""
+        with self.work_lock:
+            return render(self.require(), settings, self.imported)
+
+    def run_locked(self, job: Callable[[], T]) -> T:
+        with self.work_lock:
+            return job()
+
+    # ---------------------------------------------------------------- ws in and out
+
+    def export_w(self, settings: Settings) -> bytes:
+        """The ws of ``settings`` as an ``.npz`` in the projector's w+ format: key ``w``, [num_ws, w_dim]."""
+        G = self.require()
+        settings.check(G)
+        with self.work_lock:
+            ws = settings_ws(G, settings, self.imported, self.device)
+        buffer = io.BytesIO()
+        np.savez(buffer, w=ws[0].cpu().numpy().astype(np.float32))
+        return buffer.getvalue()
+
+    def import_w(self, data: bytes, filename: str = "w.npz") -> list[str]:
+        """Read an ``.npz`` with key ``w`` (as ``stylegan project`` writes it; see ``load_projected_ws``);
+        returns one id per w it holds, for ``Settings.w_id``."""
+        from stylegan.tools.generate import load_projected_ws
+
+        G = self.require()
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise UserError(f"{filename} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "w.npz"
+            path.write_bytes(data)
+            try:
+                ws = load_projected_ws(path, G.num_ws, G.w_dim)
+            except UserError as e:
+                raise UserError(str(e).replace(str(path), Path(filename).name)) from None
+        ids = []
+        for w in ws:
+            key = uuid.uuid4().hex[:12]
+            self.imported[key] = w.clone()
+            ids.append(key)
+        return ids
+
+    # ---------------------------------------------------------------- captures
+
+    def output_path(self, name: str) -> Path:
+        """A file directly inside the output folder (names only: no folders, no hidden files)."""
+        if not _OUTPUT_NAME.match(name or ""):
+            raise UserError(f"not a file name the explorer writes: {name!r}")
+        return self.outdir / name
+
+    def next_output(self, stem: str, suffix: str) -> Path:
+        k = 0
+        while (path := self.outdir / f"{stem}-{k:04d}{suffix}").exists() or path.with_suffix(".gif").exists():
+            k += 1
+        return path
+
+    def save_image(self, settings: Settings) -> Path:
+        """Render ``settings`` (as the page shows it) and save the picture as a PNG in the output folder."""
+        from stylegan.utils.images import save_png
+
+        rendered = self.render_now(settings)
+        stem = "explore" if settings.w_id else f"seed{latent_name(settings)}"
+        return save_png(rendered.picture, self.next_output(stem, ".png"))
+
+    def record_video(self, settings: Settings, kind: str = "latent", frames: int = 60, fps: float = 30,
+                     speed: float = 0.25) -> Path:
+        """An animation of the current view as a video (``write_video``: MP4, or GIF where ffmpeg is
+        missing): ``latent`` moves x by ``speed`` seeds a second, ``translate`` moves the StyleGAN3 image
+        by ``speed`` image widths a second, ``rotate`` turns it by ``speed`` * 360 degrees a second."""
+        import dataclasses
+
+        from stylegan.tools.media import write_video
+
+        G = self.require()
+        if kind not in VIDEO_KINDS:
+            raise UserError(f"animation must be one of {', '.join(VIDEO_KINDS)}, got {kind!r}")
+        if not 1 <= frames <= MAX_VIDEO_FRAMES:
+            raise UserError(f"frames must be in [1, {MAX_VIDEO_FRAMES}], got {frames}")
+        if not 1 <= fps <= 120:
+            raise UserError(f"fps must be in [1, 120], got {fps:g}")
+        if kind != "latent" and not is_stylegan3(G):
+            raise UserError(f"the {kind} animation needs a StyleGAN3 network; this one is a {network_kind(G)}")
+        settings.check(G)
+
+        def frame_settings(i: int) -> Settings:
+            t = i / fps * speed
+            change = {"latent": {"x": settings.x + t}, "translate": {"translate_x": settings.translate_x + t},
+                      "rotate": {"rotate": settings.rotate + 360 * t}}[kind]
+            return dataclasses.replace(settings, **change)
+
+        def pictures():
+            for i in range(frames):
+                yield render(G, frame_settings(i), self.imported).picture
+
+        with self.work_lock:
+            return write_video(pictures(), self.next_output(f"video-{kind}", ".mp4"), fps=fps, notice=None)
+
+
+def latent_name(settings: Settings) -> str:
+    x, y = settings.x, settings.y
+    if float(x).is_integer() and float(y).is_integer():
+        return f"{int(x) + int(y) * settings.step_y:04d}"
+    return f"{x:g}_{y:g}".replace("-", "m")

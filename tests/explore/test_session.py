@@ -1,0 +1,186 @@
+"""The explorer's session: which paths it opens, latest-wins rendering, ws in and out, captures."""
+
+import io
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import stylegan
+from stylegan.errors import UserError
+from stylegan.explore.render import Settings, render
+from stylegan.explore.session import Explorer, LatestWins, Superseded
+from stylegan.io.zoo import shipped_networks
+from stylegan.tools.generate import generate_images, load_projected_ws
+from stylegan.utils.images import to_uint8
+
+
+@pytest.fixture
+def explorer(nets, tmp_path):
+    return Explorer(roots=[nets["root"]], outdir=tmp_path / "out")
+
+
+def test_resolve_relative_absolute_shipped_and_run_dirs(explorer, nets):
+    assert explorer.resolve("g16.safetensors") == nets["sg2"].resolve()
+    assert explorer.resolve(str(nets["sg2"])) == nets["sg2"].resolve()
+    assert explorer.resolve("00001-run") == nets["run_latest"].resolve()  # the newest snapshot
+    name = next(iter(shipped_networks()))
+    assert explorer.resolve(name) == shipped_networks()[name]
+    assert explorer.resolve(name + ".safetensors") == shipped_networks()[name]
+
+
+@pytest.mark.parametrize("text,match", [
+    ("", "give a network"), ("../g16.safetensors", r"'\.\.'"), ("00001-run/../g16.safetensors", r"'\.\.'"),
+    ("/etc/passwd", "outside the folders"), ("missing.safetensors", "not found"), ("a\x00b", "NUL"),
+])
+def test_resolve_refuses(explorer, text, match):
+    with pytest.raises(UserError, match=match):
+        explorer.resolve(text)
+
+
+def test_symlink_out_of_the_root_is_refused(explorer, nets, tmp_path):
+    outside = tmp_path / "elsewhere.safetensors"
+    outside.write_bytes(nets["sg2"].read_bytes())
+    link = nets["root"] / "link.safetensors"
+    if not link.exists():
+        os.symlink(outside, link)
+    with pytest.raises(UserError, match="outside the folders"):
+        explorer.resolve("link.safetensors")
+    assert Explorer(roots=[nets["root"]], allowed_files=[outside]).resolve(str(outside)) == outside.resolve()
+
+
+def test_folder_without_snapshots_and_non_network_files(explorer, nets):
+    (nets["root"] / "empty").mkdir(exist_ok=True)
+    with pytest.raises(UserError, match="without network-snapshot"):
+        explorer.open("empty")
+    (nets["root"] / "notes.txt").write_text("hello")
+    with pytest.raises(UserError, match="unsupported file format"):
+        explorer.open("notes.txt")
+    assert explorer.G is None
+
+
+def test_open_describes_the_network_and_keeps_recent(explorer, nets):
+    info = explorer.open("g16.safetensors")
+    assert info["resolution"] == 16 and info["num_ws"] == explorer.G.num_ws and not info["stylegan3"]
+    assert info["layers"][-1]["name"] is None and info["presets"]["coarse"]
+    explorer.open("sg3.safetensors")
+    assert explorer.network["stylegan3"] and not explorer.network["noise"]
+    explorer.open("g16.safetensors")
+    assert explorer.recent == ["g16.safetensors", "sg3.safetensors"]
+
+
+def test_render_needs_a_network(explorer):
+    with pytest.raises(UserError, match="no network is open"):
+        explorer.render(Settings())
+
+
+def test_latest_wins_drops_waiting_jobs():
+    lock = threading.Lock()
+    lw = LatestWins(lock)
+    started, release = threading.Event(), threading.Event()
+    ran, results = [], {}
+
+    def job(name, block=False):
+        def run():
+            if block:
+                started.set()
+                release.wait(5)
+            ran.append(name)
+            return name
+        return run
+
+    def submit(name, block=False, key="page"):
+        try:
+            results[name] = lw.run(key, job(name, block))
+        except Superseded:
+            results[name] = "superseded"
+
+    first = threading.Thread(target=submit, args=("a", True))
+    first.start()
+    assert started.wait(5)
+    waiting = [threading.Thread(target=submit, args=(n,)) for n in ("b", "c", "d")]
+    for t in waiting:
+        t.start()
+        time.sleep(0.05)
+    other = threading.Thread(target=submit, args=("x", False, "other-tab"))
+    other.start()
+    time.sleep(0.05)
+    release.set()
+    for t in [first, *waiting, other]:
+        t.join(5)
+    assert results == {"a": "a", "b": "superseded", "c": "superseded", "d": "d", "x": "x"}
+    assert sorted(ran) == ["a", "d", "x"]
+
+
+def test_w_export_import_round_trip(explorer, nets, tmp_path):
+    explorer.open("g16.safetensors")
+    s = Settings(x=6, psi=0.6, mix_seed=2, mix_layers=[0, 1])
+    data = explorer.export_w(s)
+    path = tmp_path / "w.npz"
+    path.write_bytes(data)
+    with np.load(path) as f:
+        assert f["w"].shape == (explorer.G.num_ws, explorer.G.w_dim) and f["w"].dtype == np.float32
+    ws = load_projected_ws(path, explorer.G.num_ws, explorer.G.w_dim)  # what `stylegan generate --projected-w` reads
+    ids = explorer.import_w(data, "w.npz")
+    assert len(ids) == 1
+    imported = explorer.render(Settings(w_id=ids[0]))
+    assert np.array_equal(imported.picture, explorer.render(s).picture)
+    assert np.allclose(imported.ws, ws)
+
+
+def test_import_w_errors(explorer):
+    explorer.open("g16.safetensors")
+    with pytest.raises(UserError, match="not a readable .npz"):
+        explorer.import_w(b"garbage", "x.npz")
+    buffer = io.BytesIO()
+    np.savez(buffer, w=np.zeros((3, 5), np.float32))
+    with pytest.raises(UserError, match=r"x\.npz: 'w' has shape \[3, 5\]"):
+        explorer.import_w(buffer.getvalue(), "x.npz")
+    buffer = io.BytesIO()
+    np.savez(buffer, z=np.zeros((3, 5), np.float32))
+    with pytest.raises(UserError, match="no array named 'w'"):
+        explorer.import_w(buffer.getvalue(), "x.npz")
+
+
+def test_save_image_and_output_names(explorer):
+    explorer.open("g16.safetensors")
+    path = explorer.save_image(Settings(x=3, psi=0.5))
+    assert path.name == "seed0003-0000.png" and path.parent == explorer.outdir
+    from PIL import Image
+
+    saved = np.asarray(Image.open(path))
+    assert np.array_equal(saved, to_uint8(generate_images(explorer.G, [3], 0.5))[0])
+    assert explorer.save_image(Settings(x=3, psi=0.5)).name == "seed0003-0001.png"
+    assert explorer.output_path("seed0003-0000.png") == path
+    for bad in ("../x.png", ".hidden", "a/b.png", ""):
+        with pytest.raises(UserError):
+            explorer.output_path(bad)
+
+
+def test_record_video(explorer, nets):
+    explorer.open("g16.safetensors")
+    path = explorer.record_video(Settings(x=0), "latent", frames=4, fps=4, speed=1.0)
+    assert path.exists() and path.suffix in (".mp4", ".gif") and path.stat().st_size > 0
+    with pytest.raises(UserError, match="StyleGAN3"):
+        explorer.record_video(Settings(), "rotate", frames=2)
+    with pytest.raises(UserError, match="frames"):
+        explorer.record_video(Settings(), "latent", frames=0)
+    explorer.open("sg3.safetensors")
+    assert explorer.record_video(Settings(), "rotate", frames=2, fps=2).exists()
+
+
+def test_video_frames_are_the_rendered_views(explorer, monkeypatch):
+    explorer.open("g16.safetensors")
+    captured = []
+
+    def fake_write_video(frames, path, fps, notice=None):
+        captured.extend(frames)
+        return path
+
+    monkeypatch.setattr("stylegan.tools.media.write_video", fake_write_video)
+    explorer.record_video(Settings(x=1), "latent", frames=3, fps=2, speed=1.0)
+    G = stylegan.load(explorer.resolve("g16.safetensors"))
+    for i, frame in enumerate(captured):
+        assert np.array_equal(frame, render(G, Settings(x=1 + i / 2)).picture)
