@@ -311,3 +311,46 @@ def internals_command(network, seeds, layers, channels, truncation_psi, outdir, 
     for name, shape in summary["layers"].items():
         click.echo(f"{name:<40} {'x'.join(map(str, shape))}")
     click.echo(f"wrote internals.png and summary.json to {outdir}")
+
+
+@command.command(name="sticking")
+@click.argument("networks", nargs=-1, required=True, metavar="NETWORK...")
+@click.option("--seeds", default="0-3", show_default=True, help="Seeds: one walk each.")
+@click.option("--frames", type=click.IntRange(2, 4096), default=64, show_default=True, help="Frames per walk.")
+@click.option("--motion", type=click.Choice(["walk", "translate"]), default="walk", show_default=True,
+              help="walk: a slow loop in z around each seed; translate: shift the input (StyleGAN3 only).")
+@click.option("--radius", type=FiniteFloat(0, 10), default=0.3, show_default=True,
+              help="Radius of the loop in z, in units of sqrt(z_dim) (motion walk).")
+@click.option("--distance", type=FiniteFloat(-100, 100), default=1.0, show_default=True,
+              help="How far the content moves, in image widths (motion translate).")
+@click.option("--cutoff", type=FiniteFloat(), default=0.25, show_default=True,
+              help="High frequencies: above this many cycles/pixel (Nyquist 0.5).")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@device_option
+def sticking_command(networks, seeds, frames, motion, radius, distance, cutoff, outdir, device):
+    """Texture sticking (StyleGAN3 Figure 1) of one or more networks side by side: average of the
+    frames of a slow latent walk, space-time slice, and a sticking score (1 = every detail sticks)."""
+    from pathlib import Path
+
+    from stylegan.analysis.sticking import sticking_report, sticking_report_paths
+    from stylegan.errors import UserError
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
+    from stylegan.utils.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    labels = [Path(n).stem for n in networks]
+    if len(set(labels)) != len(labels):
+        labels = [f"{k}:{label}" for k, label in enumerate(labels)]
+    refuse_overwriting_inputs({f"network {n}": n for n in networks}, sticking_report_paths(outdir))
+    check_writable_folder(outdir)
+    dev = pick_device(device)
+    loaded = {label: open_generator(n, dev, nonfinite="error") for label, n in zip(labels, networks)}
+    if not loaded:
+        raise UserError("give at least one network")
+    summary = sticking_report(loaded, seed_list, outdir, frames=frames, radius=radius, motion=motion,
+                              distance=distance, cutoff=cutoff)
+    for label, result in summary["networks"].items():
+        click.echo(f"{label:<32} sticking score {result['mean_score']:.3f}  ("
+                   + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"]) + ")")
+    click.echo(f"wrote sticking.png and summary.json to {outdir}")
