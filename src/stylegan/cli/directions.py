@@ -1,0 +1,140 @@
+"""stylegan directions: find edit directions (InterFaceGAN, GANSpace, SeFa, StyleSpace) and save them."""
+
+from __future__ import annotations
+
+import click
+
+from stylegan.cli.common import SEED, FiniteFloat, device_option, force_option, network_option, open_generator
+
+
+@click.command(name="directions")
+@network_option
+@click.option("--method", required=True, type=click.Choice(["interfacegan", "ganspace", "sefa", "stylespace"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="FILE.safetensors",
+              help="Where to write the direction file.")
+@click.option("--attribute", default=None, metavar="FACTOR[=VALUE]",
+              help="interfacegan, stylespace: score samples with the toyfaces probe: a binary or continuous "
+                   "factor (smile, glasses, yaw, ...) or one class of a categorical one (hair_color=red).")
+@click.option("--scores", "scores_file", default=None, type=click.Path(dir_okay=False), metavar="FILE.npz",
+              help="interfacegan: your own labelled latents instead of --attribute: arrays 'scores' [N] and "
+                   "'z', 'w' [N, w_dim] or 'ws' [N, num_ws, w_dim] (e.g. projected images with their labels).")
+@click.option("--space", type=click.Choice(["z", "w", "w+"]), default="w", show_default=True,
+              help="interfacegan: the latent space of the boundary.")
+@click.option("--samples", type=click.IntRange(2, 10_000_000), default=None,
+              help="Samples drawn [default: 10000; stylespace 2000; sefa: only to measure each direction's spread].")
+@click.option("--keep", type=FiniteFloat(min=0, max=0.5, min_open=True), default=0.02, show_default=True,
+              help="interfacegan: fraction of highest and of lowest scored samples the SVM sees.")
+@click.option("--condition", "conditions", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="interfacegan: remove this direction's component (conditional editing; at most twice).")
+@click.option("--components", type=click.IntRange(1, 100_000), default=10, show_default=True,
+              help="ganspace, sefa: number of directions.")
+@click.option("--layers", default=None, metavar="RANGE",
+              help="The ws the directions act on, e.g. 0-3 (sefa: also the layers it factorises; stylespace: "
+                   "the layers it searches) [default: all].")
+@click.option("--examples", type=click.IntRange(1), default=20, show_default=True,
+              help="stylespace: positive and negative examples each (the samples of highest and lowest score).")
+@click.option("--channels", type=click.IntRange(1, 100_000), default=5, show_default=True,
+              help="stylespace: style channels kept.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the sampled latents.")
+@click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
+@force_option
+@device_option
+def command(network, method, out, attribute, scores_file, space, samples, keep, conditions, components, layers,
+            examples, channels, seed, class_idx, force, device):
+    """Find edit directions of a network and write them to one safetensors file.
+
+    \b
+    interfacegan  linear boundary of an attribute (--attribute, or --scores for your own labels)
+    ganspace      principal components of sampled w
+    sefa          eigenvectors of the style affine weights (closed form, no sampling)
+    stylespace    style channels that control an attribute (--attribute)
+
+    Edit with `stylegan edit --direction FILE`."""
+    from tqdm import tqdm
+
+    from stylegan.editing import directions as D
+    from stylegan.errors import UserError
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.files import check_output_file, refuse_overwriting_inputs
+    from stylegan.utils.seeds import parse_int_list
+
+    if method == "interfacegan" and (attribute is None) == (scores_file is None):
+        raise UserError("interfacegan needs --attribute or --scores (one of them)")
+    if method == "stylespace" and (attribute is None or scores_file):
+        raise UserError("stylespace needs --attribute (and takes no --scores)")
+    if method in ("ganspace", "sefa") and (attribute or scores_file):
+        raise UserError(f"{method} is unsupervised: it takes no --attribute or --scores")
+    if conditions and method != "interfacegan":
+        raise UserError("--condition applies to interfacegan")
+    if len(conditions) > 2:
+        raise UserError(f"condition on at most two directions, got {len(conditions)}")
+    inputs = {"--network": network, "--scores": scores_file}
+    inputs.update({f"--condition {i + 1}": c for i, c in enumerate(conditions)})
+    refuse_overwriting_inputs(inputs, [out])
+    check_output_file(out, force)
+    layer_list = parse_int_list(layers, "layer list") if layers is not None else None
+    condition_dirs = [D.load_direction(c) for c in conditions]
+    dev = pick_device(device)
+    G = open_generator(network, dev, nonfinite="error")
+    if layer_list is not None and any(i >= G.num_ws for i in layer_list):
+        raise UserError(f"--layers must be within [0, {G.num_ws}) for this network, got {layers}")
+
+    def bar(iterable):
+        return tqdm(iterable, unit="batch", leave=False)
+
+    if method == "interfacegan" and scores_file:
+        direction = _from_scores(G, scores_file, keep, layer_list)
+        if condition_dirs:
+            direction = D.conditioned(direction, condition_dirs)
+    elif method == "interfacegan":
+        direction = D.find_interfacegan(G, D.probe_classifier(attribute, dev), samples or 10_000, space, keep, seed,
+                                        attribute, layer_list, class_idx, condition_dirs, progress=bar)
+    elif method == "ganspace":
+        direction = D.find_ganspace(G, samples or 10_000, components, layer_list, seed, class_idx)
+    elif method == "sefa":
+        direction = D.sefa(G, layer_list, components, scale_samples=samples if samples is not None else 1000)
+    else:
+        direction = D.find_stylespace(G, D.probe_classifier(attribute, dev), samples or 2000, examples, channels,
+                                      seed, attribute, layer_list, class_idx, progress=bar)
+    direction.info["network"] = str(network)
+    path = D.save_direction(direction, out)
+    scales = ", ".join(f"{n} (sd {float(s):.3g})" for n, s in zip(direction.names[:6], direction.scales[:6]))
+    more = f", ... ({len(direction)} in all)" if len(direction) > 6 else ""
+    click.echo(f"wrote {path}: {direction.method} in {direction.space}: {scales}{more}")
+
+
+def _from_scores(G, path, keep, layers):
+    """An InterFaceGAN direction from a user's file of latents and scores."""
+    import numpy as np
+    import torch
+
+    from stylegan.editing import directions as D
+    from stylegan.errors import UserError
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files}
+    except FileNotFoundError:
+        raise UserError(f"scores file not found: {path}") from None
+    except Exception as e:
+        raise UserError(f"{path} is not a readable .npz file ({e.__class__.__name__})") from None
+    if "scores" not in arrays:
+        raise UserError(f"{path} has no array named 'scores' (found: {', '.join(arrays) or 'nothing'})")
+    found = [k for k in ("z", "w", "ws") if k in arrays]
+    if len(found) != 1:
+        raise UserError(f"{path} must hold exactly one of the arrays 'z', 'w', 'ws' (found: {', '.join(arrays)})")
+    key = found[0]
+    x = arrays[key]
+    expected = {"z": (G.z_dim,), "w": (G.w_dim,), "ws": (G.num_ws, G.w_dim)}[key]
+    if not np.issubdtype(x.dtype, np.floating) or x.ndim != 1 + len(expected) or tuple(x.shape[1:]) != expected:
+        raise UserError(f"{path}: '{key}' must be floating-point [N, {', '.join(map(str, expected))}], "
+                        f"got {x.dtype} {list(x.shape)}")
+    scores = arrays["scores"]
+    if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == bool):
+        raise UserError(f"{path}: 'scores' must be numbers, got {scores.dtype}")
+    if not np.isfinite(x).all():
+        raise UserError(f"{path}: '{key}' holds NaN or infinite values")
+    space = {"z": "z", "w": "w", "ws": "w+"}[key]
+    latents = torch.from_numpy(x.astype(np.float32)).flatten(1)
+    return D.interfacegan(latents, torch.from_numpy(scores.astype(np.float64)).reshape(-1), keep, space=space,
+                          name=str(path), layers=layers, fingerprint=D.network_fingerprint(G))

@@ -1,0 +1,1 @@
+"""Latent editing: directions (InterFaceGAN, GANSpace, SeFa, StyleSpace), edits, pivotal tuning."""
