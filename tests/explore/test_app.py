@@ -196,3 +196,23 @@ def test_artifacts_and_pin(client, nets):
     G = stylegan.load(nets["pin"])
     assert [g["name"] for g in gates] and gates[0]["values"] == pytest.approx(
         dict(G.named_modules())[gates[0]["name"]].gate.tolist())
+
+
+def test_projection_endpoints(opened, explorer):
+    target = decode(opened.post("/api/render", json={"x": 3}).json()["image"])
+    buffer = io.BytesIO()
+    Image.fromarray(target).save(buffer, format="PNG")
+    assert opened.get("/api/project").json() == {"state": "idle"}
+    r = opened.post("/api/project", files={"file": ("face.png", buffer.getvalue(), "image/png")},
+                    data={"steps": "8", "distance": "mse"})
+    assert r.status_code == 200 and r.json()["state"] == "running"
+    deadline = time.time() + 60
+    while (status := opened.get("/api/project").json())["state"] == "running" and time.time() < deadline:
+        time.sleep(0.05)
+    assert status["state"] == "done" and status["step"] == 8
+    assert opened.post("/api/render", json={"w_id": status["w_id"]}).status_code == 200
+    bad = opened.post("/api/project", files={"file": ("face.png", b"nope", "image/png")})
+    assert bad.status_code == 400 and "face.png" in bad.json()["error"]
+    bad = opened.post("/api/project", files={"file": ("face.png", buffer.getvalue(), "image/png")},
+                      data={"steps": "many"})
+    assert bad.status_code == 422 and "steps" in bad.json()["error"]

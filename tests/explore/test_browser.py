@@ -134,3 +134,30 @@ def test_stylegan3_transform_in_the_page(setup):
     page.d.find_element("id", "anim-latent").click()
     page.wait(page.idle, "the animation to settle")
     assert not np.array_equal(page.picture(), before)
+
+
+def test_w_import_and_projection_in_the_page(setup, tmp_path):
+    page, explorer, nets = setup
+    G = stylegan.load(nets["sg2"])
+    page.set_value("path", "g16.safetensors")
+    page.after_change(lambda: page.d.find_element("id", "open").click())
+    for box in ("cutoff-on",):
+        if page.d.find_element("id", box).is_selected():
+            page.d.find_element("id", box).click()
+    # import a w written as the projector writes it: the page shows its image
+    w = render(G, Settings(x=9, psi=0.5)).ws[0].numpy()
+    np.savez(tmp_path / "w.npz", w=w)
+    got = page.after_change(lambda: page.d.find_element("id", "w-import").send_keys(str(tmp_path / "w.npz")))
+    assert page.d.find_element("id", "w-row").is_displayed()
+    ref = render(G, Settings(w_id="w", mix_seed=11), {"w": render(G, Settings(x=9, psi=0.5)).ws[0]}).picture
+    assert np.array_equal(got, ref)
+    # project an uploaded image: progress, then the projected w is shown
+    Image.fromarray(render(G, Settings(x=3)).picture).save(tmp_path / "face.png")
+    page.d.find_element("id", "project-file").send_keys(str(tmp_path / "face.png"))
+    page.set_value("project-steps", 10)
+    before = page.renders()
+    page.d.find_element("id", "project").click()
+    page.wait(lambda: "projected face.png" in page.d.find_element("id", "project-status").text, "the projection")
+    page.wait(lambda: page.renders() > before and page.idle(), "the projected image")
+    w_id = page.js("return window.explorer.wId")
+    assert np.array_equal(page.picture(), render(G, Settings(w_id=w_id, mix_seed=11), explorer.imported).picture)

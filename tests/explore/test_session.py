@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 import stylegan
 from stylegan.errors import UserError
@@ -184,3 +185,37 @@ def test_video_frames_are_the_rendered_views(explorer, monkeypatch):
     G = stylegan.load(explorer.resolve("g16.safetensors"))
     for i, frame in enumerate(captured):
         assert np.array_equal(frame, render(G, Settings(x=1 + i / 2)).picture)
+
+
+def _png_bytes(picture):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_projection_of_an_uploaded_image(explorer):
+    explorer.open("g16.safetensors")
+    target = explorer.render(Settings(x=3)).picture
+    status = explorer.start_projection(_png_bytes(target), "face.png", steps=30, distance="mse", w_avg_samples=200)
+    assert status["state"] == "running" and status["num_steps"] == 30
+    explorer._projection_thread.join(60)
+    done = explorer.projection
+    assert done["state"] == "done" and done["step"] == 30 and done["w_id"] in explorer.imported
+    projected = explorer.render(Settings(w_id=done["w_id"])).image
+    start = explorer.render(Settings(x=11)).image
+    target_t = torch.from_numpy(target).permute(2, 0, 1)[None].float() / 127.5 - 1
+    assert (projected - target_t).square().mean() < (start - target_t).square().mean()
+
+
+@pytest.mark.parametrize("data,kwargs,match", [
+    (b"not an image", {}, "face.png: not a readable image"), (None, {"steps": 0}, "steps"),
+    (None, {"distance": "l1"}, "distance must be one of"),
+])
+def test_projection_errors(explorer, data, kwargs, match):
+    explorer.open("g16.safetensors")
+    data = data if data is not None else _png_bytes(np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(UserError, match=match):
+        explorer.start_projection(data, "face.png", **kwargs)
+    assert explorer.projection["state"] == "idle"

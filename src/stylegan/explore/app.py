@@ -15,6 +15,8 @@ Endpoints:
   statistics and render time.
 - ``POST /api/w/export``: ``Settings`` -> ``.npz`` (key ``w``, [num_ws, w_dim]);
   ``POST /api/w/import``: an uploaded ``.npz`` -> ids for ``Settings.w_id``.
+- ``POST /api/project``: project an uploaded image (multipart: ``file``, ``steps``, ``distance``,
+  ``w_plus``) in the background; ``GET /api/project``: its progress and, when done, the w's id.
 - ``POST /api/save``: save the picture as a PNG; ``POST /api/video``: record an animation;
   ``GET /api/output/<name>``: a file the explorer wrote.
 - ``POST /api/artifacts``: the circular-artifact tools on the current image; ``GET /api/pin``: the
@@ -28,7 +30,7 @@ import io
 import time
 from pathlib import Path
 
-from fastapi import FastAPI, File, Request, UploadFile
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -138,6 +140,16 @@ def create_app(explorer: Explorer) -> FastAPI:
         data = file.file.read()
         ids = explorer.import_w(data, file.filename or "w.npz")
         return {"ids": ids, "count": len(ids)}
+
+    @app.post("/api/project")
+    def project(file: UploadFile = File(...), steps: int = Form(200), distance: str = Form("mse"),
+                w_plus: bool = Form(False), class_idx: int | None = Form(None)):
+        return explorer.start_projection(file.file.read(), file.filename or "target.png", steps, distance, w_plus,
+                                         class_idx=class_idx)
+
+    @app.get("/api/project")
+    def projection_status():
+        return explorer.projection
 
     @app.post("/api/save")
     def save(settings: Settings):

@@ -101,6 +101,8 @@ class Explorer:
         self.imported: dict[str, torch.Tensor] = {}
         self.work_lock = threading.Lock()
         self.latest = LatestWins(self.work_lock)
+        self.projection: dict = {"state": "idle"}
+        self._projection_thread: threading.Thread | None = None
 
     # ---------------------------------------------------------------- opening networks
 
@@ -218,6 +220,60 @@ class Explorer:
             self.imported[key] = w.clone()
             ids.append(key)
         return ids
+
+    # ---------------------------------------------------------------- projection
+
+    def start_projection(self, data: bytes, filename: str = "target.png", steps: int = 200, distance: str = "mse",
+                         w_plus: bool = False, w_avg_samples: int = 10_000, class_idx: int | None = None) -> dict:
+        """Project an uploaded image (``stylegan.tools.project``) in a background thread; its progress
+        and, when done, the id of the projected w (for ``Settings.w_id``) are in ``self.projection``.
+        The target and the distance are checked here, before anything starts."""
+        from stylegan.tools.generate import labels_for
+        from stylegan.tools.project import DISTANCES, load_target, resolve_distance
+
+        G = self.require()
+        if self._projection_thread is not None and self._projection_thread.is_alive():
+            raise UserError("a projection is running; wait for it to finish")
+        if not 1 <= steps <= 10_000:
+            raise UserError(f"steps must be in [1, 10000], got {steps}")
+        if distance not in DISTANCES:
+            raise UserError(f"distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise UserError(f"{filename} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+        name = Path(filename or "target").name
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / (name or "target")
+            path.write_bytes(data)
+            try:
+                target = load_target(path, G.img_resolution, G.img_channels)
+            except UserError as e:
+                raise UserError(str(e).replace(str(path), name)) from None
+        labels_for(G, class_idx, 1, self.device)  # a missing or stray class fails here
+        dist = resolve_distance(distance, self.device)
+        status = self.projection = {"state": "running", "step": 0, "num_steps": steps, "distance": None,
+                                    "target": name, "w_id": None, "error": None, "seconds": None}
+
+        def progress(step, num_steps, dist_value, loss):
+            status.update(step=step, distance=float(dist_value))
+
+        def run():
+            from stylegan.tools.project import project
+
+            try:
+                result = project(G, target, distance=dist, num_steps=steps, w_plus=w_plus,
+                                 w_avg_samples=w_avg_samples, class_idx=class_idx,
+                                 device=self.device, progress=progress)
+                key = uuid.uuid4().hex[:12]
+                self.imported[key] = result.ws()[0].detach().cpu().clone()
+                status.update(state="done", w_id=key, seconds=round(result.seconds, 2))
+            except UserError as e:
+                status.update(state="error", error=str(e))
+            except Exception as e:  # noqa: BLE001  (reported in the page, the server goes on)
+                status.update(state="error", error=f"projection failed ({e.__class__.__name__}: {e})")
+
+        self._projection_thread = threading.Thread(target=run, name="projection", daemon=True)
+        self._projection_thread.start()
+        return dict(status)
 
     # ---------------------------------------------------------------- captures
 

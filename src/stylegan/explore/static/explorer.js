@@ -227,6 +227,44 @@ async function importW(event) {
   event.target.value = "";
 }
 
+async function startProjection() {
+  const file = $("project-file").files[0];
+  if (!file) { showError("choose an image to project first"); return; }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("steps", $("project-steps").value);
+  form.append("distance", $("project-distance").value);
+  form.append("w_plus", $("project-wplus").checked ? "true" : "false");
+  if (ex.network && ex.network.c_dim) form.append("class_idx", $("class").value);
+  try {
+    await api("/api/project", { method: "POST", body: form });
+    showError("");
+    pollProjection(file.name);
+  } catch (e) { showError(e.message); }
+}
+
+async function pollProjection(name) {
+  let status;
+  try { status = await api("/api/project"); } catch (e) { showError(e.message); return; }
+  ex.projection = status;
+  const line = $("project-status");
+  if (status.state === "running") {
+    line.textContent = "projecting " + name + ": step " + status.step + " / " + status.num_steps +
+      (status.distance !== null ? ", distance " + status.distance.toFixed(4) : "");
+    setTimeout(() => pollProjection(name), 400);
+  } else if (status.state === "done") {
+    line.textContent = "projected " + name + " in " + status.seconds + " s (distance " +
+      (status.distance !== null ? status.distance.toFixed(4) : "-") + ")";
+    ex.wId = status.w_id;
+    $("w-id").textContent = "projection of " + name;
+    $("w-row").hidden = false;
+    changed();
+  } else if (status.state === "error") {
+    line.textContent = "";
+    showError(status.error);
+  }
+}
+
 async function saveImage() {
   try {
     const body = await postJSON("/api/save", settings());
@@ -338,6 +376,7 @@ function wire() {
   $("w-import").addEventListener("change", importW);
   $("w-clear").onclick = () => { ex.wId = null; $("w-row").hidden = true; changed(); };
   $("save").onclick = saveImage;
+  $("project").onclick = startProjection;
   $("record").onclick = recordVideo;
   $("analyse").onclick = analyse;
   $("view").addEventListener("mousedown", startDrag);
