@@ -103,6 +103,7 @@ def test_report_and_cli(tmp_path):
                               frames=4, tile=16)
     assert set(summary["networks"]) == {"sg2", "sg3"}
     assert all(0 <= s["score"] <= 1 for r in summary["networks"].values() for s in r["seeds"])
+    assert all(s["frame_hf_energy"] > 0 for r in summary["networks"].values() for s in r["seeds"])
     a = stylegan.save(tiny_stylegan2(16), tmp_path / "a.safetensors")
     b = stylegan.save(tiny_stylegan3(), tmp_path / "b.safetensors")
     code, out, err = run_cli("analyze", "sticking", a, b, "--seeds", "0", "--frames", "4", "--outdir", tmp_path / "c")

@@ -115,6 +115,7 @@ def walk_frames(G, seed: int, frames: int = 64, radius: float = 0.3, motion: str
 @dataclass
 class Sticking:
     score: float
+    frame_energy: float  # mean E_hf of one frame: how much fine detail there is to stick
     average: torch.Tensor  # [C, H, W]
     slice: torch.Tensor  # [C, H, T]
     first: torch.Tensor  # [C, H, W]
@@ -122,7 +123,9 @@ class Sticking:
 
 def measure_sticking(frames: torch.Tensor, cutoff: float = 0.25, column: int | None = None) -> Sticking:
     """Score, average frame and space-time slice of frames [T, C, H, W]."""
-    return Sticking(sticking_score(frames, cutoff), frames.mean(dim=0), space_time_slice(frames, column), frames[0])
+    energy = float(high_frequency_energy(frames, cutoff).mean())
+    return Sticking(sticking_score(frames, cutoff), energy, frames.mean(dim=0), space_time_slice(frames, column),
+                    frames[0])
 
 
 def sticking_report_paths(outdir: str | Path) -> list[Path]:
@@ -147,17 +150,20 @@ def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: s
         per_seed = []
         for seed in seeds:
             m = measure_sticking(walk_frames(G, seed, frames, radius, motion, distance), cutoff)
-            per_seed.append({"seed": int(seed), "score": m.score})
+            per_seed.append({"seed": int(seed), "score": m.score, "frame_hf_energy": m.frame_energy})
             rows.append([image_to_rgb(m.first), image_to_rgb(m.average), image_to_rgb(m.slice)])
             labels.append(f"{label[:18]} seed {seed}")
         scores = [s["score"] for s in per_seed]
-        results[label] = {"network": _network_info(G), "mean_score": float(np.mean(scores)), "seeds": per_seed}
+        results[label] = {"network": _network_info(G), "mean_score": float(np.mean(scores)),
+                          "mean_frame_hf_energy": float(np.mean([s["frame_hf_energy"] for s in per_seed])),
+                          "seeds": per_seed}
     outdir = make_folder(outdir)
     save_figure(labelled_grid(rows, labels, ["frame 0", f"average of {frames}", "space-time slice"], tile=tile),
                 outdir / "sticking.png")
     summary = {"motion": motion, "frames": frames, "radius": radius if motion == "walk" else None,
                "distance": distance if motion == "translate" else None, "cutoff_cycles_per_pixel": cutoff,
                "score": "E_hf(average frame) / mean E_hf(frame), in [0, 1]; 1 = everything sticks",
+               "frame_hf_energy": "mean E_hf(frame): high-frequency energy of one frame, images in [-1, 1]",
                "networks": results, "files": ["sticking.png"]}
     write_json(summary, outdir / "summary.json")
     return summary

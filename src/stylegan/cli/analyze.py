@@ -352,5 +352,6 @@ def sticking_command(networks, seeds, frames, motion, radius, distance, cutoff, 
                               distance=distance, cutoff=cutoff)
     for label, result in summary["networks"].items():
         click.echo(f"{label:<32} sticking score {result['mean_score']:.3f}  ("
-                   + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"]) + ")")
+                   + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"])
+                   + f"); high-frequency energy of a frame {result['mean_frame_hf_energy']:.3g}")
     click.echo(f"wrote sticking.png and summary.json to {outdir}")
