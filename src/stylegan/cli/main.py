@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "directions": ("stylegan.cli.directions", "Find edit directions: InterFaceGAN, GANSpace, SeFa, StyleSpace."),
     "edit": ("stylegan.cli.edit", "Edit seeds or projected ws along a direction: strips of strengths, video."),
     "explore": ("stylegan.cli.explore", "Explore a network in the browser: latents, layers, spectra, artifacts."),
+    "export": ("stylegan.cli.export", "Export a network: official PyTorch pickle, rosinality .pt, ONNX, TorchScript."),
     "generate": ("stylegan.cli.generate", "Generate images for a list of seeds."),
     "info": ("stylegan.cli.info", "Print a checkpoint's config, parameter counts and resolutions."),
     "metrics": ("stylegan.cli.metrics", "Measure a network: FID, KID, precision/recall, PPL, LS, equivariance."),

@@ -36,6 +36,7 @@ otherwise w_avg is estimated as the mean of ``W_AVG_SAMPLES`` mapped z (seed 0),
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,87 @@ def _arch_check(what: str, args: Any) -> None:
         raise CheckpointError(f"{what}: rosinality architecture {arch!r} is not supported (only 'stylegan2')")
 
 
+# --------------------------------------------------------------------------------------------
+# The name tables, used in both directions (import here, export in stylegan.io.export_rosinality).
+# A layout says how rosinality's tensor holds ours: "same"; "lead" one extra leading dimension of 1
+# (conv weights [1, O, I, k, k], the constant input [1, C, 4, 4]); "noise" two ([1, 1, r, r]);
+# "vector" a 0-d value as [1]; "rgb_bias" a bias [C] as [1, C, 1, 1].
+
+def rosinality_shape(layout: str, ours: tuple[int, ...]) -> tuple[int, ...]:
+    """Shape of rosinality's tensor holding one of ours of shape ``ours``."""
+    return {"same": ours, "lead": (1, *ours), "noise": (1, 1, *ours), "vector": (1,),
+            "rgb_bias": (1, *ours, 1, 1)}[layout]
+
+
+def generator_names(n_mlp: int, num_up: int) -> list[tuple[str, str, str]]:
+    """(our name, rosinality name, layout) of every weight of a rosinality ``Generator``; the noise
+    maps (rosinality ``noises.noise_{j}``) last."""
+    names = []
+    for i in range(n_mlp):
+        names += [(f"mapping.fc{i}.weight", f"style.{i + 1}.weight", "same"),
+                  (f"mapping.fc{i}.bias", f"style.{i + 1}.bias", "same")]
+    names.append(("synthesis.b4.const", "input.input", "lead"))
+    convs = [("synthesis.b4.conv1", "conv1")]
+    rgbs = [("synthesis.b4.torgb", "to_rgb1")]
+    for k in range(num_up):
+        res = 8 * 2**k
+        convs += [(f"synthesis.b{res}.conv0", f"convs.{2 * k}"), (f"synthesis.b{res}.conv1", f"convs.{2 * k + 1}")]
+        rgbs.append((f"synthesis.b{res}.torgb", f"to_rgbs.{k}"))
+    for ours, theirs in convs:
+        names += [(f"{ours}.weight", f"{theirs}.conv.weight", "lead"),
+                  (f"{ours}.affine.weight", f"{theirs}.conv.modulation.weight", "same"),
+                  (f"{ours}.affine.bias", f"{theirs}.conv.modulation.bias", "same"),
+                  (f"{ours}.noise_strength", f"{theirs}.noise.weight", "vector"),
+                  (f"{ours}.bias", f"{theirs}.activate.bias", "same")]
+    for ours, theirs in rgbs:
+        names += [(f"{ours}.weight", f"{theirs}.conv.weight", "lead"),
+                  (f"{ours}.affine.weight", f"{theirs}.conv.modulation.weight", "same"),
+                  (f"{ours}.affine.bias", f"{theirs}.conv.modulation.bias", "same"),
+                  (f"{ours}.bias", f"{theirs}.bias", "rgb_bias")]
+    names += [(f"{ours}.noise_const", f"noises.noise_{j}", "noise") for j, (ours, _) in enumerate(convs)]
+    return names
+
+
+def generator_kernel_names(num_up: int) -> list[tuple[str, str]]:
+    """(rosinality buffer, kind) of the blur kernels of a ``Generator``: ``up`` = make_kernel(k) * 4."""
+    return ([(f"convs.{2 * k}.conv.blur.kernel", "up") for k in range(num_up)]
+            + [(f"to_rgbs.{k}.upsample.kernel", "up") for k in range(num_up)])
+
+
+def discriminator_names(resolution: int) -> list[tuple[str, str, str]]:
+    """(our name, rosinality name, layout) of every weight of a rosinality ``Discriminator``."""
+    names = [(f"b{resolution}.fromrgb.weight", "convs.0.0.weight", "same"),
+             (f"b{resolution}.fromrgb.bias", "convs.0.1.bias", "same")]
+    num_blocks = int(math.log2(resolution)) - 2
+    for j in range(1, num_blocks + 1):
+        b = f"b{resolution // 2 ** (j - 1)}"
+        names += [(f"{b}.conv0.weight", f"convs.{j}.conv1.0.weight", "same"),
+                  (f"{b}.conv0.bias", f"convs.{j}.conv1.1.bias", "same"),
+                  (f"{b}.conv1.weight", f"convs.{j}.conv2.1.weight", "same"),
+                  (f"{b}.conv1.bias", f"convs.{j}.conv2.2.bias", "same"),
+                  (f"{b}.skip.weight", f"convs.{j}.skip.1.weight", "same")]
+    names += [("b4.conv.weight", "final_conv.0.weight", "same"), ("b4.conv.bias", "final_conv.1.bias", "same"),
+              ("b4.fc.weight", "final_linear.0.weight", "same"), ("b4.fc.bias", "final_linear.0.bias", "same"),
+              ("b4.out.weight", "final_linear.1.weight", "same"), ("b4.out.bias", "final_linear.1.bias", "same")]
+    return names
+
+
+def discriminator_kernel_names(resolution: int) -> list[tuple[str, str]]:
+    """(rosinality buffer, kind) of the blur kernels of a ``Discriminator``: ``down`` = make_kernel(k)."""
+    num_blocks = int(math.log2(resolution)) - 2
+    return [(f"convs.{j}.{n}.0.kernel", "down") for j in range(1, num_blocks + 1) for n in ("conv2", "skip")]
+
+
+def _take_all(st: _State, names: list[tuple[str, str, str]], own: Mapping[str, torch.Tensor],
+              out: dict[str, torch.Tensor]) -> None:
+    for ours, theirs, layout in names:
+        tensor = st.take(theirs)
+        want = rosinality_shape(layout, tuple(own[ours].shape))
+        if tuple(tensor.shape) != want:
+            raise CheckpointError(f"{st.what}: {theirs} has shape {tuple(tensor.shape)}, expected {want}")
+        out[ours] = tensor.reshape(own[ours].shape)
+
+
 def convert_generator(sd: Mapping[str, torch.Tensor], what: str = "rosinality generator",
                       lr_mlp: float = 0.01, latent_avg: torch.Tensor | None = None) -> StyleGAN2Generator:
     """Our StyleGAN2 generator with the weights of a rosinality ``Generator`` state dict."""
@@ -151,9 +233,7 @@ def convert_generator(sd: Mapping[str, torch.Tensor], what: str = "rosinality ge
     for k in range(num_up):
         channels[8 * 2**k] = st.sd[f"convs.{2 * k}.conv.weight"].shape[1]
     channel_base, channel_max = _channel_config(what, channels)
-    blur = [f"convs.{2 * k}.conv.blur.kernel" for k in range(num_up)]
-    blur += [f"to_rgbs.{k}.upsample.kernel" for k in range(num_up)]
-    resample_filter = _resample_filter(st, [n for n in blur if n in st])
+    resample_filter = _resample_filter(st, [n for n, _ in generator_kernel_names(num_up) if n in st])
     img_channels = st.sd["to_rgb1.conv.weight"].shape[1] if "to_rgb1.conv.weight" in st else 3
     cfg = StyleGAN2GeneratorConfig(
         z_dim=style_dim, c_dim=0, w_dim=style_dim, img_resolution=resolution, img_channels=img_channels,
@@ -162,41 +242,19 @@ def convert_generator(sd: Mapping[str, torch.Tensor], what: str = "rosinality ge
         architecture="skip", resample_filter=resample_filter,
     )
     G = StyleGAN2Generator(cfg)
+    own = G.state_dict()
     out: dict[str, torch.Tensor] = {}
-    for i in range(n_mlp):
-        out[f"mapping.fc{i}.weight"] = st.take(f"style.{i + 1}.weight")
-        out[f"mapping.fc{i}.bias"] = st.take(f"style.{i + 1}.bias")
-    out["synthesis.b4.const"] = st.take("input.input")[0]
-
-    has_noise = "noises.noise_0" in st
-    fixed_noise = torch.Generator().manual_seed(0)
-
-    def styled_conv(ours: str, theirs: str, noise_index: int, res: int):
-        out[f"{ours}.weight"] = st.take(f"{theirs}.conv.weight")[0]
-        out[f"{ours}.affine.weight"] = st.take(f"{theirs}.conv.modulation.weight")
-        out[f"{ours}.affine.bias"] = st.take(f"{theirs}.conv.modulation.bias")
-        out[f"{ours}.noise_strength"] = st.take(f"{theirs}.noise.weight").reshape([])
-        out[f"{ours}.bias"] = st.take(f"{theirs}.activate.bias")
-        if has_noise:
-            out[f"{ours}.noise_const"] = st.take(f"noises.noise_{noise_index}")[0, 0]
-        else:  # older versions stored no noise maps: fixed ones from seed 0
-            out[f"{ours}.noise_const"] = torch.randn([res, res], generator=fixed_noise)
-
-    def to_rgb(ours: str, theirs: str):
-        out[f"{ours}.weight"] = st.take(f"{theirs}.conv.weight")[0]
-        out[f"{ours}.affine.weight"] = st.take(f"{theirs}.conv.modulation.weight")
-        out[f"{ours}.affine.bias"] = st.take(f"{theirs}.conv.modulation.bias")
-        out[f"{ours}.bias"] = st.take(f"{theirs}.bias").reshape([-1])
-
-    styled_conv("synthesis.b4.conv1", "conv1", 0, 4)
-    to_rgb("synthesis.b4.torgb", "to_rgb1")
-    for k in range(num_up):
-        res = 8 * 2**k
-        styled_conv(f"synthesis.b{res}.conv0", f"convs.{2 * k}", 2 * k + 1, res)
-        styled_conv(f"synthesis.b{res}.conv1", f"convs.{2 * k + 1}", 2 * k + 2, res)
-        to_rgb(f"synthesis.b{res}.torgb", f"to_rgbs.{k}")
+    names = generator_names(n_mlp, num_up)
+    noise = [entry for entry in names if entry[2] == "noise"]
+    _take_all(st, [entry for entry in names if entry[2] != "noise"], own, out)
+    if "noises.noise_0" in st:
+        _take_all(st, noise, own, out)
+    else:  # older versions stored no noise maps: fixed ones from seed 0
+        fixed_noise = torch.Generator().manual_seed(0)
+        for ours, _, _ in noise:
+            out[ours] = torch.randn(own[ours].shape, generator=fixed_noise)
     st.finish()
-    for name, tensor in G.state_dict().items():
+    for name, tensor in own.items():
         if name.endswith("resample_filter"):
             out[name] = tensor
     out["mapping.w_avg"] = torch.zeros(style_dim)
@@ -239,31 +297,15 @@ def convert_discriminator(sd: Mapping[str, torch.Tensor], what: str = "rosinalit
     for j in range(1, num_blocks + 1):
         channels[resolution // 2**j] = st.sd[f"convs.{j}.conv2.1.weight"].shape[0]
     channel_base, channel_max = _channel_config(what, channels)
-    blur = [f"convs.{j}.{n}.0.kernel" for j in range(1, num_blocks + 1) for n in ("conv2", "skip")]
-    resample_filter = _resample_filter(st, [n for n in blur if n in st])
+    resample_filter = _resample_filter(st, [n for n, _ in discriminator_kernel_names(resolution) if n in st])
     cfg = StyleGAN2DiscriminatorConfig(
         c_dim=0, img_resolution=resolution, img_channels=st.sd["convs.0.0.weight"].shape[1], architecture="resnet",
         channel_base=channel_base, channel_max=channel_max, num_fp16_res=0, conv_clamp=None,
         resample_filter=resample_filter, mbstd_group_size=stddev_group, mbstd_num_channels=1,
     )
     D = StyleGAN2Discriminator(cfg)
-    out: dict[str, torch.Tensor] = {
-        f"b{resolution}.fromrgb.weight": st.take("convs.0.0.weight"),
-        f"b{resolution}.fromrgb.bias": st.take("convs.0.1.bias"),
-    }
-    for j in range(1, num_blocks + 1):
-        b = f"b{resolution // 2 ** (j - 1)}"
-        out[f"{b}.conv0.weight"] = st.take(f"convs.{j}.conv1.0.weight")
-        out[f"{b}.conv0.bias"] = st.take(f"convs.{j}.conv1.1.bias")
-        out[f"{b}.conv1.weight"] = st.take(f"convs.{j}.conv2.1.weight")
-        out[f"{b}.conv1.bias"] = st.take(f"convs.{j}.conv2.2.bias")
-        out[f"{b}.skip.weight"] = st.take(f"convs.{j}.skip.1.weight")
-    out["b4.conv.weight"] = st.take("final_conv.0.weight")
-    out["b4.conv.bias"] = st.take("final_conv.1.bias")
-    out["b4.fc.weight"] = st.take("final_linear.0.weight")
-    out["b4.fc.bias"] = st.take("final_linear.0.bias")
-    out["b4.out.weight"] = st.take("final_linear.1.weight")
-    out["b4.out.bias"] = st.take("final_linear.1.bias")
+    out: dict[str, torch.Tensor] = {}
+    _take_all(st, discriminator_names(resolution), D.state_dict(), out)
     st.finish()
     for name, tensor in D.state_dict().items():
         if name.endswith("resample_filter"):

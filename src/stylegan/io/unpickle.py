@@ -445,6 +445,11 @@ def load_official_snapshot(path: str | Path, scan: bool = True) -> dict[str, dic
             continue
         if not isinstance(net, PersistentObject):
             raise CheckpointError(f"{path}: {name} is not an official persistent network")
+        if "stylegan_export" in net.state:
+            exported = _exported_network(net, path, name)
+            if exported is not None:
+                out[name] = exported
+            continue
         out[name] = {
             "class_name": official_class_name(net),
             "init_kwargs": _init_kwargs_of(net, path, name),
@@ -453,3 +458,17 @@ def load_official_snapshot(path: str | Path, scan: bool = True) -> dict[str, dic
     if not out:
         raise CheckpointError(f"{path}: official snapshot without G, D or G_ema (keys: {sorted(map(str, obj))})")
     return out
+
+
+def _exported_network(obj: PersistentObject, path, what: str) -> dict | None:
+    """A network of a pickle written by ``stylegan export --format official-pytorch`` (see
+    ``stylegan.io.export_official``): its kwargs and weights, or None for the placeholder of a
+    missing discriminator."""
+    state = obj.state
+    if obj.class_name == "MissingNetwork":
+        return None
+    class_name, kwargs, sd = state.get("official_class"), state.get("init_kwargs"), state.get("state_dict")
+    if not (isinstance(class_name, str) and isinstance(kwargs, dict) and isinstance(sd, dict)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items())):
+        raise CheckpointError(f"{path}: {what} is a malformed network record of a stylegan-exported pickle")
+    return {"class_name": class_name, "init_kwargs": dict(kwargs), "state_dict": dict(sd)}
