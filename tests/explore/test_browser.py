@@ -45,6 +45,9 @@ def test_open_move_controls_layers_and_save(setup):
     first = page.after_change(lambda: page.d.find_element("id", "open").click())
     assert np.array_equal(first, to_uint8(generate_images(G, [0]))[0])
     assert "stylegan2.generator" in page.d.find_element("id", "network-info").text
+    # controls of other kinds of network are hidden
+    for hidden in ("class-row", "panel-sg3", "w-row", "error"):
+        assert not page.d.find_element("id", hidden).is_displayed(), hidden
 
     # move the latent: a new image, the library's for seed 5
     moved = page.after_change(lambda: page.set_value("x", 5))
