@@ -60,7 +60,10 @@ def test_score_bounds_and_still_frames():
     assert 0 <= sticking_score(random_frames) <= 1
     assert sticking_score(torch.zeros([4, 3, 8, 8])) == 1.0  # nothing to move
     smooth = torch.ones([1, 1, 16, 16])
-    assert float(high_frequency_energy(smooth)[0]) == 0.0
+    assert float(high_frequency_energy(smooth)[0]) == pytest.approx(0.0, abs=1e-20)
+    assert sticking_score(smooth.expand(3, 3, -1, -1) * torch.tensor([1.0, 2.0, 3.0])[:, None, None, None]) == 1.0
+    with pytest.raises(UserError, match="sigma"):
+        high_frequency_energy(smooth, sigma=0.0)
     with pytest.raises(UserError):
         sticking_score(still[:1])
 

@@ -10,10 +10,12 @@ translation of the input):
   right; moving details draw slanted or curved streaks, sticking ones horizontal lines.
 
 The number: the sticking score = E_hf(average frame) / mean_t E_hf(frame_t), where E_hf is the
-energy of an image's spatial frequencies above ``cutoff`` cycles/pixel (of the mean-free image). By
-convexity (|mean_t F_t|^2 <= mean_t |F_t|^2, frequency by frequency) it lies in [0, 1]: 1 when the
-high-frequency content of every frame is the same (everything sticks, or nothing moves); near 0
-when the details move with the content and average out.
+mean square of the image's high-pass part x - blur_sigma(x) (a Gaussian blur of ``sigma`` pixels,
+edges reflected, so that content entering at the border does not count as a jump the way it would
+in a periodic Fourier transform). The high-pass is linear, so by convexity
+(|mean_t h_t|^2 <= mean_t |h_t|^2, pixel by pixel) the score lies in [0, 1]: 1 when the fine
+detail of every frame is the same (everything sticks, or nothing moves); near 0 when the details
+move with the content and average out.
 
 ``stylegan analyze sticking A [B ...]`` renders the same walk for every network and writes the
 frames' average, the space-time slices and the scores side by side.
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from stylegan.analysis.figures import image_to_rgb, labelled_grid, save_figure
 from stylegan.analysis.report import _network_info, write_json
@@ -39,26 +42,34 @@ from stylegan.utils.seeds import z_from_seeds
 MOTIONS = ("walk", "translate")
 
 
-def high_frequency_energy(images: torch.Tensor, cutoff: float = 0.25) -> torch.Tensor:
-    """Energy of the spatial frequencies above ``cutoff`` cycles/pixel (Nyquist is 0.5) of images
-    [N, C, H, W], summed over channels: [N]."""
+def high_pass(images: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+    """x - blur_sigma(x) of images [N, C, H, W] (separable Gaussian, edges reflected), in float64."""
+    if not 0 < sigma <= 8:
+        raise UserError(f"the blur sigma must be within (0, 8] pixels, got {sigma}")
     x = images.to(torch.float64)
-    x = x - x.mean(dim=(-2, -1), keepdim=True)
-    spectrum = torch.fft.fft2(x).abs().square()
-    fy = torch.fft.fftfreq(x.shape[-2], dtype=torch.float64)[:, None]
-    fx = torch.fft.fftfreq(x.shape[-1], dtype=torch.float64)[None, :]
-    high = (fy.square() + fx.square()).sqrt() > cutoff
-    return (spectrum * high).sum(dim=(-3, -2, -1)) / (x.shape[-2] * x.shape[-1])
+    n, c, h, w = x.shape
+    radius = min(math.ceil(3 * sigma), h - 1, w - 1)
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float64) / sigma) ** 2)
+    taps = taps / taps.sum()
+    y = x.reshape(n * c, 1, h, w)
+    y = F.conv2d(F.pad(y, (radius, radius, 0, 0), mode="reflect"), taps.reshape(1, 1, 1, -1))
+    y = F.conv2d(F.pad(y, (0, 0, radius, radius), mode="reflect"), taps.reshape(1, 1, -1, 1))
+    return x - y.reshape(n, c, h, w)
 
 
-def sticking_score(frames: torch.Tensor, cutoff: float = 0.25) -> float:
+def high_frequency_energy(images: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+    """Mean square of the high-pass part (``high_pass``) of images [N, C, H, W]: [N]."""
+    return high_pass(images, sigma).square().mean(dim=(-3, -2, -1))
+
+
+def sticking_score(frames: torch.Tensor, sigma: float = 1.0) -> float:
     """E_hf(mean frame) / mean E_hf(frame) of frames [T, C, H, W], in [0, 1] (see the module docstring)."""
     if frames.ndim != 4 or frames.shape[0] < 2:
         raise UserError("the sticking score needs at least 2 frames [T, C, H, W]")
-    single = float(high_frequency_energy(frames, cutoff).mean())
-    if single == 0:
-        return 1.0  # no high frequencies at all: nothing that could move
-    return float(high_frequency_energy(frames.mean(dim=0, keepdim=True), cutoff)[0]) / single
+    single = float(high_frequency_energy(frames, sigma).mean())
+    if single <= 1e-20:
+        return 1.0  # no fine detail at all (flat frames give rounding errors of ~1e-31): nothing that could move
+    return float(high_frequency_energy(frames.mean(dim=0, keepdim=True), sigma)[0]) / single
 
 
 def space_time_slice(frames: torch.Tensor, column: int | None = None, rows: tuple[int, int] | None = None
@@ -121,10 +132,10 @@ class Sticking:
     first: torch.Tensor  # [C, H, W]
 
 
-def measure_sticking(frames: torch.Tensor, cutoff: float = 0.25, column: int | None = None) -> Sticking:
+def measure_sticking(frames: torch.Tensor, sigma: float = 1.0, column: int | None = None) -> Sticking:
     """Score, average frame and space-time slice of frames [T, C, H, W]."""
-    energy = float(high_frequency_energy(frames, cutoff).mean())
-    return Sticking(sticking_score(frames, cutoff), energy, frames.mean(dim=0), space_time_slice(frames, column),
+    energy = float(high_frequency_energy(frames, sigma).mean())
+    return Sticking(sticking_score(frames, sigma), energy, frames.mean(dim=0), space_time_slice(frames, column),
                     frames[0])
 
 
@@ -135,21 +146,20 @@ def sticking_report_paths(outdir: str | Path) -> list[Path]:
 
 @torch.no_grad()
 def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: str | Path, frames: int = 64,
-                    radius: float = 0.3, motion: str = "walk", distance: float = 1.0, cutoff: float = 0.25,
+                    radius: float = 0.3, motion: str = "walk", distance: float = 1.0, sigma: float = 1.0,
                     tile: int = 96) -> dict:
     """For every network (label -> G) and seed: the first frame, the average frame and the
     space-time slice of the middle column side by side in ``sticking.png``; the sticking scores
     in ``summary.json`` (mean over seeds per network)."""
     if not seeds:
         raise UserError("give at least one seed")
-    if not 0 < cutoff < 0.5 * math.sqrt(2):
-        raise UserError(f"the frequency cutoff must be within (0, 0.707) cycles/pixel, got {cutoff}")
+    high_pass(torch.zeros([1, 1, 4, 4]), sigma)  # a bad sigma fails before any rendering
     rows, labels, results = [], [], {}
     for label, G in networks.items():
         G = G.eval()
         per_seed = []
         for seed in seeds:
-            m = measure_sticking(walk_frames(G, seed, frames, radius, motion, distance), cutoff)
+            m = measure_sticking(walk_frames(G, seed, frames, radius, motion, distance), sigma)
             per_seed.append({"seed": int(seed), "score": m.score, "frame_hf_energy": m.frame_energy})
             rows.append([image_to_rgb(m.first), image_to_rgb(m.average), image_to_rgb(m.slice)])
             labels.append(f"{label[:18]} seed {seed}")
@@ -161,9 +171,9 @@ def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: s
     save_figure(labelled_grid(rows, labels, ["frame 0", f"average of {frames}", "space-time slice"], tile=tile),
                 outdir / "sticking.png")
     summary = {"motion": motion, "frames": frames, "radius": radius if motion == "walk" else None,
-               "distance": distance if motion == "translate" else None, "cutoff_cycles_per_pixel": cutoff,
+               "distance": distance if motion == "translate" else None, "high_pass_sigma_pixels": sigma,
                "score": "E_hf(average frame) / mean E_hf(frame), in [0, 1]; 1 = everything sticks",
-               "frame_hf_energy": "mean E_hf(frame): high-frequency energy of one frame, images in [-1, 1]",
+               "frame_hf_energy": "mean E_hf(frame): mean square of one frame's high-pass part, images in [-1, 1]",
                "networks": results, "files": ["sticking.png"]}
     write_json(summary, outdir / "summary.json")
     return summary

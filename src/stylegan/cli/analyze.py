@@ -323,11 +323,11 @@ def internals_command(network, seeds, layers, channels, truncation_psi, outdir, 
               help="Radius of the loop in z, in units of sqrt(z_dim) (motion walk).")
 @click.option("--distance", type=FiniteFloat(-100, 100), default=1.0, show_default=True,
               help="How far the content moves, in image widths (motion translate).")
-@click.option("--cutoff", type=FiniteFloat(), default=0.25, show_default=True,
-              help="High frequencies: above this many cycles/pixel (Nyquist 0.5).")
+@click.option("--sigma", type=FiniteFloat(), default=1.0, show_default=True,
+              help="Fine detail: the image minus its Gaussian blur of this many pixels.")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
-def sticking_command(networks, seeds, frames, motion, radius, distance, cutoff, outdir, device):
+def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, outdir, device):
     """Texture sticking (StyleGAN3 Figure 1) of one or more networks side by side: average of the
     frames of a slow latent walk, space-time slice, and a sticking score (1 = every detail sticks)."""
     from pathlib import Path
@@ -349,7 +349,7 @@ def sticking_command(networks, seeds, frames, motion, radius, distance, cutoff, 
     if not loaded:
         raise UserError("give at least one network")
     summary = sticking_report(loaded, seed_list, outdir, frames=frames, radius=radius, motion=motion,
-                              distance=distance, cutoff=cutoff)
+                              distance=distance, sigma=sigma)
     for label, result in summary["networks"].items():
         click.echo(f"{label:<32} sticking score {result['mean_score']:.3f}  ("
                    + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"])
