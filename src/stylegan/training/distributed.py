@@ -182,3 +182,12 @@ def any_process(flag: bool, device: torch.device) -> bool:
 def barrier() -> None:
     if is_distributed():
         torch_dist.barrier()
+
+
+def gather_objects(obj) -> list:
+    """``obj`` of every process, in rank order (a one-element list in a single process)."""
+    if not is_distributed():
+        return [obj]
+    out = [None] * world_size()
+    torch_dist.all_gather_object(out, obj)
+    return out

@@ -28,13 +28,13 @@ from stylegan.errors import UserError
 from stylegan.training import distributed as dist
 from stylegan.training import snapshot as snap
 from stylegan.training.build import check_metrics, open_training_data
-from stylegan.training.loop import NonFiniteError, Trainer, default_device
-from stylegan.training.options import TrainingOptions, resolve_options, run_description
+from stylegan.training.loop import NonFiniteError, Trainer
+from stylegan.training.options import TrainingOptions, flag, resolve_options, resumable_fields, run_description
+from stylegan.utils.device import default_device
 from stylegan.utils.files import atomic_write, describe_os_error, refuse_overwriting_inputs, remove_stale_temporaries
 
 # Options that may change when a run is resumed; the others define the run.
-RESUME_OVERRIDES = frozenset({"kimg", "tick", "snap", "img_snap", "metrics", "metrics_detector", "metrics_num",
-                              "workers", "bad_files", "gpus", "batch_gpu", "grid", "time_limit", "compile"})
+RESUME_OVERRIDES = resumable_fields()
 
 
 def train(
@@ -187,8 +187,8 @@ def _apply_overrides(saved: TrainingOptions, overrides: dict) -> TrainingOptions
     fixed = sorted(set(changed) - RESUME_OVERRIDES - {"outdir", "resume"})
     if fixed:
         raise UserError(
-            f"cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)} when resuming a run "
-            f"(allowed: {', '.join(sorted('--' + k.replace('_', '-') for k in RESUME_OVERRIDES))})"
+            f"cannot change {', '.join(flag(k) for k in fixed)} when resuming a run "
+            f"(allowed: {', '.join(sorted(flag(k) for k in RESUME_OVERRIDES))})"
         )
     allowed = {k: v for k, v in changed.items() if k in RESUME_OVERRIDES}
     if "gpus" in allowed and "batch_gpu" not in allowed:

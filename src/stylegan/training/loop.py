@@ -22,8 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import resource
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +49,8 @@ from stylegan.training.images import generate_images, grid_shape, save_image_gri
 from stylegan.training.loss import LossConfig, StyleGANLoss, draw_latents
 from stylegan.training.options import TrainingOptions
 from stylegan.training.progressive import apply_lod, fade_reals, needs_optimizer_reset
-from stylegan.training.stats import StatsCollector, StatsLog, progress_line
+from stylegan.training.stats import StatsCollector, StatsLog, peak_cpu_memory_gb, progress_line
+from stylegan.utils.device import default_device
 from stylegan.utils.images import from_uint8
 
 MAX_SKIPPED_STEPS = 16  # consecutive optimiser steps with non-finite gradients before the run stops
@@ -394,6 +393,10 @@ class Trainer:
         dist.average_running_buffers(self.G_ema)
         self._check_finite_weights()
 
+        elapsed = now - self.start_time
+        cpu_mem = peak_cpu_memory_gb()
+        gpu_mem = torch.cuda.max_memory_allocated(self.device) / 2**30 if self.device.type == "cuda" else None
+        augment_p = float(self.augment_pipe.p) if self.augment_pipe is not None else None
         s = self.stats
         s.report_scalar("Progress/tick", self.cur_tick)
         s.report_scalar("Progress/kimg", self.cur_nimg / 1e3)
@@ -402,30 +405,30 @@ class Trainer:
         s.report_scalar("Progress/batch", self.step_batch)
         if self.schedule is not None:
             s.report_scalar("Progress/lod", self.lod)
-        s.report_scalar("Progress/augment", float(self.augment_pipe.p) if self.augment_pipe is not None else 0.0)
-        s.report_scalar("Timing/total_sec", now - self.start_time)
+        s.report_scalar("Progress/augment", augment_p or 0.0)
+        s.report_scalar("Timing/total_sec", elapsed)
         s.report_scalar("Timing/sec_per_tick", now - self.tick_start_time)
         s.report_scalar("Timing/sec_per_kimg", sec_per_kimg)
-        s.report_scalar("Resources/peak_cpu_mem_gb", peak_cpu_memory_gb())
-        if self.device.type == "cuda":
-            s.report_scalar("Resources/peak_gpu_mem_gb", torch.cuda.max_memory_allocated(self.device) / 2**30)
+        s.report_scalar("Resources/peak_cpu_mem_gb", cpu_mem)
+        if gpu_mem is not None:
+            s.report_scalar("Resources/peak_gpu_mem_gb", gpu_mem)
         stats = s.reduce()
         if self.is_main:
-            extra = {"cpumem": f"{peak_cpu_memory_gb():.2f}"}
-            if self.augment_pipe is not None:
-                extra["augment"] = f"{float(self.augment_pipe.p):.3f}"
+            extra = {"cpumem": f"{cpu_mem:.2f}"}
+            if augment_p is not None:
+                extra["augment"] = f"{augment_p:.3f}"
             if self.schedule is not None:
                 extra["lod"] = f"{self.lod:.2f}"
                 extra["batch"] = str(self.step_batch)
-            if self.device.type == "cuda":
-                extra["gpumem"] = f"{torch.cuda.max_memory_allocated(self.device) / 2**30:.2f}"
+            if gpu_mem is not None:
+                extra["gpumem"] = f"{gpu_mem:.2f}"
             if self.skipped_in_tick:
                 extra["skipped"] = str(self.skipped_in_tick)
             limit = opts.time_limit * 60 if opts.time_limit else None
             self.log(progress_line(
-                self.cur_tick, self.cur_nimg / 1e3, total_nimg / 1e3, now - self.start_time, sec_per_kimg, extra, limit
+                self.cur_tick, self.cur_nimg / 1e3, total_nimg / 1e3, elapsed, sec_per_kimg, extra, limit
             ))
-            self.stats_log.write(stats, self.cur_nimg, timestamp=now, walltime=now - self.start_time)
+            self.stats_log.write(stats, self.cur_nimg, timestamp=now, walltime=elapsed)
 
         tick = self.cur_tick
         self.cur_tick += 1
@@ -489,7 +492,7 @@ class Trainer:
 
     def save_snapshot(self) -> Path | None:
         """Write the EMA generator and the full training state (process 0), atomically."""
-        rng = gather_objects(snap.capture_rng(self.device))
+        rng = dist.gather_objects(snap.capture_rng(self.device))
         network = None
         if self.is_main:
             import stylegan
@@ -578,24 +581,3 @@ class Trainer:
                 f"warning: the snapshot was written by {len(processes)} process(es), this run has "
                 f"{self.world_size}; training continues but not bit for bit"
             )
-
-
-def gather_objects(obj) -> list:
-    """``obj`` of every process, in rank order (a one-element list in a single process)."""
-    if not dist.is_distributed():
-        return [obj]
-    out = [None] * dist.world_size()
-    torch.distributed.all_gather_object(out, obj)
-    return out
-
-
-def default_device(rank: int = 0) -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda", rank % torch.cuda.device_count())
-    return torch.device("cpu")
-
-
-def peak_cpu_memory_gb() -> float:
-    """Peak resident memory of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (2**30 if sys.platform == "darwin" else 2**20)

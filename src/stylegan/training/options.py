@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stylegan.errors import UserError
+from stylegan.utils.precision import PRECISIONS
 
 AUG_MODES = ("ada", "fixed", "none")
 BAD_FILE_POLICIES = ("skip", "stop")
@@ -81,73 +82,113 @@ PRESET_DEFAULTS["stylegan3-r"] = dataclasses.replace(
 )
 
 
+def option(default, help: str, kind: str = "str", *, flag: str | None = None, lo: float | None = None,
+           hi: float | None = None, lo_open: bool = False, choices: tuple[str, ...] | None = None,
+           metavar: str | None = None, resumable: bool = False):
+    """A ``TrainingOptions`` field that ``stylegan train`` offers as ``--<flag or name>``.
+
+    ``kind``: int, float, bool, choice, seed, dir, str, or one the CLI parses itself (gpus, grid,
+    metrics). ``lo``/``hi`` bound numbers (``lo_open``: ``lo`` excluded); ``resumable``: the option
+    may change when a run is resumed (the others define the run). The help text gets
+    ``[default: ...]`` from ``default`` unless it describes the default itself."""
+    meta = dict(help=help, kind=kind, flag=flag, lo=lo, hi=hi, lo_open=lo_open, choices=choices, metavar=metavar,
+                resumable=resumable)
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class TrainingOptions:
     """Everything a run needs. ``None`` means "the preset's default" until ``resolve_options``."""
 
     # What to train on what.
-    cfg: str = "stylegan2"
-    data: str = "toyfaces"
-    resolution: int | None = None  # default: the dataset's resolution
-    cond: bool = False
-    mirror: bool = False
-    max_size: int | None = None
+    cfg: str = option("stylegan2", "Preset to train.  [required unless resuming]", "choice",
+                      choices=tuple(sorted(PRESET_DEFAULTS)))
+    data: str = option("toyfaces", "Image folder, zip, or the built-in 'toyfaces'.  [required]",
+                       metavar="PATH|toyfaces")
+    resolution: int | None = option(None, "Training resolution  [default: the dataset's]", "int", flag="res", lo=4)
+    cond: bool = option(False, "Train a conditional model on the dataset labels", "bool")
+    mirror: bool = option(False, "Add x-flipped copies of the images", "bool")
+    max_size: int | None = option(None, "Use at most this many images", "int", lo=1)
     # Duration and batch.
-    kimg: float = 25000.0
-    batch: int | None = None
-    batch_gpu: int | None = None  # samples per process and pass; default batch / gpus
-    gpus: int = 1  # processes (one per GPU; on CPU, gloo processes); 0: chosen by auto_process_count
-    seed: int = 0
+    kimg: float = option(25000.0, "Training length in thousands of images", "float", lo=0, lo_open=True,
+                         resumable=True)
+    time_limit: float | None = option(None, "Stop (with a snapshot) after this many minutes", "float", lo=0,
+                                      lo_open=True, resumable=True)
+    batch: int | None = option(None, "Total batch size  [default: 32; StyleGAN: per resolution]", "int", lo=1)
+    # Samples per process and pass; default batch / gpus.
+    batch_gpu: int | None = option(None, "Samples per process and pass  [default: batch / gpus]", "int", lo=1,
+                                   resumable=True)
+    # Processes (one per GPU; on CPU, gloo processes); 0 (``--gpus auto``): chosen by
+    # ``distributed.auto_process_count`` when the options are resolved.
+    gpus: int = option(1, "Processes: GPUs, or gloo processes on CPU; auto: one process of one thread per CPU "
+                          "core (1 on CUDA)  [default: auto for a new run, the run's own when resuming]", "gpus",
+                       metavar="N|auto", resumable=True)
+    seed: int = option(0, "Random seed", "seed")
     # Networks.
-    cbase: int | None = None
-    cmax: int | None = None
-    map_depth: int | None = None
-    z_dim: int | None = None
-    w_dim: int | None = None
-    mbstd_group: int | None = None
-    noise: bool = True  # G's per-pixel noise inputs (StyleGAN, StyleGAN2; StyleGAN3 has none)
-    fp32: bool = False
-    compile: bool = False  # torch.compile of G.synthesis and D in the passes without double backward
-    precision: str = "fp32"  # fp32, bf16 (CPU autocast) or auto; resolved to fp32 or bf16 (see utils.precision)
+    cbase: int | None = option(None, "Capacity: channels min(cbase / res, cmax)  [default: per preset]", "int", lo=1)
+    cmax: int | None = option(None, "Maximum channels  [default: per preset]", "int", lo=1)
+    map_depth: int | None = option(None, "Mapping network depth  [default: 8, StyleGAN3: 2]", "int", lo=1)
+    z_dim: int | None = option(None, "Latent size  [default: 512]", "int", lo=1)
+    w_dim: int | None = option(None, "Intermediate latent size  [default: 512]", "int", lo=1)
+    mbstd_group: int | None = option(None, "Minibatch standard deviation group size  [default: 4]", "int", lo=1)
+    noise: bool = option(True, "Per-pixel noise inputs of G (StyleGAN 1 and 2)", "bool")
+    fp32: bool = option(False, "Disable mixed precision and TF32 on CUDA", "bool")
+    compile: bool = option(False, "torch.compile G and D for the passes without double backward; eager where "
+                                  "compiling is unavailable", "bool", resumable=True)
+    # fp32, bf16 (CPU autocast) or auto; resolved to fp32 or bf16 (see utils.precision).
+    precision: str = option("fp32", "Training arithmetic: fp32, bf16 (CPU only: forward passes under bfloat16 "
+                                    "autocast, weights and losses float32) or auto (bf16 on a CPU with "
+                                    "AVX512-BF16/AMX, else fp32)", "choice", choices=PRECISIONS)
     # Optimisation and regularisation.
-    glr: float | None = None
-    dlr: float | None = None
-    gamma: float | None = None
-    ema_kimg: float | None = None
-    ema_rampup: float | None = None
-    style_mixing: float | None = None
-    pl_weight: float | None = None
+    glr: float | None = option(None, "G learning rate  [default: per preset]", "float", lo=0, lo_open=True)
+    dlr: float | None = option(None, "D learning rate  [default: per preset]", "float", lo=0, lo_open=True)
+    gamma: float | None = option(None, "R1 weight  [default: StyleGAN 10, else 0.0002 res^2 / batch]", "float", lo=0)
+    ema_kimg: float | None = option(None, "G EMA half-life in kimg  [default: batch * 10 / 32]", "float", lo=0)
+    ema_rampup: float | None = option(None, "EMA ramp-up, 0 for none  [default: 0.05; StyleGAN: none]", "float",
+                                      lo=0)
+    style_mixing: float | None = option(None, "Style mixing probability  [default: per preset]", "float", lo=0, hi=1)
+    pl_weight: float | None = option(None, "Path length regularisation weight  [default: per preset]", "float",
+                                     lo=0)
     pl_batch_shrink: int = 2
     pl_decay: float = 0.01
-    g_reg_interval: int | None = None
-    d_reg_interval: int | None = None
-    blur_sigma: float | None = None
-    blur_fade_kimg: float | None = None
+    g_reg_interval: int | None = option(None, "Lazy path-length interval, 0: every step  [default: 4]", "int", lo=0)
+    d_reg_interval: int | None = option(None, "Lazy R1 interval, 0: every step  [default: 16]", "int", lo=0)
+    blur_sigma: float | None = option(None, "Initial D input blur  [default: StyleGAN3-R 10, else 0]", "float", lo=0)
+    blur_fade_kimg: float | None = option(None, "D input blur fade-out  [default: batch * 200 / 32]", "float", lo=0)
     # Augmentation.
-    aug: str = "ada"
-    aug_p: float | None = None  # --aug fixed: the probability (default 0.2); --aug ada: the initial p (default 0)
-    ada_target: float = 0.6
+    aug: str = option("ada", "Augmentation: adaptive, fixed p, or none", "choice", choices=AUG_MODES)
+    # --aug fixed: the probability (default 0.2); --aug ada: the initial p (default 0).
+    aug_p: float | None = option(None, "Augmentation probability: fixed (default 0.2) or initial for ada "
+                                       "(default 0)", "float", flag="p", lo=0, hi=1)
+    ada_target: float = option(0.6, "ADA target of E[sign(D(real))]", "float", flag="target", lo=0, hi=1)
     ada_interval: int = 4
-    ada_kimg: float = 500.0
-    augpipe: str = "bgc"
+    ada_kimg: float = option(500.0, "ADA adjustment speed", "float", lo=0, lo_open=True)
+    augpipe: str = option("bgc", "Augmentation pipeline")
     # Run bookkeeping.
-    outdir: str = "training-runs"
-    desc: str | None = None
-    tick: float = 4.0  # kimg per tick
-    snap: int = 50  # ticks per network snapshot
-    img_snap: int = 50  # ticks per sample grid
-    grid: tuple[int, int] | None = None  # (columns, rows) of the sample grids; default: by resolution
-    metrics: tuple[str, ...] = ()
-    metrics_detector: str = "inception"  # or "probe" (offline, toyfaces probe)
-    metrics_num: int | None = None  # generated samples per metric (default: the metric's, e.g. 50k)
-    time_limit: float | None = None  # minutes; the run ends (with a snapshot) when they are up
-    workers: int = 2
-    bad_files: str = "skip"
+    outdir: str = option("training-runs", "Where run directories go", "dir")
+    desc: str | None = option(None, "Text to add to the run directory's name")
+    tick: float = option(4.0, "kimg per progress tick", "float", lo=0, lo_open=True, resumable=True)
+    snap: int = option(50, "Ticks per network snapshot", "int", lo=1, resumable=True)
+    img_snap: int = option(50, "Ticks per sample grid", "int", lo=1, resumable=True)
+    # (columns, rows) of the sample grids; default: by resolution.
+    grid: tuple[int, int] | None = option(None, "Size of the sample grids  [default: by resolution, up to 16x9]",
+                                          "grid", metavar="COLSxROWS", resumable=True)
+    metrics: tuple[str, ...] = option((), "Metrics at every snapshot, e.g. fid50k_full  [default: none]",
+                                      "metrics", metavar="NAME,..|none", resumable=True)
+    metrics_detector: str = option("inception", "Feature network of the metrics; probe works offline", "choice",
+                                   choices=("inception", "probe"), resumable=True)
+    # Generated samples per metric (default: the metric's, e.g. 50k).
+    metrics_num: int | None = option(None, "Generated images per metric  [default: the metric's]", "int", lo=1,
+                                     resumable=True)
+    workers: int = option(2, "Data loading processes", "int", lo=0, resumable=True)
+    bad_files: str = option("skip", "On an unreadable image", "choice", choices=BAD_FILE_POLICIES, resumable=True)
     # StyleGAN (v1): progressive growing and Pixel-Instance Normalization.
-    progressive: bool | None = None
-    lod_kimg: float = 600.0  # kimg of each fade-in and of each stable phase
-    lod_initial_res: int = 8
-    pin_gate_init: float | None = None
+    progressive: bool | None = option(None, "StyleGAN: grow progressively  [default: 1 for stylegan1, "
+                                            "stylegan1-pin]", "bool")
+    lod_kimg: float = option(600.0, "StyleGAN: kimg per fade-in and per stable phase", "float", lo=0)
+    lod_initial_res: int = option(8, "StyleGAN: first resolution when growing", "int", lo=4)
+    pin_gate_init: float | None = option(None, "stylegan1-pin: initial PIN gate p  [default: 0.5]", "float", lo=0,
+                                         hi=1)
     resolved: bool = field(default=False)
 
     def to_json(self) -> str:
@@ -176,11 +217,6 @@ class TrainingOptions:
     @property
     def defaults(self) -> PresetDefaults:
         return preset_defaults(self.cfg)
-
-    @property
-    def num_rounds(self) -> int:
-        """Passes per process and step (gradient accumulation when batch_gpu * gpus < batch)."""
-        return self.batch // (self.gpus * self.batch_gpu)
 
 
 def preset_defaults(cfg: str) -> PresetDefaults:
@@ -242,8 +278,6 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int, device_type:
 
 
 def need_precision(o: TrainingOptions) -> None:
-    from stylegan.utils.precision import PRECISIONS
-
     if o.precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {o.precision!r}")
 
@@ -326,3 +360,19 @@ def run_description(o: TrainingOptions, dataset_name: str) -> str:
 def _safe(text: str) -> str:
     keep = "".join(ch if ch.isalnum() or ch in "._" else "-" for ch in text)
     return keep.strip("-") or "data"
+
+
+def cli_fields() -> list[dataclasses.Field]:
+    """The fields ``stylegan train`` offers as options, in their order."""
+    return [f for f in dataclasses.fields(TrainingOptions) if "help" in f.metadata]
+
+
+def resumable_fields() -> frozenset[str]:
+    """Options that may change when a run is resumed; the others define the run."""
+    return frozenset(f.name for f in dataclasses.fields(TrainingOptions) if f.metadata.get("resumable"))
+
+
+def flag(name: str) -> str:
+    """The ``stylegan train`` option of field ``name``: ``resolution`` -> ``--res``."""
+    meta = TrainingOptions.__dataclass_fields__[name].metadata
+    return "--" + (meta.get("flag") or name).replace("_", "-")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import resource
+import sys
 from pathlib import Path
 
 import torch
@@ -157,3 +159,9 @@ def progress_line(tick: int, kimg: float, total_kimg: float, elapsed: float, sec
     ]
     fields += [f"{k} {v}" for k, v in (extra or {}).items()]
     return "  ".join(fields)
+
+
+def peak_cpu_memory_gb() -> float:
+    """Peak resident memory of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (2**30 if sys.platform == "darwin" else 2**20)

@@ -23,3 +23,10 @@ def pick_device(name: str | None = "auto") -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise UserError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+
+
+def default_device(rank: int = 0) -> torch.device:
+    """The device of training process ``rank``: its GPU when CUDA is available, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", rank % torch.cuda.device_count())
+    return torch.device("cpu")
