@@ -23,6 +23,9 @@ def nets(tmp_path_factory):
                                    w_dim=8), root / "g8c.safetensors"),
         "sg3": _save(build_preset("stylegan3-t", 16, channel_base=64, channel_max=4, z_dim=8, w_dim=8),
                      root / "sg3.safetensors"),
+        # channels equal to w_dim everywhere: stylegan.editing.styles.style_layers needs that for now
+        "edit": _save(build_preset("stylegan2", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=16,
+                                   w_dim=16), root / "edit16.safetensors"),
         "pin": _save(build_preset("stylegan1-pin", 16, channel_base=64, channel_max=8, map_layers=1, z_dim=8,
                                   w_dim=8), root / "pin.safetensors"),
     }

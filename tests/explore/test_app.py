@@ -216,3 +216,26 @@ def test_projection_endpoints(opened, explorer):
     bad = opened.post("/api/project", files={"file": ("face.png", buffer.getvalue(), "image/png")},
                       data={"steps": "many"})
     assert bad.status_code == 422 and "steps" in bad.json()["error"]
+
+
+def test_direction_endpoints(client, explorer, tmp_path):
+    from stylegan.editing.directions import save_direction
+
+    opened = client
+    assert client.post("/api/open", json={"path": "edit16.safetensors"}).status_code == 200
+    r = opened.post("/api/directions/compute", json={"method": "sefa", "components": 3})
+    assert r.status_code == 200 and len(r.json()["names"]) == 3
+    key = r.json()["id"]
+    s = {"x": 1, "direction_id": key, "edit_strengths": [2.0, 0, 0]}
+    got = decode(opened.post("/api/render", json=s).json()["image"])
+    assert np.array_equal(got, render(explorer.G, Settings(**s), directions=explorer.directions).picture)
+    assert not np.array_equal(got, decode(opened.post("/api/render", json={"x": 1}).json()["image"]))
+    path = save_direction(explorer.directions[key], tmp_path / "d.safetensors")
+    up = opened.post("/api/directions/upload", files={"file": ("d.safetensors", path.read_bytes(), "application/x")})
+    assert up.status_code == 200 and up.json()["method"] == "sefa"
+    bad = opened.post("/api/directions/upload", files={"file": ("x.safetensors", b"junk", "application/x")})
+    assert bad.status_code == 400 and "x.safetensors" in bad.json()["error"]
+    bad = opened.post("/api/directions/compute", json={"method": "magic"})
+    assert bad.status_code == 400
+    bad = opened.post("/api/render", json={"direction_id": "none", "edit_strengths": [1]})
+    assert bad.status_code == 400 and "no direction named" in bad.json()["error"]

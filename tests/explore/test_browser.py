@@ -164,3 +164,21 @@ def test_w_import_and_projection_in_the_page(setup, tmp_path):
     page.wait(lambda: page.renders() > before and page.idle(), "the projected image")
     w_id = page.js("return window.explorer.wId")
     assert np.array_equal(page.picture(), render(G, Settings(w_id=w_id, mix_seed=11), explorer.imported).picture)
+
+
+def test_editing_sliders_in_the_page(setup):
+    page, explorer, nets = setup
+    G = stylegan.load(nets["edit"])
+    page.set_value("path", "edit16.safetensors")
+    page.after_change(lambda: page.d.find_element("id", "open").click())
+    page.set_value("direction-components", 3)
+    page.after_change(lambda: page.d.find_element("id", "direction-compute").click())
+    assert "sefa direction, w space, 3 vectors" in page.d.find_element("id", "direction-info").text
+    plain = page.picture()
+    got = page.after_change(lambda: page.set_value("edit-1", 4))
+    assert not np.array_equal(got, plain)
+    key = page.js("return window.explorer.directionId")
+    s = Settings(**{**page.js("return settings()"), "direction_id": key})
+    assert s.edit_strengths == [0, 4, 0]
+    assert np.array_equal(got, render(G, s, explorer.imported, explorer.directions).picture)
+    assert np.array_equal(page.after_change(lambda: page.d.find_element("id", "edit-reset").click()), plain)

@@ -181,7 +181,9 @@ def test_artifact_tools_find_a_planted_spike():
     assert out["region"]["is_artifact"] and tuple(out["region"]["peak"]) in {(5, 9), (5, 10), (6, 9), (6, 10)}
     assert set(out["profiles"]) == {"object", "background", "artifact"}
     assert out["energy_figure"].size == (3 * 64 + 16, 64 + 8 + 16)
-    assert artifact_tools(G, Settings(x=0), size=32)["layer"] == "synthesis.b16.conv0"
+    from stylegan.analysis.features import default_analysis_layer
+
+    assert artifact_tools(G, Settings(x=0), size=32)["layer"] == default_analysis_layer(G)
 
 
 def test_pin_gates(nets):
@@ -191,3 +193,51 @@ def test_pin_gates(nets):
     first = dict(G.named_modules())[gates[0]["name"]].gate
     assert gates[0]["values"] == pytest.approx(first.tolist())
     assert pin_gates(stylegan.load(nets["sg2"])) == []
+
+
+def _direction(G, space, k=2, seed=0):
+    from stylegan.editing.directions import Direction
+    from stylegan.editing.styles import style_dim, style_layers
+
+    dim = style_dim(style_layers(G)) if space == "s" else {"z": G.z_dim, "w": G.w_dim, "w+": G.num_ws * G.w_dim}[space]
+    v = torch.randn(k, dim, generator=torch.Generator().manual_seed(seed))
+    return Direction(v / v.norm(dim=1, keepdim=True), torch.rand(k) + 0.5, space, "ganspace",
+                     [f"v{i}" for i in range(k)])
+
+
+@pytest.fixture(scope="module")
+def GE(nets):
+    return stylegan.load(nets["edit"]).eval()
+
+
+@pytest.mark.parametrize("space", ["z", "w", "w+", "s"])
+def test_edit_is_stylegan_edit(GE, space):
+    from stylegan.editing.edit import inputs_from_seeds, render_edits
+
+    G = GE
+    d = _direction(G, space)
+    got = render(G, Settings(x=3, psi=0.7, direction_id="d", edit_strengths=[0.0, 2.5]), directions={"d": d})
+    ref = render_edits(G, inputs_from_seeds(G, [3], truncation_psi=0.7), d, 1, [2.5])[0, 0]
+    assert np.array_equal(got.picture, to_uint8(ref[None])[0])
+    assert not np.array_equal(got.picture, render(G, Settings(x=3, psi=0.7)).picture)
+    assert np.array_equal(render(G, Settings(x=3, psi=0.7, direction_id="d", edit_strengths=[0.0, 0.0]),
+                                 directions={"d": d}).picture, render(G, Settings(x=3, psi=0.7)).picture)
+
+
+def test_edit_strengths_add_up(G):
+    d = _direction(G, "w")
+    ws = settings_ws(G, Settings(x=1, direction_id="d", edit_strengths=[1.5, -2.0]), directions={"d": d})
+    expected = settings_ws(G, Settings(x=1)) + 1.5 * d.scales[0] * d.vectors[0] - 2.0 * d.scales[1] * d.vectors[1]
+    assert torch.allclose(ws, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"direction_id": "nope", "edit_strengths": [1.0]}, "no direction named"),
+    ({"direction_id": "d", "edit_strengths": [1.0, 1.0, 1.0]}, "3 strengths for a direction of 2"),
+    ({"direction_id": "d", "edit_strengths": [1000.0]}, "edit strengths"),
+    ({"direction_id": "z", "edit_strengths": [1.0], "w_id": "w"}, "needs seeds"),
+])
+def test_bad_edits(G, change, match):
+    dirs = {"d": _direction(G, "w"), "z": _direction(G, "z")}
+    with pytest.raises(UserError, match=match):
+        render(G, Settings(**change), {"w": torch.zeros(G.num_ws, G.w_dim)}, dirs)

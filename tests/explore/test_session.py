@@ -219,3 +219,32 @@ def test_projection_errors(explorer, data, kwargs, match):
     with pytest.raises(UserError, match=match):
         explorer.start_projection(data, "face.png", **kwargs)
     assert explorer.projection["state"] == "idle"
+
+
+def test_directions_computed_and_uploaded(explorer, tmp_path):
+    from stylegan.editing.directions import find_ganspace, save_direction, sefa
+    from stylegan.editing.edit import inputs_from_seeds, render_edits
+
+    explorer.open("edit16.safetensors")
+    G = explorer.G
+    info = explorer.compute_directions("sefa", 4)
+    assert info["method"] == "sefa" and len(info["names"]) == 4 and info["warning"] is None
+    d = explorer.directions[info["id"]]
+    assert torch.allclose(d.vectors, sefa(G, num_components=4).vectors)
+    got = explorer.render(Settings(x=2, direction_id=info["id"], edit_strengths=[0, 0, 3.0])).picture
+    assert np.array_equal(got, to_uint8(render_edits(G, inputs_from_seeds(G, [2]), d, 2, [3.0])[0, 0][None])[0])
+    gs = explorer.compute_directions("ganspace", 3, samples=500)
+    assert torch.allclose(explorer.directions[gs["id"]].vectors, find_ganspace(G, 500, 3).vectors, atol=1e-5)
+    # a direction file, as `stylegan directions` writes it
+    path = save_direction(d, tmp_path / "d.safetensors")
+    up = explorer.load_direction(path.read_bytes(), "d.safetensors")
+    assert up["names"] == d.names and torch.equal(explorer.directions[up["id"]].vectors, d.vectors)
+    with pytest.raises(UserError, match="mine.safetensors is not a readable safetensors file"):
+        explorer.load_direction(b"junk", "mine.safetensors")
+    with pytest.raises(UserError, match="directions computed here"):
+        explorer.compute_directions("interfacegan")
+    # a direction of another network of the same shape applies, with a warning for the page
+    other = Explorer(roots=explorer.roots, outdir=tmp_path)
+    other.open("00001-run")
+    with pytest.raises(UserError, match="dimensions"):
+        other.load_direction(path.read_bytes(), "d.safetensors")

@@ -15,6 +15,9 @@ Endpoints:
   statistics and render time.
 - ``POST /api/w/export``: ``Settings`` -> ``.npz`` (key ``w``, [num_ws, w_dim]);
   ``POST /api/w/import``: an uploaded ``.npz`` -> ids for ``Settings.w_id``.
+- ``POST /api/directions/upload`` (a direction file) and ``POST /api/directions/compute``
+  (``{"method": "sefa" | "ganspace", "components": K}``): editing directions for
+  ``Settings.direction_id`` / ``edit_strengths``.
 - ``POST /api/project``: project an uploaded image (multipart: ``file``, ``steps``, ``distance``,
   ``w_plus``) in the background; ``GET /api/project``: its progress and, when done, the w's id.
 - ``POST /api/save``: save the picture as a PNG; ``POST /api/video``: record an animation;
@@ -45,6 +48,11 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 class OpenRequest(BaseModel):
     path: str
+
+
+class DirectionRequest(BaseModel):
+    method: str = "sefa"
+    components: int = 10
 
 
 class VideoRequest(BaseModel):
@@ -141,6 +149,14 @@ def create_app(explorer: Explorer) -> FastAPI:
         ids = explorer.import_w(data, file.filename or "w.npz")
         return {"ids": ids, "count": len(ids)}
 
+    @app.post("/api/directions/upload")
+    def upload_direction(file: UploadFile = File(...)):
+        return explorer.load_direction(file.file.read(), file.filename or "direction.safetensors")
+
+    @app.post("/api/directions/compute")
+    def compute_directions(body: DirectionRequest):
+        return explorer.compute_directions(body.method, body.components)
+
     @app.post("/api/project")
     def project(file: UploadFile = File(...), steps: int = Form(200), distance: str = Form("mse"),
                 w_plus: bool = Form(False), class_idx: int | None = Form(None)):
@@ -173,7 +189,8 @@ def create_app(explorer: Explorer) -> FastAPI:
     @app.post("/api/artifacts")
     def artifacts(settings: Settings):
         G = explorer.require()
-        result = explorer.run_locked(lambda: artifact_tools(G, settings, explorer.imported))
+        result = explorer.run_locked(lambda: artifact_tools(G, settings, explorer.imported,
+                                                                    directions=explorer.directions))
         result["energy_figure"] = data_url(result["energy_figure"])
         result["profile_figure"] = data_url(result["profile_figure"])
         return result

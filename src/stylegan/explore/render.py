@@ -10,6 +10,10 @@ picture the page shows, in these steps:
   Each seed's z is drawn as ``stylegan generate`` draws it and mapped with the truncation psi and
   cutoff and the chosen class (``labels_for``). An imported w (``.npz``, the projector's format) can
   stand in for the seeds. Style mixing copies the mix seed's ws in at the checked layers (``mix_ws``).
+- **edit** (``stylegan.editing``): strengths along the vectors of a direction (a direction file or
+  one computed on the spot) move the latent as ``stylegan edit`` does: z, w and w+ directions through
+  ``edited_ws`` (every blended seed's latent, before the style mixing), S directions through
+  ``offset_styles`` during synthesis.
 - **synthesis** (``synthesize``), inside the StyleGAN3 user transform (``user_transform``), with the
   noise mode (``random`` noise drawn from ``noise_seed``) and the numeric precision; a chosen layer's
   output is recorded with ``FeatureRecorder``.
@@ -79,6 +83,9 @@ class Settings:
     fft_all: bool = True  # spectrum of all channels (else of the shown ones)
     fft_range_db: float = 50.0
     fft_beta: float = 8.0
+    # Editing: strengths along the vectors of a loaded or computed direction (stylegan.editing)
+    direction_id: str | None = None
+    edit_strengths: list[float] = field(default_factory=list)
     # Performance
     precision: str = "fp32"
 
@@ -113,6 +120,11 @@ class Settings:
             raise UserError(f"FFT Kaiser beta must be in [0, 50], got {self.fft_beta:g}")
         if self.precision not in PRECISIONS:
             raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        from stylegan.editing.edit import MAX_STRENGTH
+
+        if not all(isinstance(a, (int, float)) and math.isfinite(a) and abs(a) <= MAX_STRENGTH
+                   for a in self.edit_strengths):
+            raise UserError(f"edit strengths must be finite numbers within +-{MAX_STRENGTH:g}")
         if self.has_transform() and not is_stylegan3(G):
             raise UserError(f"translate and rotate need a StyleGAN3 network; this one is a {network_kind(G)}")
 
@@ -146,19 +158,46 @@ def style_presets(G) -> dict[str, list[int]]:
     return {name: preset_layers(name, G.num_ws) for name in ("coarse", "middle", "fine")}
 
 
+def settings_edit(G, s: Settings, directions: dict | None = None):
+    """The edit of ``s`` as one ``Direction`` of one vector (the strengths times the scaled vectors,
+    summed), or None when no strength is set."""
+    from stylegan.editing.directions import Direction
+
+    if s.direction_id is None or not any(s.edit_strengths):
+        return None
+    if not directions or s.direction_id not in directions:
+        raise UserError(f"no direction named {s.direction_id!r}; load or compute one first")
+    d = directions[s.direction_id]
+    if len(s.edit_strengths) > len(d):
+        raise UserError(f"{len(s.edit_strengths)} strengths for a direction of {len(d)} vectors")
+    v = sum(a * d.scales[i] * d.vectors[i] for i, a in enumerate(s.edit_strengths) if a)
+    return Direction(v[None].float(), torch.ones(1), d.space, d.method, ["edit"], d.layers)
+
+
 @torch.no_grad()
-def settings_ws(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, device="cpu") -> torch.Tensor:
-    """The ws [1, num_ws, w_dim] that ``s`` stands for (see the module docstring)."""
+def settings_ws(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, device="cpu",
+                directions: dict | None = None) -> torch.Tensor:
+    """The ws [1, num_ws, w_dim] that ``s`` stands for (see the module docstring); a z, w or w+ edit
+    moves every blended seed's latent (``edited_ws``) before the blend and the style mixing."""
+    from stylegan.editing.edit import EditInputs, edited_ws
+
+    edit = settings_edit(G, s, directions)
+    if edit is not None and edit.space == "s":
+        edit = None  # applied to the styles during synthesis
     if s.w_id is not None:
         if not imported or s.w_id not in imported:
             raise UserError(f"no imported w named {s.w_id!r}; import a .npz first")
         ws = imported[s.w_id].to(device, torch.float32).reshape(1, G.num_ws, G.w_dim)
+        if edit is not None:
+            ws = edited_ws(G, EditInputs(ws), edit, 0, 1.0)
     else:
         blend = latent_seeds(s.x, s.y, s.step_y)
         seeds = list(dict.fromkeys(seed for seed, _ in blend))
         z = z_from_seeds(seeds, G.z_dim).to(device)
         c = labels_for(G, s.class_idx, len(seeds), device)
         all_ws = G.mapping(z, c, truncation_psi=s.psi, truncation_cutoff=s.cutoff)
+        if edit is not None:
+            all_ws = edited_ws(G, EditInputs(all_ws, z, c, s.psi, s.cutoff), edit, 0, 1.0)
         by_seed = dict(zip(seeds, all_ws))
         ws = sum(by_seed[seed] * weight for seed, weight in blend)[None]
     if s.mix_layers:
@@ -226,16 +265,32 @@ class Rendered:
                 "render_ms": round(self.seconds * 1000, 1)}
 
 
+@contextlib.contextmanager
+def style_edit(G, s: Settings, directions: dict | None):
+    """An S-space edit of ``s`` applied to the styles within the block (``offset_styles``)."""
+    edit = settings_edit(G, s, directions)
+    if edit is None or edit.space != "s":
+        yield
+        return
+    from stylegan.editing.edit import style_offset
+    from stylegan.editing.styles import offset_styles, style_layers
+
+    slayers = style_layers(G)
+    device = next(G.parameters()).device
+    with offset_styles(G, style_offset(G, edit, 0, 1.0, None, slayers).to(device), slayers):
+        yield
+
+
 @torch.no_grad()
-def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None) -> Rendered:
+def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, directions: dict | None = None) -> Rendered:
     """Render ``s`` with ``G`` (on the device its parameters are on)."""
     start = time.perf_counter()
     s.check(G)
     device = next(G.parameters()).device
-    ws = settings_ws(G, s, imported, device)
+    ws = settings_ws(G, s, imported, device, directions)
     feats = None
     with user_transform(G, translation(G, s), s.rotate or None), noise_rng(s.noise_mode, s.noise_seed, device), \
-            precision_context(s.precision, device):
+            precision_context(s.precision, device), style_edit(G, s, directions):
         if s.layer is None:
             image = synthesize(G, ws, noise_mode=s.noise_mode)
         else:
@@ -328,7 +383,8 @@ def layer_table(G) -> list[dict]:
 
 
 @torch.no_grad()
-def artifact_tools(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, size: int = 256) -> dict:
+def artifact_tools(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, size: int = 256,
+                   directions: dict | None = None) -> dict:
     """The circular-artifact tools (``stylegan.analysis.artifacts``) on the image ``s`` renders, at
     ``s.layer`` (default: the layer the PIN paper studies): the energy figure (image, energy heatmap,
     overlay, with the artifact region marked), the region's numbers, the per-pixel channel profiles
@@ -339,7 +395,7 @@ def artifact_tools(G, s: Settings, imported: dict[str, torch.Tensor] | None = No
 
     layer = s.layer or default_analysis_layer(G)
     view = Settings(**{**asdict(s), "layer": layer, "fft": False, "untransform": False})
-    result = render(G, view, imported)
+    result = render(G, view, imported, directions)
     feats = result.features
     energy = energy_map(feats)
     region = detect_artifact(feats)

@@ -39,6 +39,7 @@ RECENT_LIMIT = 12
 MAX_UPLOAD_BYTES = 64 * 2**20
 MAX_VIDEO_FRAMES = 600
 VIDEO_KINDS = ("latent", "translate", "rotate")
+DIRECTION_METHODS = ("sefa", "ganspace")
 _OUTPUT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _PKL_SNAPSHOT = re.compile(r"^network-snapshot-(\d+)\.pkl$")
 
@@ -99,6 +100,7 @@ class Explorer:
         self.network: dict | None = None
         self.recent: list[str] = []
         self.imported: dict[str, torch.Tensor] = {}
+        self.directions: dict = {}  # id -> stylegan.editing.directions.Direction
         self.work_lock = threading.Lock()
         self.latest = LatestWins(self.work_lock)
         self.projection: dict = {"state": "idle"}
@@ -153,6 +155,7 @@ class Explorer:
             info = self._describe(G, text, path)
             self.G, self.network = G, info
             self.imported.clear()
+            self.directions.clear()
         self.recent = [text] + [r for r in self.recent if r != text][: RECENT_LIMIT - 1]
         return info
 
@@ -176,12 +179,12 @@ class Explorer:
 
     def render(self, settings: Settings, client: str = "default") -> Rendered:
         """Render ``settings``; ``Superseded`` when a newer request of ``client`` came in meanwhile."""
-        return self.latest.run(client, lambda: render(self.require(), settings, self.imported))
+        return self.latest.run(client, lambda: render(self.require(), settings, self.imported, self.directions))
 
     def render_now(self, settings: Settings) -> Rendered:
         """Render ``settings`` (waiting for the running job; never superseded)."""
         with self.work_lock:
-            return render(self.require(), settings, self.imported)
+            return render(self.require(), settings, self.imported, self.directions)
 
     def run_locked(self, job: Callable[[], T]) -> T:
         with self.work_lock:
@@ -194,7 +197,7 @@ class Explorer:
         G = self.require()
         settings.check(G)
         with self.work_lock:
-            ws = settings_ws(G, settings, self.imported, self.device)
+            ws = settings_ws(G, settings, self.imported, self.device, self.directions)
         buffer = io.BytesIO()
         np.savez(buffer, w=ws[0].cpu().numpy().astype(np.float32))
         return buffer.getvalue()
@@ -220,6 +223,58 @@ class Explorer:
             self.imported[key] = w.clone()
             ids.append(key)
         return ids
+
+    # ---------------------------------------------------------------- editing directions
+
+    def _add_direction(self, direction) -> dict:
+        import warnings
+
+        from stylegan.errors import StyleganWarning
+
+        G = self.require()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StyleganWarning)
+            direction.check_network(G)
+        key = uuid.uuid4().hex[:12]
+        self.directions[key] = direction
+        notes = [str(w.message) for w in caught if issubclass(w.category, StyleganWarning)]
+        return {"id": key, "method": direction.method, "space": direction.space, "names": direction.names,
+                "layers": direction.layers, "warning": "; ".join(notes) or None}
+
+    def load_direction(self, data: bytes, filename: str = "direction.safetensors") -> dict:
+        """Read an uploaded direction file (``stylegan directions``); its id for ``Settings.direction_id``."""
+        from stylegan.editing.directions import load_direction
+
+        self.require()
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise UserError(f"{filename} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+        name = Path(filename or "direction.safetensors").name
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "direction.safetensors"
+            path.write_bytes(data)
+            try:
+                direction = load_direction(path)
+            except UserError as e:
+                raise UserError(str(e).replace(str(path), name)) from None
+        return self._add_direction(direction)
+
+    def compute_directions(self, method: str = "sefa", components: int = 10, samples: int = 10_000) -> dict:
+        """Directions found on the spot: ``sefa`` (from the weights) or ``ganspace`` (PCA of ``samples``
+        mapped latents), as ``stylegan directions`` finds them."""
+        from stylegan.editing.directions import find_ganspace, sefa
+
+        G = self.require()
+        if method not in DIRECTION_METHODS:
+            raise UserError(f"directions computed here: {', '.join(DIRECTION_METHODS)}; got {method!r}")
+        if not 1 <= components <= 64:
+            raise UserError(f"components must be in [1, 64], got {components}")
+        with self.work_lock:
+            if method == "sefa":
+                direction = sefa(G, num_components=components)
+            else:
+                direction = find_ganspace(G, samples=samples, components=components,
+                                          class_idx=0 if G.c_dim else None)
+        return self._add_direction(direction)
 
     # ---------------------------------------------------------------- projection
 
@@ -325,7 +380,7 @@ class Explorer:
 
         def pictures():
             for i in range(frames):
-                yield render(G, frame_settings(i), self.imported).picture
+                yield render(G, frame_settings(i), self.imported, self.directions).picture
 
         with self.work_lock:
             return write_video(pictures(), self.next_output(f"video-{kind}", ".mp4"), fps=fps, notice=None)

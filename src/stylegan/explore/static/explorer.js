@@ -58,6 +58,8 @@ function settings() {
     base_channel: parseInt($("channel").value, 10) || 0, normalize: $("normalize").checked, gain_db: num("gain"),
     fft: $("fft").checked, fft_all: $("fft-all").checked, fft_range_db: num("fft-range", 50),
     fft_beta: num("fft-beta", 8), precision: $("precision").value || "fp32",
+    direction_id: ex.directionId || null,
+    edit_strengths: ex.directionId ? [...document.querySelectorAll("#edit-sliders input")].map((e) => parseFloat(e.value)) : [],
   };
 }
 
@@ -136,6 +138,7 @@ function show(body, started) {
 function fillNetwork(net, recent) {
   ex.network = net;
   ex.wId = null;
+  showDirection(null);
   $("w-row").hidden = true;
   $("network-info").textContent = net.kind + ", " + net.resolution + " px, " + net.num_ws + " ws, w_dim " +
     net.w_dim + (net.c_dim ? ", " + net.c_dim + " classes" : "") + ", " + net.parameters.toLocaleString() +
@@ -265,6 +268,48 @@ async function pollProjection(name) {
   }
 }
 
+const MAX_SLIDERS = 16;
+function showDirection(info) {
+  ex.directionId = info ? info.id : null;
+  const box = $("edit-sliders");
+  box.innerHTML = "";
+  $("edit-reset-row").hidden = !info;
+  $("direction-info").textContent = info ? info.method + " direction, " + info.space + " space, " + info.names.length +
+    " vectors" + (info.names.length > MAX_SLIDERS ? " (the first " + MAX_SLIDERS + " as sliders)" : "") +
+    (info.layers ? ", layers " + info.layers.join(",") : "") + (info.warning ? " - " + info.warning : "") : "";
+  if (!info) return;
+  info.names.slice(0, MAX_SLIDERS).forEach((name, i) => {
+    const row = document.createElement("div");
+    row.className = "row";
+    row.innerHTML = '<label>' + name + ' <input type="range" min="-10" max="10" step="0.1" value="0" id="edit-' + i +
+      '"></label><span id="edit-' + i + '-label">0</span>';
+    box.appendChild(row);
+  });
+}
+
+async function directionDone(request) {
+  $("direction-info").textContent = "working ...";
+  try {
+    showDirection(await request);
+    showError("");
+    changed();
+  } catch (e) { $("direction-info").textContent = ""; showError(e.message); }
+}
+
+function uploadDirection(event) {
+  const file = event.target.files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file);
+  directionDone(api("/api/directions/upload", { method: "POST", body: form }));
+  event.target.value = "";
+}
+
+function computeDirection() {
+  directionDone(postJSON("/api/directions/compute",
+    { method: $("direction-method").value, components: parseInt($("direction-components").value, 10) || 8 }));
+}
+
 async function saveImage() {
   try {
     const body = await postJSON("/api/save", settings());
@@ -376,6 +421,17 @@ function wire() {
   $("w-import").addEventListener("change", importW);
   $("w-clear").onclick = () => { ex.wId = null; $("w-row").hidden = true; changed(); };
   $("save").onclick = saveImage;
+  $("direction-file").addEventListener("change", uploadDirection);
+  $("direction-compute").onclick = computeDirection;
+  $("edit-sliders").addEventListener("input", (e) => {
+    const label = $(e.target.id + "-label");
+    if (label) label.textContent = parseFloat(e.target.value).toFixed(1);
+    changed();
+  });
+  $("edit-reset").onclick = () => {
+    document.querySelectorAll("#edit-sliders input").forEach((e) => { e.value = 0; $(e.id + "-label").textContent = "0"; });
+    changed();
+  };
   $("project").onclick = startProjection;
   $("record").onclick = recordVideo;
   $("analyse").onclick = analyse;
