@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from stylegan.utils.images import quantize
+
 LabelFn = Callable[[int], torch.Tensor]
 
 
@@ -42,11 +44,6 @@ def synthesis_kwargs(G: nn.Module, **wanted) -> dict:
     return {k: v for k, v in wanted.items() if k in params}
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images in [-1, 1] -> uint8 [0, 255], rounded the official way: (x * 127.5 + 128) clamped, truncated."""
-    return (images * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-
-
 def randomize_noise_buffers(G: nn.Module) -> None:
     """Fresh N(0, 1) values in every ``*.noise_const`` buffer (PPL samples 'const' noise per batch)."""
     for name, buf in G.named_buffers():
@@ -68,7 +65,7 @@ def generated_images(G: nn.Module, num: int, batch_size: int, labels: LabelFn,
         z = torch.randn([n, G.z_dim], device=device)
         with torch.no_grad():
             img = G(z, labels(n))
-        yield to_uint8(img)
+        yield quantize(img)
         done += n
 
 

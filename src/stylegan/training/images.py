@@ -24,7 +24,7 @@ def save_image_grid(images: torch.Tensor, path: str | Path, cols: int) -> Path:
 
 
 @torch.no_grad()
-def generate_images(G, z: torch.Tensor, c: torch.Tensor, batch: int = 64, **synthesis_kwargs) -> torch.Tensor:
+def render_latents(G, z: torch.Tensor, c: torch.Tensor, batch: int = 64, **synthesis_kwargs) -> torch.Tensor:
     """G(z, c) in batches on G's device, with fixed noise (``noise_mode='const'``); returned on the CPU."""
     device = next(G.parameters()).device
     out = []

@@ -45,7 +45,7 @@ from stylegan.training.build import (
 )
 from stylegan.training.ema import ema_beta, update_ema
 from stylegan.training.feed import RealImages, dataset_labels
-from stylegan.training.images import generate_images, grid_shape, save_image_grid
+from stylegan.training.images import grid_shape, render_latents, save_image_grid
 from stylegan.training.loss import LossConfig, StyleGANLoss, draw_latents
 from stylegan.training.options import TrainingOptions
 from stylegan.training.progressive import apply_lod, fade_reals, needs_optimizer_reset
@@ -487,7 +487,7 @@ class Trainer:
 
     def save_samples(self, path: Path) -> None:
         """The fixed-latent sample grid of the EMA generator."""
-        images = generate_images(self.G_ema, self.grid_z, self.grid_c)
+        images = render_latents(self.G_ema, self.grid_z, self.grid_c)
         save_image_grid(images, path, cols=self.grid[0])
 
     def save_snapshot(self) -> Path | None:

@@ -12,11 +12,15 @@ from PIL import Image
 from stylegan.utils.files import atomic_write
 
 
+def quantize(images: torch.Tensor) -> torch.Tensor:
+    """Float images in [-1, 1] -> uint8 [0, 255] of the same shape and device, rounded as the official
+    tools round them: x * 127.5 + 128, clamped, truncated."""
+    return (images.detach().to(torch.float32) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[N, C, H, W] float in [-1, 1] -> [N, H, W, C] uint8, as the official tools round it
-    (x * 127.5 + 128, clamped)."""
-    x = (images.detach().to(torch.float32) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy()
+    """[N, C, H, W] float in [-1, 1] -> [N, H, W, C] uint8 numpy array (``quantize``d), for saving."""
+    return quantize(images).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def from_uint8(images: np.ndarray | torch.Tensor) -> torch.Tensor:
