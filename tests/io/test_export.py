@@ -37,7 +37,8 @@ SMALL = dict(z_dim=16, w_dim=16, img_resolution=16)
 
 
 def _sg2(**kw):
-    cfg = dict(SMALL, channel_base=128, channel_max=16, mapping=MappingConfig(num_layers=2), **kw)
+    cfg = dict(SMALL, channel_base=128, channel_max=16, mapping=MappingConfig(num_layers=2))
+    cfg.update(kw)
     return StyleGAN2Generator(StyleGAN2GeneratorConfig(**cfg))
 
 
@@ -195,7 +196,7 @@ def rosinality_nets():
     """Networks that rosinality's classes can hold: 8 px, its fixed 512 channels, style_dim 16."""
     G = perturbed(StyleGAN2Generator(StyleGAN2GeneratorConfig(
         z_dim=16, w_dim=16, img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0,
-        conv_clamp=None, mapping=MappingConfig(num_layers=2, lr_multiplier=0.01))), 11)
+        conv_clamp=None, mapping=MappingConfig(num_layers=2, layer_features=16))), 11)  # = w_dim: allowed
     D = perturbed(StyleGAN2Discriminator(StyleGAN2DiscriminatorConfig(
         img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0, conv_clamp=None)), 12)
     return {"G_ema": G, "D": D}
@@ -235,6 +236,8 @@ def test_rosinality_refuses_what_it_cannot_hold(rosinality_nets):
         rosinality_checkpoint({"G_ema": _sg2()}, drop_conv_clamp=True)
     with pytest.raises(CheckpointError, match="c_dim=3 cannot be represented"):
         rosinality_checkpoint({"G_ema": _sg2(c_dim=3, conv_clamp=None)})
+    with pytest.raises(CheckpointError, match="layer_features=8 cannot be represented"):
+        rosinality_checkpoint({"G_ema": _sg2(conv_clamp=None, mapping=MappingConfig(num_layers=2, layer_features=8))})
     with pytest.raises(CheckpointError, match="needs a generator"):
         rosinality_checkpoint({"D": rosinality_nets["D"]})
 

@@ -87,8 +87,10 @@ def generator_state(G: nn.Module, what: str = "generator", drop_conv_clamp: bool
     _check_common(what, G, drop_conv_clamp)
     cfg = G.config
     _refuse(what, cfg, [("architecture", "skip"), ("use_noise", True), ("kernel_size", 3),
-                        ("mapping.embed_features", None), ("mapping.layer_features", None),
-                        ("mapping.activation", "lrelu")])
+                        ("mapping.activation", "lrelu")])  # embed_features only matters with labels (refused)
+    if cfg.mapping.layer_features not in (None, cfg.w_dim):
+        raise CheckpointError(f"{what}: mapping.layer_features={cfg.mapping.layer_features} cannot be represented in "
+                              f"rosinality/stylegan2-pytorch (its mapping layers have style_dim={cfg.w_dim} features)")
     if cfg.z_dim != cfg.w_dim:
         raise CheckpointError(f"{what}: z_dim={cfg.z_dim} differs from w_dim={cfg.w_dim}; rosinality's mapping "
                               "has one style_dim for both")
