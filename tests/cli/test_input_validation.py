@@ -35,12 +35,19 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
     "analyze layers": ["analyze", "layers", "--network", NET],
     "analyze artifacts": ["analyze", "artifacts", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/art"],
     "analyze compare": ["analyze", "compare", NET, NET, "--seeds", "0"],
+    "analyze noise": ["analyze", "noise", "--network", NET, "--seeds", "0", "--draws", "2", "--outdir", "{tmp}/n"],
+    "analyze truncation": ["analyze", "truncation", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/t"],
+    "analyze contribution": ["analyze", "contribution", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/c"],
+    "analyze internals": ["analyze", "internals", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/i"],
+    "analyze sticking": ["analyze", "sticking", NET, "--seeds", "0", "--frames", "2", "--outdir", "{tmp}/s"],
     "metrics": ["metrics", "--network", NET, "--data", "toyfaces", "--metrics", "fid50k_full", "--detector", "probe",
                 "--num", "4", "--max-real", "4", "--cache-dir", "{tmp}/cache", "--quiet"],
     "train --resume": ["train", "--resume", NET, "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16",
                        "--outdir", "{tmp}/runs", "--kimg", "0.001"],
 }
-REFUSE_NAN_WEIGHTS = {"project", "spectra", "analyze artifacts", "analyze compare", "metrics", "train --resume"}
+REFUSE_NAN_WEIGHTS = {"project", "spectra", "analyze artifacts", "analyze compare", "metrics", "train --resume",
+                      "analyze noise", "analyze truncation", "analyze contribution", "analyze internals",
+                      "analyze sticking"}
 
 MALFORMED_CONFIGS = {  # config changes that no longer describe the stored weights, or no network at all
     "shapes disagree with the weights": dict(w_dim=32),

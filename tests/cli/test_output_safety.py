@@ -37,6 +37,8 @@ def args_for(name: str, net, out, tmp_path) -> list:
         "spectra": ["spectra", "--network", net, "--num", "2", "--outdir", out],
         "analyze artifacts": ["analyze", "artifacts", "--network", net, "--seeds", "0", "--outdir", out],
         "analyze compare": ["analyze", "compare", net, net, "--seeds", "0", "--json", out],
+        "analyze noise": ["analyze", "noise", "--network", net, "--seeds", "0", "--draws", "2", "--outdir", out],
+        "analyze sticking": ["analyze", "sticking", net, "--seeds", "0", "--frames", "2", "--outdir", out],
         "metrics --results": ["metrics", "--network", net, *METRICS, "--cache-dir", tmp_path / "cache",
                               "--results", out],
         "metrics --cache-dir": ["metrics", "--network", net, *METRICS, "--cache-dir", out],
@@ -52,6 +54,7 @@ def args_for(name: str, net, out, tmp_path) -> list:
 OUTPUT_NAME = {
     "generate": "out", "mix": "m.png", "video": "v.mp4", "project": "proj", "spectra": "spectra",
     "analyze artifacts": "artifacts", "analyze compare": "c.json", "metrics --results": "r.jsonl",
+    "analyze noise": "noise", "analyze sticking": "sticking",
     "metrics --cache-dir": "cache", "convert": "c.safetensors", "dataset zip": "d.zip", "dataset folder": "d",
     "train": "runs",
 }
@@ -115,7 +118,7 @@ def test_full_disk_is_one_error_line_and_leaves_nothing(name, tiny_generator_pat
         assert sorted(p.name for p in next((tmp_path / "runs").iterdir()).iterdir()) == before
     elif name == "train":
         assert not list((tmp_path / "runs").iterdir())  # the run that could not start is gone
-    elif name in ("generate", "project", "spectra", "analyze artifacts"):
+    elif name in ("generate", "project", "spectra", "analyze artifacts", "analyze noise", "analyze sticking"):
         assert not list((tmp_path / OUTPUT_NAME[name]).iterdir())
     else:
         assert not (tmp_path / OUTPUT_NAME[name]).exists()

@@ -1,8 +1,14 @@
-"""stylegan analyze: the circular-artifact study of the PIN paper as commands.
+"""stylegan analyze: the circular-artifact study of the PIN paper and the experiments of the
+StyleGAN papers as commands (docs/pin.md, docs/experiments.md).
 
-    stylegan analyze layers    --network CKPT
-    stylegan analyze artifacts --network CKPT --seeds 0-7 [--layer NAME] --outdir DIR
-    stylegan analyze compare   A B [--seeds 0-99] [--layer NAME]
+    stylegan analyze layers       --network CKPT
+    stylegan analyze artifacts    --network CKPT --seeds 0-7 [--layer NAME] --outdir DIR
+    stylegan analyze compare      A B [--seeds 0-99] [--layer NAME]
+    stylegan analyze noise        --network CKPT [--layers all|coarse|fine|none|4,8] --outdir DIR
+    stylegan analyze truncation   --network CKPT [--psis -1,...,1] --outdir DIR
+    stylegan analyze contribution --network CKPT | --run RUN_DIR --outdir DIR
+    stylegan analyze internals    --network CKPT [--layers A,B] [--channels 0,1,2] --outdir DIR
+    stylegan analyze sticking     A [B ...] [--motion walk|translate] --outdir DIR
 """
 
 from __future__ import annotations
@@ -44,7 +50,9 @@ def _generation_options(f):
 @click.group(name="analyze")
 def command():
     """Analyse circular artifacts (Tan, Wen, Yang 2021): feature maps, energy maps, artifact scores
-    and rates, noise resampling and unit ablation."""
+    and rates, noise resampling and unit ablation; and the experiments of the StyleGAN papers:
+    stochastic variation, truncation, resolution contributions, internal representations and
+    texture sticking."""
 
 
 @command.command(name="layers")

@@ -16,7 +16,7 @@ from stylegan.errors import StyleganWarning, UserError
 
 # name -> (module, one-line help). Keep sorted by name.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "analyze": ("stylegan.cli.analyze", "Analyse circular artifacts: feature maps, energy, experiments, rates."),
+    "analyze": ("stylegan.cli.analyze", "Papers' experiments: artifacts, noise, truncation, contributions, sticking."),
     "convert": ("stylegan.cli.convert", "Convert official and community checkpoints to the native format."),
     "dataset": ("stylegan.cli.dataset", "Convert an image folder, zip or toyfaces into a training dataset."),
     "directions": ("stylegan.cli.directions", "Find edit directions: InterFaceGAN, GANSpace, SeFa, StyleSpace."),
