@@ -89,7 +89,7 @@ _PARSE = {"metrics": _metrics, "grid": _grid, "gpus": _gpus}
 @_with_options
 @click.option("--resume", metavar="latest|PATH",
               help="Continue a run exactly (latest, a run directory, a training-state file), "
-                   "or start from a network file's generator.")
+                   "or start from a network file's generator (and discriminator, where the file has one).")
 @click.pass_context
 def command(ctx: click.Context, resume: str | None, **kwargs):
     """Train a generator.

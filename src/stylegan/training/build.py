@@ -66,6 +66,10 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
         G_values["fused_modconv_default"] = "inference_only"
     # StyleGAN3: the input-magnitude EMA has a half-life of 20 kimg.
     G_values["magnitude_ema_beta"] = 0.5 ** ((opts.batch or 32) / 20e3)
+    if opts.freeze_d:
+        if not hasattr(spec.D, "freeze_layers"):
+            raise UserError(f"--freeze-d: the {spec.D_kind} of --cfg {opts.cfg} has no frozen layers option")
+        D_values["freeze_layers"] = opts.freeze_d
     G_cfg = _replace_existing(spec.G, **G_values)
     D_cfg = _replace_existing(spec.D, **D_values)
     return dataclasses.replace(spec, G=G_cfg, D=D_cfg)
@@ -75,10 +79,16 @@ def build_networks(spec: ModelSpec) -> tuple[torch.nn.Module, torch.nn.Module]:
     """G and D of ``spec``; a capacity the networks refuse (``--cbase 3`` leaves no channels, a
     zero-width layer) is a ``UserError`` naming the options instead of a traceback."""
     try:
-        return spec.build()
+        G, D = spec.build()
     except (ValueError, ArithmeticError) as e:
         raise UserError(f"--cfg {spec.preset} cannot be built with these options (--cbase, --cmax, --z-dim, "
                         f"--w-dim, --map-depth): {e or type(e).__name__}") from None
+    freeze = getattr(spec.D, "freeze_layers", 0)
+    if freeze:
+        layers = sum(getattr(D, f"b{res}").num_layers for res in D.block_resolutions)
+        if freeze > layers:
+            raise UserError(f"--freeze-d {freeze}: the discriminator has {layers} layers before its final block")
+    return G, D
 
 
 def adam(params, lr: float, betas: tuple[float, float], reg_interval: int | None) -> torch.optim.Adam:

@@ -4,7 +4,8 @@
 - ``resume="latest"`` / a run directory / a ``training-state-*.pt``: continue that run in its own
   directory, exactly where its last snapshot left it (statistics written after that snapshot by
   a run that crashed are dropped and recomputed).
-- ``resume=<network file>``: start a new run whose generator begins with that file's weights.
+- ``resume=<network file>``: start a new run whose generator (and discriminator, where the file
+  holds one: official snapshots and pickles, rosinality checkpoints) begins with that file's weights.
 
 The process that writes a run holds its lock (``snapshot.run_lock``): a second training of the same
 run is refused. A new run's options, dataset and starting network are checked before its directory
@@ -53,7 +54,7 @@ def train(
         opts = dataclasses.replace(opts, gpus=env_world)
         overrides = dict(overrides or {}, gpus=env_world)
     owner = env_rank == 0  # the process that writes the run directory's own files and holds its lock
-    state_path = init_path = init_G = None
+    state_path = init_path = init_nets = None
     if resume is not None and not _is_network_file(resume):
         state_path = snap.find_resume_state(resume, opts.outdir)
         run_dir = state_path.parent
@@ -74,7 +75,7 @@ def train(
     # A new run: everything that can be checked is checked before its directory exists.
     if resume is not None:
         init_path = Path(resume)
-        init_G = _load_generator(init_path)
+        init_nets = _load_start_networks(init_path)
     if dataset is None:
         dataset = open_training_data(opts)
     opts = resolve_options(opts, dataset.resolution)
@@ -89,7 +90,7 @@ def train(
         try:
             if owner:
                 write_options(run_dir, opts)
-            _run(opts, run_dir, None, init_path, init_G, dataset, hooks, verbose, env_world)
+            _run(opts, run_dir, None, init_path, init_nets, dataset, hooks, verbose, env_world)
         except BaseException:
             if owner:
                 snap.remove_unstarted_run(run_dir)  # the error says why it stopped
@@ -103,12 +104,12 @@ def write_options(run_dir: Path, opts: TrainingOptions) -> None:
     atomic_write(run_dir / snap.OPTIONS_FILE, lambda tmp: Path(tmp).write_text(text))
 
 
-def _run(opts, run_dir, state_path, init_path, init_G, dataset, hooks, verbose, env_world) -> None:
+def _run(opts, run_dir, state_path, init_path, init_nets, dataset, hooks, verbose, env_world) -> None:
     """Train in this process, in the processes torchrun started, or in ``opts.gpus`` spawned ones."""
     if env_world > 1:
         try:
             _process(dist.rank(), opts, run_dir, state_path, init_path, dataset, hooks, verbose,
-                     init_G=init_G)
+                     init_nets=init_nets)
         finally:
             torch.distributed.destroy_process_group()
     elif opts.gpus > 1:
@@ -119,27 +120,29 @@ def _run(opts, run_dir, state_path, init_path, init_G, dataset, hooks, verbose, 
         except torch.multiprocessing.ProcessExitedException:  # it printed why (a user error, divergence)
             raise UserError("training stopped: a training process ended with an error (see above)") from None
     else:
-        _process(0, opts, run_dir, state_path, init_path, dataset, hooks, verbose, init_G=init_G)
+        _process(0, opts, run_dir, state_path, init_path, dataset, hooks, verbose, init_nets=init_nets)
 
 
-def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose, init_G=None) -> None:
-    """Build the trainer on this process and run it (``init_G``: the generator ``init_path`` holds, if
-    already loaded)."""
+def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose, init_nets=None) -> None:
+    """Build the trainer on this process and run it (``init_nets``: the (G, D or None) ``init_path``
+    holds, if already loaded)."""
     world = dist.world_size()
     device = default_device(int(os.environ.get("LOCAL_RANK", rank)))  # torchrun: the GPU of this node
     if dataset is None:
         dataset = open_training_data(opts)
     state = snap.load_state(state_path) if state_path is not None else None
-    if init_G is None and init_path is not None:
-        init_G = _load_generator(init_path)
+    if init_nets is None and init_path is not None:
+        init_nets = _load_start_networks(init_path)
+    init_G, init_D = init_nets or (None, None)
     trainer = Trainer(
         opts, run_dir, dataset, device=device, rank=rank, world_size=world, resume_state=state,
-        init_generator=init_G, hooks=hooks, verbose=verbose,
+        init_generator=init_G, init_discriminator=init_D, hooks=hooks, verbose=verbose,
     )
     if state is not None:
         trainer.log(f"Resuming from {state_path} at {trainer.cur_nimg / 1e3:g} kimg")
     elif init_path is not None:
-        trainer.log(f"Generator initialised from {init_path}")
+        trainer.log(f"{'Generator and discriminator' if init_D is not None else 'Generator'} initialised from "
+                    f"{init_path}")
     trainer.run()
 
 
@@ -171,10 +174,15 @@ def _is_network_file(resume: str) -> bool:
     return resume != "latest" and path.is_file() and path.suffix in (".safetensors", ".pkl")
 
 
-def _load_generator(path: Path):
-    from stylegan.io.loading import load_network
+def _load_start_networks(path: Path):
+    """(generator, discriminator or None) of a network file: the EMA generator where the file has one."""
+    from stylegan.io.loading import network_builders
 
-    return load_network(path, which="G", nonfinite="error")  # training from NaN weights diverges at once
+    _, builders = network_builders(path, nonfinite="error")  # training from NaN weights diverges at once
+    name = next((n for n in ("G_ema", "G") if n in builders), None)
+    if name is None:
+        raise UserError(f"--resume {path} holds no generator to start from")
+    return builders[name]().eval(), builders["D"]().eval() if "D" in builders else None
 
 
 def _apply_overrides(saved: TrainingOptions, overrides: dict) -> TrainingOptions:

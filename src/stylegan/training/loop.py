@@ -79,6 +79,7 @@ class Trainer:
         world_size: int = 1,
         resume_state: dict | None = None,
         init_generator: torch.nn.Module | None = None,
+        init_discriminator: torch.nn.Module | None = None,
         hooks: dict[str, Callable] | None = None,
         verbose: bool = True,
     ):
@@ -112,6 +113,12 @@ class Trainer:
                 self.G.load_state_dict(init_generator.state_dict())
             except RuntimeError as e:
                 raise UserError(f"the generator to start from does not fit --cfg {opts.cfg} at these settings: "
+                                f"{str(e).splitlines()[0]}") from None
+        if init_discriminator is not None:
+            try:
+                self.D.load_state_dict(init_discriminator.state_dict())
+            except RuntimeError as e:
+                raise UserError(f"the discriminator to start from does not fit --cfg {opts.cfg} at these settings: "
                                 f"{str(e).splitlines()[0]}") from None
         self.G_ema = copy.deepcopy(self.G).eval()
         dist.broadcast_module(self.G)

@@ -131,6 +131,8 @@ class TrainingOptions:
     z_dim: int | None = option(None, "Latent size  [default: 512]", "int", lo=1)
     w_dim: int | None = option(None, "Intermediate latent size  [default: 512]", "int", lo=1)
     mbstd_group: int | None = option(None, "Minibatch standard deviation group size  [default: 4]", "int", lo=1)
+    freeze_d: int = option(0, "Freeze-D (fine-tuning): keep the first K layers of D (from the input) fixed", "int",
+                           lo=0, metavar="K")
     noise: bool = option(True, "Per-pixel noise inputs of G (StyleGAN 1 and 2)", "bool")
     fp32: bool = option(False, "Disable mixed precision and TF32 on CUDA", "bool")
     compile: bool = option(False, "torch.compile G and D for the passes without double backward; eager where "
