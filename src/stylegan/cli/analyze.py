@@ -363,3 +363,24 @@ def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, o
                    + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"])
                    + f"); high-frequency energy of a frame {result['mean_frame_hf_energy']:.3g}")
     click.echo(f"wrote sticking.png and summary.json to {outdir}")
+
+
+@command.command(name="gates")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False),
+              help="A stylegan1-pin training run directory (its stats.jsonl).")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the plot and JSON.")
+def gates_command(run_dir, outdir):
+    """PIN gate of every layer over training (0 = instance norm, 1 = pixel norm), with the bounds of
+    --pin-schedule."""
+    from pathlib import Path
+
+    from stylegan.analysis.gates import gates_report, gates_report_paths
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
+
+    refuse_overwriting_inputs({"stats.jsonl": Path(run_dir) / "stats.jsonl"}, gates_report_paths(outdir))
+    check_writable_folder(outdir)
+    summary = gates_report(run_dir, outdir)
+    last = {name: v["mean"][-1] for name, v in summary["layers"].items()}
+    click.echo(f"{len(summary['kimg'])} ticks up to {summary['kimg'][-1]:g} kimg; last mean gate per layer: "
+               + ", ".join(f"{n} {g:.3f}" for n, g in last.items()))
+    click.echo(f"wrote gates.png and gates.json to {outdir}")

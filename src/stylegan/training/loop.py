@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from stylegan.errors import UserError
+from stylegan.layers.pin import gate_values
 from stylegan.training import distributed as dist
 from stylegan.training import snapshot as snap
 from stylegan.training.ada import setup_augment
@@ -47,7 +48,7 @@ from stylegan.training.ema import ema_beta, update_ema
 from stylegan.training.feed import RealImages, dataset_labels
 from stylegan.training.images import grid_shape, render_latents, save_image_grid
 from stylegan.training.loss import LossConfig, StyleGANLoss, draw_latents
-from stylegan.training.options import TrainingOptions
+from stylegan.training.options import TrainingOptions, pin_gate_schedule
 from stylegan.training.progressive import apply_lod, fade_reals, needs_optimizer_reset
 from stylegan.training.stats import StatsCollector, StatsLog, peak_cpu_memory_gb, progress_line
 from stylegan.utils.device import default_device
@@ -120,6 +121,10 @@ class Trainer:
             except RuntimeError as e:
                 raise UserError(f"the discriminator to start from does not fit --cfg {opts.cfg} at these settings: "
                                 f"{str(e).splitlines()[0]}") from None
+        # PIN gates under --pin-schedule start inside the schedule's first interval (pure instance norm).
+        self.pin_schedule = pin_gate_schedule(opts.pin_schedule)
+        if self.pin_schedule is not None:
+            self.pin_schedule.project_(self.G, 0.0)
         self.G_ema = copy.deepcopy(self.G).eval()
         dist.broadcast_module(self.G)
         dist.broadcast_module(self.D)
@@ -343,8 +348,9 @@ class Trainer:
         self.skipped_in_a_row = 0
         opt.step()
         if phase.net == "G":
+            bounds = self.pin_schedule.bounds(self.cur_nimg / 1e3) if self.pin_schedule is not None else (0.0, 1.0)
             for m in self._project:
-                m.project_()
+                m.project_(*bounds)
             if pl_lengths:
                 self.loss.update_pl_mean(dist.all_reduce_mean(torch.cat(pl_lengths).mean()))
 
@@ -419,6 +425,12 @@ class Trainer:
         s.report_scalar("Resources/peak_cpu_mem_gb", cpu_mem)
         if gpu_mem is not None:
             s.report_scalar("Resources/peak_gpu_mem_gb", gpu_mem)
+        for name, gate in gate_values(self.G).items():  # PIN: mean and spread over channels, per layer
+            s.report(f"PIN/gate/{name.removeprefix('synthesis.').removesuffix('.epilogue.norm')}", gate)
+        if self.pin_schedule is not None:
+            low, high = self.pin_schedule.bounds(self.cur_nimg / 1e3)
+            s.report_scalar("PIN/gate_low", low)
+            s.report_scalar("PIN/gate_high", high)
         stats = s.reduce()
         if self.is_main:
             extra = {"cpumem": f"{cpu_mem:.2f}"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,6 +192,11 @@ class TrainingOptions:
     lod_initial_res: int = option(8, "StyleGAN: first resolution when growing", "int", lo=4)
     pin_gate_init: float | None = option(None, "stylegan1-pin: initial PIN gate p  [default: 0.5]", "float", lo=0,
                                          hi=1)
+    pin_schedule: str = option("none", "stylegan1-pin: PIN gate schedule: none (learned in [0, 1]); START:END "
+                                       "(instance norm until START kimg, pixel norm forced in linearly, pure "
+                                       "pixel norm from END kimg); START:END:free (instance norm until START, "
+                                       "then the gate's upper bound opens to 1 by END)",
+                               metavar="none|START:END[:free]")
     resolved: bool = field(default=False)
 
     def to_json(self) -> str:
@@ -348,6 +354,31 @@ def check_options(o: TrainingOptions) -> None:
          "--fp32 1 asks for float32 everywhere and --precision bf16 for bfloat16; give one of them")
     need(o.pin_gate_init is None or o.cfg == "stylegan1-pin", "--pin-gate-init applies to --cfg stylegan1-pin")
     need(o.pin_gate_init is None or 0 <= o.pin_gate_init <= 1, "--pin-gate-init must lie in [0, 1]")
+    need(o.pin_schedule == "none" or o.cfg == "stylegan1-pin", "--pin-schedule applies to --cfg stylegan1-pin")
+    pin_gate_schedule(o.pin_schedule)
+
+
+def pin_gate_schedule(text: str):
+    """The ``GateSchedule`` of ``--pin-schedule`` (None for 'none'): 'START:END' moves the interval the
+    PIN gates are projected onto from [0, 0] (instance norm) before START kimg linearly to [1, 1] (pixel
+    norm) at END kimg, the PIN paper's "instance norm early, pixel norm later"; 'START:END:free' moves
+    it from [0, 0] to [0, 1], so that the gates are learned freely from END kimg on."""
+    from stylegan.layers.pin import GateSchedule
+
+    if text == "none":
+        return None
+    parts = text.split(":")
+    form = "--pin-schedule must be none, START:END or START:END:free (kimg, START <= END)"
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "free"):
+        raise UserError(f"{form}; got {text!r}")
+    try:
+        start, end = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UserError(f"{form}; got {text!r}") from None
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start <= end):
+        raise UserError(f"{form}; got {text!r}")
+    low_end = 0.0 if len(parts) == 3 else 1.0
+    return GateSchedule(start, end, low_start=0.0, low_end=low_end, high_start=0.0, high_end=1.0)
 
 
 def run_description(o: TrainingOptions, dataset_name: str) -> str:
