@@ -28,7 +28,7 @@ RESULTS = REPO / "benchmarks" / "results"
 sys.path.insert(0, str(REPO))
 
 
-def measure(preset: str, res: int, changes: int, tmp: Path) -> dict:
+def measure(preset: str, res: int, changes: int, tmp: Path, precision: str = "fp32") -> dict:
     import torch
     from tests.explore.browser import Page, chromium, serve
 
@@ -48,13 +48,15 @@ def measure(preset: str, res: int, changes: int, tmp: Path) -> dict:
         start = time.perf_counter()
         page.after_change(lambda: driver.find_element("id", "open").click())
         open_s = time.perf_counter() - start
+        if precision != "fp32":
+            page.after_change(lambda: page.set_value("precision", precision))
         latencies, renders = [], []
         for i in range(1, changes + 2):  # the first change warms up
             page.after_change(lambda i=i: page.set_value("x", i))
             if i > 1:
                 latencies.append(page.js("return window.explorer.lastLatencyMs"))
                 renders.append(page.js("return window.explorer.lastResponse.render_ms"))
-    return {"preset": preset, "res": res, "changes": changes, "open_s": round(open_s, 2),
+    return {"preset": preset, "res": res, "precision": precision, "changes": changes, "open_s": round(open_s, 2),
             "latency_ms_median": round(statistics.median(latencies), 1), "latency_ms": [round(x, 1) for x in latencies],
             "render_ms_median": round(statistics.median(renders), 1)}
 
@@ -88,7 +90,7 @@ def screenshot(path: Path, tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", default="stylegan2:64,stylegan2:256,stylegan3-t:256",
-                        help="preset:resolution pairs")
+                        help="preset:resolution[:precision] (fp32 by default, bf16, fp16)")
     parser.add_argument("--changes", type=int, default=5, help="control changes timed per network")
     parser.add_argument("--output", default=None,
                         help="JSON file (default: benchmarks/results/explore-latency-cpu.json)")
@@ -103,11 +105,12 @@ def main() -> None:
 
         rows = []
         for item in args.configs.split(","):
-            preset, res = item.split(":")
-            row = measure(preset, int(res), args.changes, Path(tmp))
+            preset, res, *precision = item.split(":")
+            row = measure(preset, int(res), args.changes, Path(tmp), *precision)
             rows.append(row)
-            print(f"{row['preset']:12s} {row['res']:5d} px  control->image median {row['latency_ms_median']:8.1f} ms  "
-                  f"(render {row['render_ms_median']:.1f} ms, open {row['open_s']:.1f} s)", flush=True)
+            print(f"{row['preset']:12s} {row['res']:5d} px {row['precision']}  control->image median "
+                  f"{row['latency_ms_median']:8.1f} ms  (render {row['render_ms_median']:.1f} ms, "
+                  f"open {row['open_s']:.1f} s)", flush=True)
     out = Path(args.output) if args.output else RESULTS / "explore-latency-cpu.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"machine": platform.machine(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
