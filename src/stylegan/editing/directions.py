@@ -203,8 +203,9 @@ def interfacegan(latents: torch.Tensor, scores: torch.Tensor, keep: float = 0.02
                  space: str = "w", name: str = "attribute", layers: list[int] | None = None,
                  fingerprint: str = "") -> Direction:
     """The unit normal of a linear SVM separating the ``keep`` fraction of samples of highest score
-    from the ``keep`` fraction of lowest score (InterFaceGAN, Section 3.1: 2 % of each end). Positive
-    strengths move towards high scores. ``latents``: [N, dim] codes of the scored samples."""
+    from the ``keep`` fraction of lowest score (InterFaceGAN, Section 3.1: 2 % of each end); scores
+    of two values are labels, and every sample of each is used. Positive strengths move towards
+    high scores. ``latents``: [N, dim] codes of the scored samples."""
     from stylegan.metrics.linear_separability import fit_linear_svm
 
     latents, scores = torch.as_tensor(latents).float(), torch.as_tensor(scores).double().reshape(-1)
@@ -214,21 +215,27 @@ def interfacegan(latents: torch.Tensor, scores: torch.Tensor, keep: float = 0.02
         raise UserError("the scores hold NaN or infinite values")
     if not 0 < keep <= 0.5:
         raise UserError(f"the kept fraction must be in (0, 0.5], got {keep:g}")
-    k = max(1, int(round(keep * latents.shape[0])))
-    order = torch.argsort(scores, stable=True)
-    low, high = order[:k], order[-k:]
-    if scores[high].min() <= scores[low].max():
-        raise UserError(f"the {k} highest and {k} lowest scores overlap: the attribute does not vary enough "
-                        "among these samples (more samples, or a smaller --keep)")
+    values = torch.unique(scores)
+    if values.numel() < 2:
+        raise UserError("every score is the same: the attribute does not vary among these samples")
+    if values.numel() == 2:  # labels (e.g. a dataset's): every sample of each class, ``keep`` unused
+        low, high = (scores == values[0]).nonzero()[:, 0], (scores == values[1]).nonzero()[:, 0]
+    else:
+        k = max(1, int(round(keep * latents.shape[0])))
+        order = torch.argsort(scores, stable=True)
+        low, high = order[:k], order[-k:]
+        if scores[high].min() <= scores[low].max():
+            raise UserError(f"the {k} highest and {k} lowest scores overlap: the attribute does not vary enough "
+                            "among these samples (more samples, or a smaller --keep)")
     x = torch.cat([latents[low], latents[high]])
-    y = torch.cat([-torch.ones(k), torch.ones(k)])
+    y = torch.cat([-torch.ones(len(low)), torch.ones(len(high))])
     mean = x.mean(dim=0)
     w = fit_linear_svm(x - mean, y, C)
     normal = _unit(w[:-1].float()[None])
     accuracy = float(((((x - mean).double() @ w[:-1] + w[-1]) > 0).float() * 2 - 1 == y).float().mean())
     return Direction(normal, _spread(latents, normal), space, "interfacegan", [name], layers, fingerprint,
-                     {"keep": keep, "samples": int(latents.shape[0]), "kept_per_side": k, "C": C,
-                      "svm_train_accuracy": accuracy})
+                     {"keep": keep, "samples": int(latents.shape[0]), "negatives": len(low),
+                      "positives": len(high), "C": C, "svm_train_accuracy": accuracy})
 
 
 def condition(primary: torch.Tensor, others: list[torch.Tensor]) -> torch.Tensor:
@@ -334,6 +341,7 @@ def stylespace(styles: torch.Tensor, positive: torch.Tensor, negative: torch.Ten
         raise UserError("the style samples and the examples must have the same number of channels")
     std = styles.std(dim=0).clamp(min=1e-8)
     score = (positive.mean(dim=0) - negative.mean(dim=0)) / std
+    rank = score.abs()
     if layers is not None:  # search only the style layers that read these ws
         if G is None:
             raise ValueError("restricting StyleSpace to layers needs the network")
@@ -343,8 +351,8 @@ def stylespace(styles: torch.Tensor, positive: torch.Tensor, negative: torch.Ten
                 allowed[s.offset : s.offset + s.channels] = True
         if not allowed.any():
             raise UserError(f"no style layer reads the ws {layers} (the network has {G.num_ws})")
-        score = torch.where(allowed, score, torch.zeros_like(score))
-    top = score.abs().argsort(descending=True)[:num_channels]
+        rank = torch.where(allowed, rank, torch.full_like(rank, -1.0))  # below every allowed channel
+    top = rank.argsort(descending=True, stable=True)[:num_channels]
     vectors = torch.zeros(len(top), styles.shape[1])
     vectors[torch.arange(len(top)), top] = torch.sign(score[top]).float()
     layers = style_layers(G) if G is not None else None

@@ -86,31 +86,36 @@ class EditScore:
                 "per_factor": {k: round(v, 4) for k, v in self.per_factor.items()}, "samples": self.samples}
 
 
+def score_edit(before: dict, plus: dict, minus: dict, factor: str, strength: float, sign: float = 1.0) -> EditScore:
+    """``EditScore`` from the predictions of the samples as they are (``before``) and edited by
+    +strength (``plus``) and -strength (``minus``): each sample takes the edit that pushes it the
+    way it must go; ``sign`` -1 when the direction's positive side means less of the factor."""
+    signs = push_signs(before, factor)
+    name = factor.partition("=")[0]
+    take_plus = (signs * sign) > 0
+    after = {k: torch.where(take_plus, plus[k], minus[k]) for k in before}
+    changed = target_changed(before, after, factor, signs)
+    kept = {k: float(unchanged(before, after, k).float().mean()) for k in before if k != name}
+    return EditScore(factor, strength, float(changed.float().mean()), sum(kept.values()) / len(kept),
+                     min(kept.values()), kept, int(signs.shape[0]))
+
+
+@torch.no_grad()
+def edit_predictions(G, probe, inputs: EditInputs, direction: Direction, index: int | str, strength: float,
+                     layers: list[int] | None = None, origins: tuple[str, ...] = ()) -> tuple[dict, dict, dict]:
+    """Probe predictions of the inputs unedited, edited by +strength and by -strength."""
+    images = render_edits(G, inputs, direction, index, [0.0, strength, -strength], layers, origins=origins)
+    return tuple(predictions(probe, images[:, j]) for j in range(3))
+
+
 @torch.no_grad()
 def measure_edit(G, probe, inputs: EditInputs, direction: Direction, index: int | str, factor: str,
                  strength: float, layers: list[int] | None = None, sign: float = 1.0,
-                 before: dict | None = None) -> EditScore:
+                 origins: tuple[str, ...] = ()) -> EditScore:
     """``EditScore`` of editing ``inputs`` along vector ``index`` by ``strength`` towards (or, where
-    the sample has it, away from) ``factor``. ``sign`` flips the direction (see ``orient``)."""
-    if before is None:
-        before = predictions(probe, render_edits(G, inputs, direction, index, [0.0], layers)[:, 0])
-    signs = push_signs(before, factor) * sign
-    name = factor.partition("=")[0]
-    n = inputs.ws.shape[0]
-    after = {}
-    for s in (1.0, -1.0):  # render the samples pushed each way, then pick per sample
-        idx = (signs == s).nonzero()[:, 0]
-        if idx.numel() == 0:
-            continue
-        part = EditInputs(inputs.ws[idx], None if inputs.z is None else inputs.z[idx],
-                          None if inputs.c is None else inputs.c[idx], inputs.truncation_psi, inputs.truncation_cutoff)
-        images = render_edits(G, part, direction, index, [s * strength], layers)[:, 0]
-        for k, v in predictions(probe, images).items():
-            after.setdefault(k, torch.zeros(n, dtype=v.dtype))[idx] = v
-    changed = target_changed(before, after, factor, signs * sign)
-    kept = {k: float(unchanged(before, after, k).float().mean()) for k in before if k != name}
-    return EditScore(factor, strength, float(changed.float().mean()), sum(kept.values()) / len(kept),
-                     min(kept.values()), kept, n)
+    the sample has it, away from) ``factor``. ``sign`` flips the direction."""
+    before, plus, minus = edit_predictions(G, probe, inputs, direction, index, strength, layers, origins)
+    return score_edit(before, plus, minus, factor, strength, sign)
 
 
 @torch.no_grad()

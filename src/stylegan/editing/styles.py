@@ -43,8 +43,10 @@ def style_layers(G) -> list[StyleLayer]:
     index of the w it reads (traced by running the network once on distinct ws)."""
     modules = _affine_modules(G.synthesis)
     seen: dict[str, torch.Tensor] = {}
-    handles = [m.register_forward_hook(lambda mod, args, out, name=name: seen.setdefault(name, args[0][0].clone()))
-               for name, m in modules]
+    def record(name, w):
+        seen.setdefault(name, w[0].clone())  # a hook that returns a value would replace the output
+
+    handles = [m.register_forward_hook(lambda mod, args, out, name=name: record(name, args[0])) for name, m in modules]
     param = next(G.synthesis.parameters())
     ws = torch.randn([1, G.num_ws, G.w_dim], generator=torch.Generator().manual_seed(0))
     ws = ws.to(param.device)
