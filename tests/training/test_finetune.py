@@ -41,10 +41,50 @@ def test_freeze_d_is_checked_before_training(tmp_path):
         model_spec(tiny_options(tmp_path / "y", cfg="stylegan1", freeze_d=1), 3, 0)
 
 
-def test_a_discriminator_that_does_not_fit_is_refused(tmp_path):
-    _, nets = trained_file(tmp_path)
+def parse_table(text: str) -> dict:
+    """{(network, tensor): (status, detail)} of a transfer.txt."""
+    rows, net = {}, None
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            net = line.split(":")[0]
+            continue
+        name, status, *detail = line.split(maxsplit=2)
+        rows[net, name] = (status, detail[0] if detail else "")
+    return rows
+
+
+def test_other_capacity_and_resolution_copy_what_fits_and_report_it(tmp_path):
+    _, nets = trained_file(tmp_path)  # 8 px, 16 channels
     _, D8 = build_networks(model_spec(tiny_options(tmp_path / "x", cmax=8), 3, 0))
     pkl = write_official_snapshot({"G_ema": nets["G_ema"], "D": D8}, tmp_path / "mixed.pkl")
-    with pytest.raises(UserError, match="the discriminator to start from does not fit --cfg stylegan2"):
-        run(tiny_options(tmp_path / "c", kimg=0.004), resume=str(pkl))
+    run_dir = run(tiny_options(tmp_path / "c", kimg=0.004, resolution=16), resume=str(pkl))
+    rows = parse_table((run_dir / "transfer.txt").read_text())
+    log = (run_dir / "log.txt").read_text()
+    # G at 16 px (16, 16, 8 channels at 4, 8, 16 px): the 4 and 8 px blocks and the mapping are the file's.
+    assert rows["G", "synthesis.b8.conv1.weight"] == ("copied", "")
+    assert rows["G", "mapping.fc0.weight"] == ("copied", "")
+    assert rows["G", "synthesis.b16.conv0.weight"] == ("new", "not in the file")
+    # D of the file has 8 channels, the run's 16 (at 8 px) or 8 (at 16 px): what fits is copied.
+    assert rows["D", "b8.conv1.weight"] == ("new", "file [8, 8, 3, 3], run [16, 16, 3, 3]")
+    assert rows["D", "b8.fromrgb.weight"] == ("unused", "not in the run's network")  # the file's top block
+    assert rows["D", "b4.out.bias"] == ("copied", "")
+    summary = [line for line in log.splitlines() if line.startswith(("G:", "D:"))]
+    assert len(summary) == 2 and "tensors copied" in summary[0]
+
+
+def test_a_network_that_computes_differently_is_refused_before_training(tmp_path):
+    import dataclasses
+
+    import stylegan
+
+    opts = tiny_options(tmp_path / "x")
+    G, _ = build_networks(model_spec(opts, 3, 0))
+    relu = type(G)(dataclasses.replace(G.config, activation="relu", resample_filter=(1, 1)))
+    stylegan.save(relu, tmp_path / "relu.safetensors")
+    with pytest.raises(UserError, match=r"computes differently from --cfg stylegan2's: resample_filter: file "
+                                        r"\(1, 1\), run \(1, 3, 3, 1\); activation: file 'relu', run 'lrelu'"):
+        run(tiny_options(tmp_path / "c", kimg=0.004), resume=str(tmp_path / "relu.safetensors"))
     assert not any((tmp_path / "c").iterdir())  # the run directory of the failed start is removed
+    with pytest.raises(UserError, match="is a stylegan2.generator; --cfg stylegan3-t trains a stylegan3.generator"):
+        run(tiny_options(tmp_path / "d", kimg=0.004, cfg="stylegan3-t", resolution=16),
+            resume=str(tmp_path / "relu.safetensors"))

@@ -61,8 +61,13 @@ def test_failed_start_leaves_no_run_directory(tmp_path, monkeypatch, failure):
         opts = replace(opts, aug="ada", augpipe="bogus", resolved=False)
     elif failure == "no channels":  # --cbase 3: the networks refuse the capacity
         opts = replace(opts, cbase=3)
-    elif failure == "network does not fit":  # found only when the trainer loads it into G
-        G = build_preset("stylegan2", 8, channel_base=64, channel_max=8, map_layers=1, z_dim=8, w_dim=8).build()[0]
+    elif failure == "network does not fit":  # found only when the trainer loads it into G: another architecture
+        import dataclasses
+
+        from stylegan.models.registry import build
+
+        spec = build_preset("stylegan2", 8, channel_base=64, channel_max=8, map_layers=1, z_dim=8, w_dim=8)
+        G = build(spec.G_kind, dataclasses.replace(spec.G, architecture="resnet"))
         kwargs["resume"] = str(stylegan.save(G, tmp_path / "other.safetensors"))
     else:
         error = StartFails if failure == "trainer fails" else KeyboardInterrupt

@@ -141,9 +141,26 @@ def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose
     if state is not None:
         trainer.log(f"Resuming from {state_path} at {trainer.cur_nimg / 1e3:g} kimg")
     elif init_path is not None:
-        trainer.log(f"{'Generator and discriminator' if init_D is not None else 'Generator'} initialised from "
-                    f"{init_path}")
+        _report_transfer(trainer, init_path)
     trainer.run()
+
+
+def _report_transfer(trainer: Trainer, init_path: Path) -> None:
+    """Log which networks started from ``init_path``; where not every tensor fitted, the table of what
+    was copied and what is new goes to the log (summary) and to ``transfer.txt`` in the run directory."""
+    from stylegan.training.transfer import TRANSFER_FILE, transfer_table
+
+    names = " and ".join({"G": "Generator", "D": "discriminator"}[n] for n in trainer.transfer)
+    trainer.log(f"{names} initialised from {init_path}")
+    if all(status == "copied" for rows in trainer.transfer.values() for _, status, _ in rows):
+        return
+    table = transfer_table(trainer.transfer)
+    for line in table.splitlines():
+        if not line.startswith(" "):
+            trainer.log(line)
+    if trainer.is_main:
+        atomic_write(trainer.run_dir / TRANSFER_FILE, lambda tmp: Path(tmp).write_text(table))
+        trainer.log(f"Tensors copied and initialised: {trainer.run_dir / TRANSFER_FILE}")
 
 
 def _process_exit_code(rank, *args) -> None:

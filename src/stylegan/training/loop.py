@@ -51,6 +51,7 @@ from stylegan.training.loss import LossConfig, StyleGANLoss, draw_latents
 from stylegan.training.options import TrainingOptions, pin_gate_schedule
 from stylegan.training.progressive import apply_lod, fade_reals, needs_optimizer_reset
 from stylegan.training.stats import StatsCollector, StatsLog, peak_cpu_memory_gb, progress_line
+from stylegan.training.transfer import check_compatible, transfer_weights
 from stylegan.utils.device import default_device
 from stylegan.utils.images import from_uint8
 
@@ -109,18 +110,12 @@ class Trainer:
         G, D = build_networks(self.spec)
         self.G = G.train().requires_grad_(False).to(self.device)
         self.D = D.train().requires_grad_(False).to(self.device)
-        if init_generator is not None:
-            try:
-                self.G.load_state_dict(init_generator.state_dict())
-            except RuntimeError as e:
-                raise UserError(f"the generator to start from does not fit --cfg {opts.cfg} at these settings: "
-                                f"{str(e).splitlines()[0]}") from None
-        if init_discriminator is not None:
-            try:
-                self.D.load_state_dict(init_discriminator.state_dict())
-            except RuntimeError as e:
-                raise UserError(f"the discriminator to start from does not fit --cfg {opts.cfg} at these settings: "
-                                f"{str(e).splitlines()[0]}") from None
+        # Starting from a network file: what fits is copied, the rest stays initialised (``transfer``).
+        self.transfer: dict[str, list] = {}
+        for name, start, net in (("G", init_generator, self.G), ("D", init_discriminator, self.D)):
+            if start is not None:
+                check_compatible(start, net, "generator" if name == "G" else "discriminator", opts.cfg)
+                self.transfer[name] = transfer_weights(start, net)
         # PIN gates under --pin-schedule start inside the schedule's first interval (pure instance norm).
         self.pin_schedule = pin_gate_schedule(opts.pin_schedule)
         if self.pin_schedule is not None:
