@@ -182,3 +182,31 @@ def test_editing_sliders_in_the_page(setup):
     assert s.edit_strengths == [0, 4, 0]
     assert np.array_equal(got, render(G, s, explorer.imported, explorer.directions).picture)
     assert np.array_equal(page.after_change(lambda: page.d.find_element("id", "edit-reset").click()), plain)
+
+
+def test_drag_record_and_artifact_panel(setup):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    page, explorer, nets = setup
+    G = stylegan.load(nets["pin"])
+    page.set_value("path", "pin.safetensors")
+    page.after_change(lambda: page.d.find_element("id", "open").click())
+    page.after_change(lambda: page.set_value("x", 0))
+    page.after_change(lambda: page.set_value("y", 0))
+    # dragging the image 100 px to the right moves the latent by one seed
+    view = page.d.find_element("id", "view")
+    got = page.after_change(lambda: ActionChains(page.d).click_and_hold(view).move_by_offset(50, 0)
+                            .move_by_offset(50, 0).release().perform())
+    assert float(page.d.find_element("id", "x").get_attribute("value")) == pytest.approx(1.0)
+    assert np.array_equal(got, render(G, Settings(**page.js("return settings()"))).picture)
+    # record a short video of the latent animation
+    page.set_value("video-frames", 3)
+    page.d.find_element("id", "record").click()
+    page.wait(lambda: page.d.find_element("id", "video-link").text.startswith("video "), "the video")
+    assert (explorer.outdir / page.d.find_element("id", "video-link").text.split()[1].rsplit("/", 1)[1]).exists()
+    # the circular-artifact tools and the PIN gates
+    page.d.find_element("css selector", "#panel-artifacts summary").click()
+    assert "PIN gates" in page.d.find_element("id", "pin-gates").text
+    page.d.find_element("id", "analyse").click()
+    page.wait(lambda: "score" in page.d.find_element("id", "artifact-info").text, "the artifact analysis")
+    assert page.js("return document.getElementById('energy-figure').naturalWidth") > 0
