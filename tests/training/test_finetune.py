@@ -1,25 +1,31 @@
-"""Fine-tuning from a network file: the discriminator too where the file has one, and Freeze-D."""
+"""Fine-tuning from a network file: the discriminator too where the file has one, Freeze-D, other
+resolutions and capacities; a run's training state exported for the official code."""
 
 import pytest
 import torch
 
+from stylegan.cli.main import main
 from stylegan.errors import UserError
+from stylegan.io import load_networks
 from stylegan.io.export_official import write_official_snapshot
+from stylegan.training import snapshot as snap
 from stylegan.training.build import build_networks, model_spec
 from tests.training.tiny import final_state, run, tiny_options
 
 
 def trained_file(tmp_path, **changes):
-    """A tiny run's networks written as an official snapshot (G, G_ema and D), and those networks."""
+    """A tiny run's training state exported as an official snapshot (``stylegan export``), and its networks."""
     opts = tiny_options(tmp_path / "a", kimg=0.004, **changes)
-    state = final_state(run(opts))
-    nets = {}
-    for name in ("G", "D", "G_ema"):
-        G, D = build_networks(model_spec(opts, 3, 0))
-        module = D if name == "D" else G
-        module.load_state_dict(state[name])
-        nets[name] = module.eval()
-    return write_official_snapshot(nets, tmp_path / "network-snapshot.pkl"), nets
+    run_dir = run(opts)
+    state = snap.training_states(run_dir)[-1]
+    pkl = tmp_path / "network-snapshot.pkl"
+    assert main(["export", str(state), "--format", "official-pytorch", "--out", str(pkl)]) == 0
+    nets = load_networks(pkl)
+    saved = final_state(run_dir)
+    for name in ("G", "D", "G_ema"):  # the state's own networks, rebuilt from its options
+        assert nets[name].state_dict().keys() == saved[name].keys()
+        assert all(torch.equal(nets[name].state_dict()[k], v) for k, v in saved[name].items())
+    return pkl, nets
 
 
 def test_fine_tuning_starts_from_the_files_discriminator_and_freeze_d_keeps_its_first_layers(tmp_path):

@@ -14,15 +14,37 @@ FORMATS = ("official-pytorch", "rosinality", "onnx", "torchscript")
 
 def gather_networks(src: str | Path, d: str | Path | None = None) -> dict:
     """The networks to export by name (``G``, ``G_ema``, ``D``): every network of ``src`` (any
-    format ``load_network`` reads), and the discriminator of ``d`` where given."""
+    format ``load_network`` reads, or a ``training-state-*.pt`` of a run), and the discriminator of
+    ``d`` where given."""
     from stylegan.io.loading import load_network, load_networks
 
-    networks = load_networks(src)
+    state = _training_state(src)
+    if state is not None:
+        from stylegan.training.build import networks_from_state
+
+        networks = networks_from_state(state, str(src))
+    else:
+        networks = load_networks(src)
     if d is not None:
         if "D" in networks:
             raise UserError(f"{src} already holds a discriminator; --d is for sources without one")
         networks["D"] = load_network(d, which="D")
     return networks
+
+
+def _training_state(src: str | Path) -> dict | None:
+    """The training state in ``src``, or None if it is not one (then ``load_networks`` says what it is)."""
+    from stylegan.errors import CheckpointError
+    from stylegan.io.loading import detect_format
+    from stylegan.training.snapshot import load_state
+
+    path = Path(src)
+    try:
+        if not path.is_file() or detect_format(path) != "torch":
+            return None
+        return load_state(path)
+    except CheckpointError:
+        return None
 
 
 def export(src: str | Path, fmt: str, out: str | Path, d: str | Path | None = None, truncation_psi: float = 1.0,
@@ -95,12 +117,14 @@ def export(src: str | Path, fmt: str, out: str | Path, d: str | Path | None = No
               help="rosinality: write a network trained with conv_clamp without it (rosinality has no clamp).")
 @force_option
 def command(network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode, drop_conv_clamp, force):
-    """Export the network N (any network file or shipped name) to another tool's format.
+    """Export the network N (any network file, shipped name, or a run's training-state-*.pt) to
+    another tool's format.
 
     \b
       stylegan export run/network-snapshot-000200.safetensors --format onnx --out G.onnx --trunc 0.7
       stylegan export G.safetensors --d D.safetensors --format official-pytorch --out network-snapshot.pkl
       stylegan export ffhq.pkl --format rosinality --out ffhq.pt --drop-conv-clamp
+      stylegan export run/training-state-000200.pt --format official-pytorch --out network-snapshot-000200.pkl
 
     official-pytorch pickles load with the official code's legacy.load_network_pkl (the official
     training/ package must be on the Python path); a source without a discriminator gets an empty

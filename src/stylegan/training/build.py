@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 
@@ -150,3 +151,30 @@ def progressive_schedule(opts: TrainingOptions, num_processes: int):
         lod_transition_kimg=opts.lod_kimg, minibatch_base=4 if one else 32,
         minibatch_dict=dict(ONE_GPU_MINIBATCH if one else OFFICIAL_MINIBATCH),
     )
+
+
+def networks_from_state(state: dict, where: str = "training state") -> dict[str, nn.Module]:
+    """``G``, ``D`` and ``G_ema`` of a training state (``snapshot.load_state``), rebuilt from its options.
+
+    The image channels and label size are the dataset's, which the options do not record: they are
+    read from the stored tensors (the label size from the mapping's label embedding, the channels by
+    trying 3, 1, 4 and 2)."""
+    from stylegan.errors import CheckpointError
+
+    opts = TrainingOptions.from_dict(state["options"])
+    embed = state["G"].get("mapping.embed.weight")
+    label_dim = int(embed.shape[1]) if embed is not None else 0
+    for img_channels in (3, 1, 4, 2):
+        G, D = build_networks(model_spec(opts, img_channels, label_dim))
+        nets = {"G": G, "D": D, "G_ema": copy.deepcopy(G)}
+        if all(_fits(nets[name], state[name]) for name in nets):
+            for name, net in nets.items():
+                net.load_state_dict(state[name])
+                net.eval()
+            return nets
+    raise CheckpointError(f"{where}: its networks do not fit the networks its own options describe")
+
+
+def _fits(module: nn.Module, sd: dict) -> bool:
+    own = module.state_dict()
+    return own.keys() == sd.keys() and all(tuple(own[k].shape) == tuple(sd[k].shape) for k in own)
