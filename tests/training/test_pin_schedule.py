@@ -68,6 +68,7 @@ def test_training_follows_the_schedule_and_logs_the_gates(tmp_path, schedule, ex
 
     summary = gates_report(run_dir, tmp_path / "plot")
     assert summary["kimg"] == [r["nimg"] / 1e3 for r in rows]
+    assert list(summary["layers"]) == ["b4.conv0", "b4.conv1", "b8.conv0", "b8.conv1"]  # by resolution
     assert (tmp_path / "plot" / "gates.png").exists()
     code, out, err = run_cli("analyze", "gates", "--run", run_dir, "--outdir", tmp_path / "cli")
     assert code == 0, err

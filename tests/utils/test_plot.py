@@ -30,3 +30,10 @@ def test_line_figure_draws_each_series():
     picture = line_figure([Panel("a", {"one": (x, x), "two": (x, 1 - x)}, (0, 1), (0, 1))], panel_size=(200, 150))
     colors = {tuple(c) for c in picture.reshape(-1, 3)}
     assert LINE_COLORS[0] in colors and LINE_COLORS[1] in colors
+
+
+def test_line_figure_takes_chosen_colors():
+    x = np.linspace(0, 1, 20)
+    panel = Panel("a", {"one": (x, x), "two": (x, 1 - x)}, (0, 1), (0, 1), colors={"two": (1, 2, 3)})
+    colors = {tuple(c) for c in line_figure([panel], panel_size=(200, 150)).reshape(-1, 3)}
+    assert LINE_COLORS[0] in colors and (1, 2, 3) in colors and LINE_COLORS[1] not in colors

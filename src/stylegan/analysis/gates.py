@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stylegan.analysis.figures import colorize
 from stylegan.analysis.report import write_json
 from stylegan.errors import UserError
 from stylegan.utils.files import make_folder
@@ -46,6 +47,12 @@ def read_gate_trajectories(run_dir: str | Path) -> dict:
     return {"kimg": kimg, "layers": layers, "low": low, "high": high}
 
 
+def _running_order(layer: str) -> tuple:
+    """'b16.conv1' -> (16, 'conv1'): layers by resolution, then by name."""
+    head, _, rest = layer.partition(".")
+    return (int(head[1:]), rest) if head[1:].isdigit() else (1 << 30, layer)
+
+
 def gates_report_paths(outdir: str | Path) -> list[Path]:
     outdir = Path(outdir)
     return [outdir / "gates.png", outdir / "gates.json"]
@@ -56,16 +63,21 @@ def gates_report(run_dir: str | Path, outdir: str | Path) -> dict:
     with the bounds of the schedule where the run has one; ``gates.json``: the values."""
     data = read_gate_trajectories(run_dir)
     kimg = np.asarray(data["kimg"])
-    series = {name: (kimg, np.asarray(v["mean"])) for name, v in data["layers"].items()}
+    layers = sorted(data["layers"], key=_running_order)
+    series = {name: (kimg, np.asarray(data["layers"][name]["mean"])) for name in layers}
+    # Coarse layers dark, fine layers bright (the analysis colormap, short of its pale end).
+    shades = colorize(np.linspace(0.0, 0.75, len(layers)).reshape(1, -1), 0.0, 1.0)[0]
+    colors = {name: tuple(int(c) for c in shade) for name, shade in zip(layers, shades)}
     if all(v is not None for v in data["high"]):  # a run under --pin-schedule
         series["schedule low"] = (kimg, np.asarray(data["low"]))
         series["schedule high"] = (kimg, np.asarray(data["high"]))
+        colors.update({"schedule low": (150, 150, 150), "schedule high": (150, 150, 150)})
     hi = float(kimg.max()) if kimg.max() > kimg.min() else float(kimg.min()) + 1
     panel = Panel("PIN gate per layer (mean over channels)", series, (float(kimg.min()), hi), (0.0, 1.0),
-                  xlabel="kimg", ylabel="gate")
+                  xlabel="kimg", ylabel="gate", colors=colors)
     outdir = make_folder(outdir)
     paths = gates_report_paths(outdir)
     save_png(line_figure([panel], panel_size=(620, 360)), paths[0])
-    summary = {"run": str(run_dir), **data}
+    summary = {"run": str(run_dir), **data, "layers": {name: data["layers"][name] for name in layers}}
     write_json(summary, paths[1])
     return summary

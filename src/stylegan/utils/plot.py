@@ -139,7 +139,8 @@ def heatmap_figure(values: np.ndarray, extent: tuple[float, float], levels: Sequ
 
 @dataclass
 class Panel:
-    """One line plot: curves ``series`` {label: (x, y)} in a panel titled ``title``."""
+    """One line plot: curves ``series`` {label: (x, y)} in a panel titled ``title``; ``colors``
+    {label: (r, g, b)} for some or all curves (the others take the palette in turn)."""
 
     title: str
     series: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -147,6 +148,7 @@ class Panel:
     ylim: tuple[float, float]
     xlabel: str = ""
     ylabel: str = ""
+    colors: dict[str, tuple[int, int, int]] | None = None
 
 
 def line_figure(panels: Sequence[Panel], panel_size: tuple[int, int] = (460, 320)) -> np.ndarray:
@@ -162,7 +164,8 @@ def line_figure(panels: Sequence[Panel], panel_size: tuple[int, int] = (460, 320
         axes = Axes(draw, (x0, top, x0 + pw, top + ph), panel.xlim, panel.ylim)
         axes.decorate(nice_ticks(*panel.xlim, 9), nice_ticks(*panel.ylim, 9), title=panel.title,
                       xlabel=panel.xlabel, ylabel=panel.ylabel, grid=True)
-        colors = [LINE_COLORS[k % len(LINE_COLORS)] for k in range(len(panel.series))]
+        chosen = panel.colors or {}
+        colors = [chosen.get(label, LINE_COLORS[k % len(LINE_COLORS)]) for k, label in enumerate(panel.series)]
         for (x, y), color in zip(panel.series.values(), colors):
             axes.lines(x, y, color)
         axes.legend(list(panel.series), colors)
