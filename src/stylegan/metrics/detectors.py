@@ -11,40 +11,30 @@ The official tools measure with two networks that NVIDIA publishes as TorchScrip
 and the project's own ``probe`` (``stylegan.metrics.probe``), whose small weights ship inside the
 package so every metric also runs offline on the built-in ``toyfaces`` data.
 
-A file is looked for, in order: the ``path`` given; the cache directory (``cache_dir``, else
-``$STYLEGAN_CACHE``, else ``~/.cache/stylegan``); then it is downloaded into the cache (to a
-temporary file, checked against a sha256 when one is known, renamed atomically). Offline, the
-error says where to put the file.
-
-Official ``.pkl`` forms (``inception-2015-12-05.pkl``, ``vgg16.pkl``, as the StyleGAN3 tools
-fetch them) are accepted too. They are pickles, and a pickle can run arbitrary code when loaded
-with ``pickle.load``. So they are read by an unpickler that resolves **no** global at all: every
-class or function the pickle names becomes an inert record, and the TorchScript archive the
-pickle carries (a zip of TorchScript code and tensors, stored as bytes) is found in the record
-tree and loaded with ``torch.jit.load``, which runs TorchScript, never Python. A pickle that
-holds no TorchScript archive is refused with a message pointing to the ``.pt`` file.
+A file is looked for, in order: the ``path`` given; the cache directory (see
+``stylegan.utils.download``); then it is downloaded into the cache, checked against a sha256 when
+one is known. Official ``.pkl`` forms (``inception-2015-12-05.pkl``, ``vgg16.pkl``, as the StyleGAN3
+tools fetch them) are accepted too, read without running any of their code
+(``stylegan.io.torchscript_pickle``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
-import pickle
-import urllib.error
-import urllib.request
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
 
 from stylegan.errors import UserError
-from stylegan.utils.files import atomic_write
+from stylegan.io.torchscript_pickle import load_torchscript
+from stylegan.utils.download import default_cache_dir, download, sha256_of
 
-CACHE_ENV = "STYLEGAN_CACHE"
+__all__ = ["DETECTOR_NAMES", "OFFICIAL_FILES", "Detector", "DetectorFile", "PerceptualDistance",
+           "TorchScriptDetector", "default_cache_dir", "get_distance", "load_detector", "load_torchscript",
+           "resolve_detector_file"]
 
 
 @dataclass(frozen=True)
@@ -80,73 +70,6 @@ NGC_PKL_URLS = {
     "vgg16_lpips": "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan3/versions/1/files/metrics/vgg16.pkl",
 }
 DETECTOR_NAMES = ("inception", "vgg16_lpips", "probe")
-
-
-def default_cache_dir(cache_dir: str | Path | None = None) -> Path:
-    """``cache_dir`` if given, else ``$STYLEGAN_CACHE``, else ``~/.cache/stylegan``."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "stylegan"
-
-
-# --------------------------------------------------------------------------------------------
-# Files: checksum, download
-
-
-def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def download(url: str, dest: str | Path, sha256: str | None = None, timeout: float = 60.0,
-             progress: bool = False) -> Path:
-    """Download ``url`` to ``dest``: stream into a temporary file beside it, check the sha256 (when
-    given), then rename atomically, so ``dest`` is either absent or complete and verified.
-
-    Failures raise ``UserError`` naming the url and where to put the file by hand.
-    """
-    dest = Path(dest)
-
-    def fetch(tmp):
-        digest = hashlib.sha256()
-        try:
-            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                total = int(response.headers.get("Content-Length") or 0)
-                bar = _progress_bar(total, dest.name) if progress else None
-                while block := response.read(1 << 20):
-                    out.write(block)
-                    digest.update(block)
-                    if bar is not None:
-                        bar.update(len(block))
-                if bar is not None:
-                    bar.close()
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            reason = getattr(e, "reason", e)
-            raise UserError(
-                f"could not download {url} ({reason}). If this machine is offline, fetch the file elsewhere and "
-                f"put it at {dest}, or pass its path explicitly"
-            ) from None
-        got = digest.hexdigest()
-        if sha256 is not None and got.lower() != sha256.lower():
-            raise UserError(
-                f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; the file was not saved. "
-                f"Put a verified copy at {dest}"
-            )
-
-    atomic_write(dest, fetch)
-    return dest
-
-
-def _progress_bar(total: int, name: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total or None, unit="B", unit_scale=True, desc=f"downloading {name}", leave=False)
 
 
 def resolve_detector_file(
@@ -193,136 +116,26 @@ def _verify(path: Path, sha256: str | None) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Reading TorchScript, from a .pt archive or an official pickle
-
-
-def load_torchscript(path: str | Path, device: str | torch.device = "cpu") -> torch.jit.ScriptModule:
-    """Load a TorchScript network from a ``.pt`` archive or from a pickle that carries one."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        if data.startswith(b"PK\x03\x04"):  # a zip archive: what torch.jit.save writes
-            return torch.jit.load(io.BytesIO(data), map_location=device).eval()
-    except (RuntimeError, OSError) as e:
-        raise UserError(f"{path} is not a readable TorchScript file ({e})") from None
-    archive = torchscript_archive_from_pickle(data, source=str(path))
-    try:
-        return torch.jit.load(io.BytesIO(archive), map_location=device).eval()
-    except RuntimeError as e:
-        raise UserError(f"{path}: the TorchScript archive inside the pickle did not load ({e})") from None
-
-
-class PickledCall:
-    """What a pickle asked for, without doing it: ``module.name(*args)`` plus its state.
-
-    The unpickler makes one subclass per global it meets (``module`` and ``name`` as class
-    attributes), so both call forms of the pickle protocol (REDUCE: ``cls(*args)``, NEWOBJ:
-    ``cls.__new__(cls, *args)``) only build a record.
-    """
-
-    module = "<none>"
-    name = "<none>"
-
-    def __new__(cls, *args, **kwargs):
-        obj = object.__new__(cls)
-        obj.args, obj.state, obj.items = args, None, None
-        return obj
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __setstate__(self, state):  # BUILD: keep the state, run nothing
-        self.state = state
-
-    def append(self, item):
-        self.items = (self.items or []) + [item]
-
-    def extend(self, items):
-        self.items = (self.items or []) + list(items)
-
-    def __setitem__(self, key, value):
-        self.items = (self.items or []) + [(key, value)]
-
-    def __repr__(self):
-        return f"<pickled {self.module}.{self.name}>"
-
-
-class _InertUnpickler(pickle.Unpickler):
-    """Resolves no globals and loads no persistent ids: nothing in the pickle can run."""
-
-    def find_class(self, module, name):
-        return type(f"Pickled_{name}", (PickledCall,), {"module": str(module), "name": str(name)})
-
-    def persistent_load(self, pid):
-        record = type("PickledPersistentId", (PickledCall,), {"module": "<persistent>", "name": "id"})
-        return record(pid)
-
-
-def torchscript_archive_from_pickle(data: bytes, source: str = "pickle") -> bytes:
-    """The TorchScript zip archive stored (as bytes) somewhere inside a pickle, found without
-    executing anything from the pickle."""
-    try:
-        tree = _InertUnpickler(io.BytesIO(data)).load()
-    except Exception as e:  # any malformed pickle: report, never trust
-        raise UserError(f"{source} is neither a TorchScript archive nor a readable pickle ({e})") from None
-    for blob in _iter_bytes(tree):
-        if _is_torchscript_archive(blob):
-            return blob
-    raise UserError(
-        f"{source} holds no TorchScript network; download the TorchScript (.pt) form of the detector instead"
-    )
-
-
-def _iter_bytes(node, depth: int = 0):
-    if depth > 64:
-        return
-    if isinstance(node, (bytes, bytearray)):
-        yield bytes(node)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _iter_bytes(key, depth + 1)
-            yield from _iter_bytes(value, depth + 1)
-    elif isinstance(node, (list, tuple, set, frozenset)):
-        for item in node:
-            yield from _iter_bytes(item, depth + 1)
-    elif isinstance(node, PickledCall):
-        yield from _iter_bytes(node.args, depth + 1)
-        yield from _iter_bytes(node.state, depth + 1)
-        yield from _iter_bytes(node.items, depth + 1)
-
-
-def _is_torchscript_archive(blob: bytes) -> bool:
-    if not blob.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(blob)) as z:
-            names = z.namelist()
-    except zipfile.BadZipFile:
-        return False
-    return any("/code/" in n or n.startswith("code/") for n in names) and any(n.endswith("data.pkl") for n in names)
-
-
-# --------------------------------------------------------------------------------------------
 # Detectors: one interface over the official networks and the probe
 
 
-class Detector:
-    """A feature network: ``features(uint8 images [N, C, H, W]) -> float32 [N, D]``."""
+@runtime_checkable
+class Detector(Protocol):
+    """A feature network: ``features(uint8 images [N, C, H, W]) -> float32 [N, D]``, with a
+    ``fingerprint`` that identifies the exact weights (part of the dataset-statistics cache key;
+    classes that subclass this protocol get ``name`` as theirs)."""
 
-    name: str = "detector"
+    name: str
     device: torch.device
 
-    def features(self, images: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
-        raise NotImplementedError
+    def features(self, images: torch.Tensor) -> torch.Tensor: ...
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the exact weights (part of the dataset-statistics cache key)."""
         return self.name
 
 
-class TorchScriptDetector(Detector):
+class TorchScriptDetector:
     """An official TorchScript detector; ``feature_kwargs`` are passed on every call."""
 
     def __init__(self, name: str, net: torch.jit.ScriptModule, file_sha256: str, device: torch.device):

@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylegan.errors import UserError
-from stylegan.metrics.detectors import Detector
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "toyfaces_probe.safetensors"
 INPUT_SIZE = 64
@@ -133,7 +132,7 @@ def save_probe(model: ToyfacesProbe, path: str | Path, extra: dict[str, str] | N
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
-class ProbeDetector(Detector):
+class ProbeDetector:
     """The probe as a metric detector: features, a perceptual distance, attribute probabilities."""
 
     def __init__(self, model: ToyfacesProbe, sha256: str, device: torch.device):
