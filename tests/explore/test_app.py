@@ -239,3 +239,17 @@ def test_direction_endpoints(client, explorer, tmp_path):
     assert bad.status_code == 400
     bad = opened.post("/api/render", json={"direction_id": "none", "edit_strengths": [1]})
     assert bad.status_code == 400 and "no direction named" in bad.json()["error"]
+
+
+def test_an_internal_error_is_reported_and_the_server_goes_on(explorer, monkeypatch):
+    client = TestClient(create_app(explorer), raise_server_exceptions=False)
+    client.post("/api/open", json={"path": "g16.safetensors"})
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("stylegan.explore.session.render", broken)
+    r = client.post("/api/render", json={})
+    assert r.status_code == 500 and r.json()["error"].startswith("internal error (RuntimeError: boom)")
+    monkeypatch.undo()
+    assert client.post("/api/render", json={}).status_code == 200

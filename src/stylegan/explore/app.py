@@ -105,6 +105,10 @@ def create_app(explorer: Explorer) -> FastAPI:
 
         return _error(500, describe_os_error(e))
 
+    @app.exception_handler(Exception)
+    async def internal(request: Request, e: Exception):  # a bug, not the user's doing: said so in the page
+        return _error(500, f"internal error ({e.__class__.__name__}: {e}); the server goes on")
+
     @app.get("/", include_in_schema=False)
     def index():
         return FileResponse(STATIC / "index.html", media_type="text/html")
