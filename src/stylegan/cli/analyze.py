@@ -384,3 +384,50 @@ def gates_command(run_dir, outdir):
     click.echo(f"{len(summary['kimg'])} ticks up to {summary['kimg'][-1]:g} kimg; last mean gate per layer: "
                + ", ".join(f"{n} {g:.3f}" for n, g in last.items()))
     click.echo(f"wrote gates.png and gates.json to {outdir}")
+
+
+@command.command(name="attribute")
+@network_option
+@click.option("--images", required=True, type=click.Path(file_okay=False),
+              help="Folder of real images (not made by the network), centre-cropped and resized.")
+@click.option("--seeds", default="0-15", show_default=True, help="Seeds of the network's own images.")
+@click.option("--max-images", type=click.IntRange(1), default=None, help="Use at most this many real images.")
+@click.option("--steps", "num_steps", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Projection steps per image.")
+@click.option("--distance", "distance_name", type=click.Choice(["lpips", "probe", "mse"]), default="lpips",
+              show_default=True, help="Image distance: LPIPS (official VGG16), the toyfaces probe, or MSE.")
+@click.option("--distance-weights", default=None, type=click.Path(),
+              help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.")
+@click.option("--w-avg-samples", type=click.IntRange(1, 10_000_000), default=2000, show_default=True,
+              help="Samples for the projection's starting w_avg.")
+@click.option("--threshold", type=FiniteFloat(0), default=None,
+              help="Distance at or below which an image counts as generated (default: the one maximising TPR - FPR).")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@device_option
+def attribute_command(network, images, seeds, max_images, num_steps, distance_name, distance_weights,
+                      w_avg_samples, threshold, outdir, device):
+    """Attribution by projection (StyleGAN2 Section 5): project the network's own images and real
+    ones, and tell them apart by the distance to their reprojection (histograms, ROC, AUC, a
+    decision per image)."""
+    from tqdm import tqdm
+
+    from stylegan.analysis.attribution import attribution_report, attribution_report_paths, folder_images
+    from stylegan.tools.project import resolve_distance
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    _prepare_outdir(outdir, network, attribution_report_paths(outdir))
+    dev = pick_device(device)
+    G = open_generator(network, dev, nonfinite="error")
+    real = folder_images(images, G.img_resolution, G.img_channels, max_images)
+    distance = resolve_distance(distance_name, dev, path=distance_weights)
+    with tqdm(total=len(seed_list) + len(real), unit="img", leave=False) as bar:
+        summary = attribution_report(G, real, outdir, seed_list, distance, distance_name, num_steps, w_avg_samples,
+                                     threshold, dev, progress=lambda n, total: bar.update(n - bar.n))
+    g, r = summary["generated"], summary["real"]
+    click.echo(f"AUC {summary['auc']:.3f}; threshold {summary['threshold']:.4g} ({summary['threshold_rule']}): "
+               f"{100 * g['called_generated']:.0f}% of {g['count']} generated and {100 * r['called_generated']:.0f}% "
+               f"of {r['count']} real images called generated; mean {distance_name} distance "
+               f"{g['mean_distance']:.4g} (generated) vs {r['mean_distance']:.4g} (real)")
+    click.echo(f"wrote distances.png, roc.png and summary.json to {outdir}")
