@@ -1,8 +1,10 @@
 """How exactly the exports of ``stylegan export`` compute what our networks compute, in the other tools.
 
-    python benchmarks/export_check.py --official /tmp/stylegan3 --rosinality /tmp/rosinality-stylegan2-pytorch
+    python benchmarks/export_check.py --official /tmp/stylegan3 --official-ada /tmp/stylegan2-ada-pytorch \
+        --rosinality /tmp/rosinality-stylegan2-pytorch
 
 For each network: export, load with the other tool's own code (official ``legacy.load_network_pkl``
+of StyleGAN3 and, for StyleGAN2 networks, of StyleGAN2-ADA-PyTorch
 and rosinality's ``Generator``/``Discriminator`` ``load_state_dict``, each in a subprocess through
 ``tests/io/official_runner.py`` / ``tests/io/rosinality_runner.py``; onnxruntime; ``torch.jit.load``),
 run 8 fixed latents (truncation 0.7, constant noise) and report the max abs difference of the images
@@ -43,6 +45,7 @@ def diff(a, b) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--official", type=Path, help="checkout of NVlabs/stylegan3")
+    p.add_argument("--official-ada", type=Path, help="checkout of NVlabs/stylegan2-ada-pytorch")
     p.add_argument("--rosinality", type=Path, help="checkout of rosinality/stylegan2-pytorch")
     p.add_argument("--reference", type=Path, default=REPO.parent / "shared" / "reference")
     args = p.parse_args()
@@ -78,10 +81,12 @@ def main() -> None:
                      img=torch.randn(8, G.img_channels, G.img_resolution, G.img_resolution, generator=gen))
             with torch.no_grad():
                 ours = G(x["z"], c, truncation_psi=0.7, noise_mode="const")
-            if args.official:
+            for code, root in (("stylegan3", args.official), ("stylegan2-ada-pytorch", args.official_ada)):
+                if root is None or (code != "stylegan3" and G.kind != "stylegan2.generator"):
+                    continue
                 pkl = write_official_snapshot(nets, tmp / "network-snapshot.pkl")
-                out = run_runner("tests.io.official_runner", args.official, pkl, x, tmp)
-                row = {"network": label, "format": "official-pytorch", "images": diff(out["images"], ours)}
+                out = run_runner("tests.io.official_runner", root, pkl, x, tmp)
+                row = {"network": label, "format": f"official-pytorch ({code})", "images": diff(out["images"], ours)}
                 if "D" in nets:
                     with torch.no_grad():
                         row["logits"] = diff(out["logits"], nets["D"](x["img"], c))
@@ -109,7 +114,7 @@ def main() -> None:
                              "images": diff(out["images"], ours), "logits": diff(out["logits"], D(out["images"]))})
     for row in rows:
         extra = f", D logits {row['logits']:.3g}" if "logits" in row else ""
-        print(f"{row['format']:17s} {row['network']:34s} images {row['images']:.3g}{extra}")
+        print(f"{row['format']:40s} {row['network']:34s} images {row['images']:.3g}{extra}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "export_check-cpu.json").write_text(json.dumps({"torch": torch.__version__, "rows": rows}, indent=1))
 

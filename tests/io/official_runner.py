@@ -3,8 +3,9 @@
 
     python -m tests.io.official_runner OFFICIAL_ROOT PICKLE INPUTS.pt OUTPUTS.pt
 
-OFFICIAL_ROOT is a checkout of NVlabs/stylegan3 (or StyleGAN2-ADA-PyTorch), made importable on a
-CPU by ``benchmarks._trainers.patch_official``. INPUTS.pt holds ``z``, ``c``, ``psi`` and ``img``;
+OFFICIAL_ROOT is a checkout of NVlabs/stylegan3 or NVlabs/stylegan2-ada-pytorch, importable on a
+CPU once the modules it imports but inference never uses are stubbed where missing
+(``benchmarks._trainers._stub_missing_modules``). INPUTS.pt holds ``z``, ``c``, ``psi`` and ``img``;
 OUTPUTS.pt gets ``images`` (G_ema, noise_mode='const', float32), ``logits`` (D, where the file
 has one), the class of every network, and the same after pickling the loaded dict again and
 loading that (what a snapshot of the official trainer would be).
@@ -21,10 +22,11 @@ from pathlib import Path
 
 def main(root: str, pkl: str, inputs: str, outputs: str) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from benchmarks._trainers import patch_official
+    from benchmarks._trainers import _stub_missing_modules
 
-    patch_official(Path(root))
-    import legacy  # the official code's, from root
+    sys.path.insert(0, str(Path(root)))
+    _stub_missing_modules()  # requests, psutil, ... that the official modules import but inference never uses
+    import legacy  # the official code's, from root; on CPU tensors its ops run their reference paths
     import torch
 
     x = torch.load(inputs)

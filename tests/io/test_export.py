@@ -2,8 +2,8 @@
 
 Round trips (ours -> format -> ours) must give identical tensors. Where the other tool's code
 is at hand, its own loader is run on the export in a subprocess: STYLEGAN_OFFICIAL (a checkout of
-NVlabs/stylegan3) and STYLEGAN_ROSINALITY (of rosinality/stylegan2-pytorch); without them those
-tests skip. ONNX tests skip without onnx/onnxscript/onnxruntime.
+NVlabs/stylegan3), STYLEGAN_OFFICIAL_ADA (of NVlabs/stylegan2-ada-pytorch) and STYLEGAN_ROSINALITY
+(of rosinality/stylegan2-pytorch); without them those tests skip. ONNX tests skip without onnx/onnxscript/onnxruntime.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _d(**kw):
 
 
 CASES = {  # name -> networks (tiny, every parameter perturbed so that all of them matter)
-    "sg2": lambda: {"G_ema": perturbed(_sg2(), 1), "D": perturbed(_d(), 2)},
+    "sg2": lambda: {"G_ema": perturbed(_sg2(fused_modconv_default="inference_only"), 1), "D": perturbed(_d(), 2)},
     "sg2-cond-resnet": lambda: {"G": perturbed(_sg2(c_dim=3, architecture="resnet", conv_clamp=None), 3),
                                 "G_ema": perturbed(_sg2(c_dim=3, architecture="resnet", conv_clamp=None), 4),
                                 "D": perturbed(_d(c_dim=3, architecture="skip", cmap_dim=8, mbstd_group_size=2), 5)},
@@ -145,12 +145,18 @@ def test_official_export_refuses_networks_without_official_counterpart(tmp_path)
         write_official_snapshot({"D": _d()}, tmp_path / "x.pkl")
 
 
-def _official_root() -> Path:
-    root = os.environ.get("STYLEGAN_OFFICIAL")
+OFFICIAL_CODES = {  # environment variable -> (the official code it names, the cases that code has)
+    "STYLEGAN_OFFICIAL": ("NVlabs/stylegan3", sorted(CASES)),
+    "STYLEGAN_OFFICIAL_ADA": ("NVlabs/stylegan2-ada-pytorch", ["sg2", "sg2-cond-resnet"]),
+}
+
+
+def _official_root(variable: str) -> Path:
+    root = os.environ.get(variable)
     if not root:
-        pytest.skip("set STYLEGAN_OFFICIAL to a checkout of NVlabs/stylegan3 to check exports with the official code")
+        pytest.skip(f"set {variable} to a checkout of {OFFICIAL_CODES[variable][0]} to check exports with it")
     if not (Path(root) / "legacy.py").is_file():
-        pytest.fail(f"STYLEGAN_OFFICIAL={root} holds no legacy.py")
+        pytest.fail(f"{variable}={root} holds no legacy.py")
     return Path(root)
 
 
@@ -163,9 +169,9 @@ def run_official(root: Path, pkl: Path, inputs: dict, tmp_path: Path) -> dict:
     return torch.load(tmp_path / "outputs.pt", weights_only=False)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_official_code_loads_the_export_and_computes_the_same_images(case, tmp_path):
-    root = _official_root()
+@pytest.mark.parametrize("variable, case", [(v, c) for v, (_, cases) in OFFICIAL_CODES.items() for c in cases])
+def test_official_code_loads_the_export_and_computes_the_same_images(variable, case, tmp_path):
+    root = _official_root(variable)
     nets = CASES[case]()
     pkl = write_official_snapshot(nets, tmp_path / "network-snapshot.pkl")
     G = nets.get("G_ema")

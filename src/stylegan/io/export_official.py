@@ -90,7 +90,8 @@ class Network(torch.nn.Module):
     def __setstate__(self, state):
         module, cls = _official_class(state["modules"], state["class"])
         kwargs = _easy(state["init_kwargs"])
-        if module.__name__ == "training.networks" and state["class"] == "Generator":
+        if module.__name__ == "training.networks" and state["class"] == "Generator":  # StyleGAN2-ADA-PyTorch
+            kwargs.pop("fused_modconv_default", None)  # its own choice, fused in eval mode: the same function
             base = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs")
             kwargs = dnnlib.EasyDict({k: v for k, v in kwargs.items() if k in base},
                                      synthesis_kwargs=dnnlib.EasyDict({k: v for k, v in kwargs.items()
