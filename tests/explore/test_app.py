@@ -253,3 +253,8 @@ def test_an_internal_error_is_reported_and_the_server_goes_on(explorer, monkeypa
     assert r.status_code == 500 and r.json()["error"].startswith("internal error (RuntimeError: boom)")
     monkeypatch.undo()
     assert client.post("/api/render", json={}).status_code == 200
+
+
+def test_networks_listing(client):
+    body = client.get("/api/networks").json()
+    assert "g16.safetensors" in body["networks"] and body["truncated"] is False

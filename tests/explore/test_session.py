@@ -248,3 +248,33 @@ def test_directions_computed_and_uploaded(explorer, tmp_path):
     other.open("00001-run")
     with pytest.raises(UserError, match="dimensions"):
         other.load_direction(path.read_bytes(), "d.safetensors")
+
+
+def test_a_change_of_the_view_alone_reuses_the_synthesis(explorer):
+    explorer.open("g16.safetensors")
+    G = explorer.G
+    calls = []
+    handle = G.synthesis.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        s = Settings(x=2, layer="synthesis.b8.conv0", sel_channels=1)
+        explorer.render(s)
+        for view in ({"base_channel": 5}, {"gain_db": 6.0, "normalize": True}, {"fft": True, "fft_beta": 4.0}):
+            changed = Settings(**{**s.__dict__, **view})
+            got = explorer.render(changed)
+            assert np.array_equal(got.picture, render(G, changed).picture)
+        assert len(calls) == 1 + 3  # the first rendering, then only the uncached references
+        explorer.render(Settings(**{**s.__dict__, "psi": 0.5}))
+        assert len(calls) == 5
+    finally:
+        handle.remove()
+
+
+def test_browse_lists_networks_and_run_directories(explorer, nets):
+    found, truncated = explorer.browse()
+    assert not truncated
+    expected = {"g16.safetensors", "sg3.safetensors", "00001-run", "00001-run/network-snapshot-000012.safetensors"}
+    assert expected <= set(found)
+    assert not any("training-state" in f for f in found)
+    for f in found:
+        explorer.resolve(f)  # everything listed may be opened
+    assert len(explorer.browse(limit=2)[0]) == 2 and explorer.browse(limit=2)[1]

@@ -10,6 +10,7 @@ Endpoints:
 - ``GET /``: the page; ``GET /static/...``: its script and style.
 - ``GET /api/state``: the open network (config, layers, style presets), recent networks, shipped
   names, device, roots, output folder.
+- ``GET /api/networks``: network files and run directories under the roots (for the page's list).
 - ``POST /api/open`` ``{"path": ...}``: open a network file, run directory or shipped name.
 - ``POST /api/render``: ``Settings`` -> the picture (PNG data URL) and its layer, shape, dtype,
   statistics and render time.
@@ -120,6 +121,11 @@ def create_app(explorer: Explorer) -> FastAPI:
         return {"network": explorer.network, "recent": explorer.recent, "shipped": list(shipped_networks()),
                 "device": str(explorer.device), "roots": [str(r) for r in explorer.roots],
                 "outdir": str(explorer.outdir), "precisions": list(PRECISIONS)}
+
+    @app.get("/api/networks")
+    def networks():
+        found, truncated = explorer.browse()
+        return {"networks": found, "truncated": truncated}
 
     @app.post("/api/open")
     def open_network(body: OpenRequest):

@@ -281,14 +281,43 @@ def style_edit(G, s: Settings, directions: dict | None):
         yield
 
 
+VIEW_FIELDS = ("sel_channels", "base_channel", "normalize", "gain_db", "fft", "fft_all", "fft_range_db", "fft_beta")
+
+
+@dataclass
+class Synthesis:
+    """What a rendering computes before the view: the image, the shown tensor and its dtype."""
+
+    image: torch.Tensor  # [1, C, H, W] float32 on the CPU
+    out: torch.Tensor  # the output image or the chosen layer's output [1, C, H, W], float32 (untransformed if asked)
+    dtype: str  # of that tensor as the network computed it
+    layer: str | None
+    ws: torch.Tensor  # [1, num_ws, w_dim] on the CPU
+
+
+class SynthesisCache:
+    """The last synthesis, reused while only the view changes (channel, gain, normalise, FFT), so that
+    scrubbing through channels of a slow network is immediate."""
+
+    def __init__(self):
+        self.key = None
+        self.value: Synthesis | None = None
+
+    @staticmethod
+    def key_of(G, s: Settings) -> tuple:
+        fields = asdict(s)
+        for name in VIEW_FIELDS:
+            fields.pop(name)
+        return id(G), repr(sorted(fields.items()))
+
+
 @torch.no_grad()
-def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, directions: dict | None = None) -> Rendered:
-    """Render ``s`` with ``G`` (on the device its parameters are on)."""
-    start = time.perf_counter()
-    s.check(G)
+def synthesis(G, s: Settings, imported: dict[str, torch.Tensor] | None = None,
+              directions: dict | None = None) -> Synthesis:
+    """Run the network for ``s`` (everything but the view)."""
     device = next(G.parameters()).device
     ws = settings_ws(G, s, imported, device, directions)
-    feats = None
+    feats, name = None, None
     with user_transform(G, translation(G, s), s.rotate or None), noise_rng(s.noise_mode, s.noise_seed, device), \
             precision_context(s.precision, device), style_edit(G, s, directions):
         if s.layer is None:
@@ -296,7 +325,8 @@ def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, dire
         else:
             with FeatureRecorder(G, [s.layer]) as rec:
                 image = synthesize(G, ws, noise_mode=s.noise_mode)
-            feats = rec.features.get(rec.names[0])
+            name = rec.names[0]
+            feats = rec.features.get(name)
             if feats is None:
                 raise UserError(f"layer {s.layer!r} gave no feature map")
         out = image if feats is None else feats
@@ -304,11 +334,27 @@ def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, dire
         out = out.to(torch.float32)
         if s.untransform and is_stylegan3(G) and s.has_transform():
             out = untransformed(out, G.synthesis.input.transform)
-    picture, stats, base, sel = layer_view(out[0], s)
-    image = image.to(torch.float32).cpu()
-    return Rendered(picture=picture, image=image, ws=ws.cpu(), layer=None if feats is None else rec.names[0],
-                    shape=list(out.shape[1:]), dtype=dtype, stats=stats, base_channel=base, sel_channels=sel,
-                    seconds=time.perf_counter() - start, features=None if feats is None else out[0].cpu())
+    return Synthesis(image.to(torch.float32).cpu(), out.cpu(), dtype, name, ws.cpu())
+
+
+def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, directions: dict | None = None,
+           cache: SynthesisCache | None = None) -> Rendered:
+    """Render ``s`` with ``G`` (on the device its parameters are on); with ``cache``, a change of the
+    view alone reuses the last synthesis."""
+    start = time.perf_counter()
+    s.check(G)
+    key = SynthesisCache.key_of(G, s) if cache is not None else None
+    if cache is not None and cache.key == key:
+        result = cache.value
+    else:
+        result = synthesis(G, s, imported, directions)
+        if cache is not None:
+            cache.key, cache.value = key, result
+    picture, stats, base, sel = layer_view(result.out[0], s)
+    return Rendered(picture=picture, image=result.image, ws=result.ws, layer=result.layer,
+                    shape=list(result.out.shape[1:]), dtype=result.dtype, stats=stats, base_channel=base,
+                    sel_channels=sel, seconds=time.perf_counter() - start,
+                    features=None if result.layer is None else result.out[0])
 
 
 def untransformed(x: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,7 @@ from stylegan.errors import CheckpointError, UserError
 from stylegan.explore.render import (
     Rendered,
     Settings,
+    SynthesisCache,
     is_stylegan3,
     layer_table,
     network_kind,
@@ -40,6 +41,7 @@ MAX_UPLOAD_BYTES = 64 * 2**20
 MAX_VIDEO_FRAMES = 600
 VIDEO_KINDS = ("latent", "translate", "rotate")
 DIRECTION_METHODS = ("sefa", "ganspace")
+NETWORK_SUFFIXES = (".safetensors", ".pkl", ".pt")
 _OUTPUT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _PKL_SNAPSHOT = re.compile(r"^network-snapshot-(\d+)\.pkl$")
 
@@ -101,6 +103,7 @@ class Explorer:
         self.recent: list[str] = []
         self.imported: dict[str, torch.Tensor] = {}
         self.directions: dict = {}  # id -> stylegan.editing.directions.Direction
+        self.cache = SynthesisCache()  # the page's last synthesis, for changes of the view alone
         self.work_lock = threading.Lock()
         self.latest = LatestWins(self.work_lock)
         self.projection: dict = {"state": "idle"}
@@ -127,7 +130,7 @@ class Explorer:
         if not path.is_absolute():
             path = self.roots[0] / path
         real = path.resolve()
-        if real not in self.allowed_files and not any(real.is_relative_to(root) for root in self.roots):
+        if real not in self.allowed_files and not self._inside_roots(real):
             roots = ", ".join(str(r) for r in self.roots)
             raise UserError(f"{text} lies outside the folders this explorer may open ({roots}); "
                             "start `stylegan explore` with --root to allow another folder")
@@ -135,9 +138,39 @@ class Explorer:
             raise UserError(missing_network_message(text))
         if real.is_dir():
             real = latest_snapshot(real).resolve()
-            if not any(real.is_relative_to(root) for root in self.roots):
+            if not self._inside_roots(real):
                 raise UserError(f"the newest snapshot of {text} links outside the folders this explorer may open")
         return real
+
+    def browse(self, max_depth: int = 3, limit: int = 300) -> tuple[list[str], bool]:
+        """Network files (``.safetensors``, ``.pkl``, ``.pt`` other than training states) and training
+        run directories under the roots, as the page may type them (relative to the first root where
+        they lie inside it), up to ``max_depth`` folders deep; hidden and environment folders skipped.
+        Returns (paths, whether the list was cut at ``limit``)."""
+        import os
+
+        found: list[str] = []
+        skip = {"__pycache__", "node_modules", "site-packages"}
+
+        def shown(path: Path) -> str:
+            return str(path.relative_to(self.roots[0])) if path.is_relative_to(self.roots[0]) else str(path)
+
+        for root in self.roots:
+            for folder, dirs, files in os.walk(root):
+                here = Path(folder)
+                depth = len(here.relative_to(root).parts)
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip and depth < max_depth)
+                if any(f.startswith("network-snapshot-") for f in files) and here != root:
+                    found.append(shown(here))
+                found += [shown(here / f) for f in sorted(files)
+                          if f.endswith(NETWORK_SUFFIXES) and not f.startswith(("training-state-", "."))
+                          and self._inside_roots((here / f).resolve())]  # not links out of the roots
+                if len(found) >= limit:
+                    return found[:limit], True
+        return found, False
+
+    def _inside_roots(self, real: Path) -> bool:
+        return any(real.is_relative_to(root) for root in self.roots)
 
     def open(self, text: str) -> dict:
         """Load the network ``text`` names (see ``resolve``) and make it the current one."""
@@ -156,6 +189,7 @@ class Explorer:
             self.G, self.network = G, info
             self.imported.clear()
             self.directions.clear()
+            self.cache = SynthesisCache()
         self.recent = [text] + [r for r in self.recent if r != text][: RECENT_LIMIT - 1]
         return info
 
@@ -179,7 +213,8 @@ class Explorer:
 
     def render(self, settings: Settings, client: str = "default") -> Rendered:
         """Render ``settings``; ``Superseded`` when a newer request of ``client`` came in meanwhile."""
-        return self.latest.run(client, lambda: render(self.require(), settings, self.imported, self.directions))
+        return self.latest.run(client, lambda: render(self.require(), settings, self.imported, self.directions,
+                                                      self.cache))
 
     def render_now(self, settings: Settings) -> Rendered:
         """Render ``settings`` (waiting for the running job; never superseded)."""

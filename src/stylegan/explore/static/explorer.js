@@ -446,7 +446,9 @@ async function init() {
   try {
     const state = await api("/api/state");
     const list = $("network-list");
-    for (const name of [...state.recent, ...state.shipped]) {
+    let found = [];
+    try { found = (await api("/api/networks")).networks; } catch (e) { /* the list is a convenience */ }
+    for (const name of [...new Set([...state.recent, ...state.shipped, ...found])]) {
       const opt = document.createElement("option");
       opt.value = name;
       list.appendChild(opt);
