@@ -54,3 +54,9 @@ def test_missing_fastapi_is_one_clear_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "fastapi", None)
     code, _, err = run_cli("explore")
     assert code == 2 and "pip install 'stylegan[explore]'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_run_directory_named_on_the_command_line(no_server, nets, tmp_path):
+    code, _, err = run_cli("explore", "--network", nets["run"], "--root", tmp_path)
+    assert code == 0, err
+    assert no_server[0][0].state.explorer.network["path"] == str(nets["run_latest"].resolve())

@@ -137,8 +137,8 @@ class Explorer:
         if not real.exists():
             raise UserError(missing_network_message(text))
         if real.is_dir():
-            real = latest_snapshot(real).resolve()
-            if not self._inside_roots(real):
+            folder, real = real, latest_snapshot(real).resolve()
+            if not self._inside_roots(real) and folder not in self.allowed_files:
                 raise UserError(f"the newest snapshot of {text} links outside the folders this explorer may open")
         return real
 
