@@ -343,6 +343,10 @@ def test_cli_exports_and_reports(tmp_path, capsys):
     (["{G}", "--format", "torchscript", "--out", "{new}", "--noise-mode", "random"], "'random' is not one of"),
     (["{G}", "--format", "official-pytorch", "--out", "{G}", "--force"], "{G} is the N input"),
     (["{G}", "--format", "official-pytorch", "--out", "{new}", "--d", "{G}"], "holds a stylegan2.generator, not a"),
+    (["{G}", "--format", "official-pytorch", "--out", "{new}", "--trunc", "0.5"],
+     "--trunc applies to --format onnx and torchscript, not official-pytorch"),
+    (["{G}", "--format", "onnx", "--out", "{new}", "--d", "{G}"],
+     "--d applies to --format official-pytorch and rosinality, not onnx"),
 ])
 def test_cli_errors_are_one_line(args, message, tmp_path, capsys):
     import stylegan

@@ -97,6 +97,21 @@ def export(src: str | Path, fmt: str, out: str | Path, d: str | Path | None = No
     return {"networks": ["G_ema" if "G_ema" in networks else "G"], "max_abs_diff": diff}
 
 
+# Options that only some formats use -> those formats.
+FORMAT_OPTIONS = {"d": ("official-pytorch", "rosinality"), "truncation_psi": ("onnx", "torchscript"),
+                  "truncation_cutoff": ("onnx", "torchscript"), "noise_mode": ("onnx", "torchscript"),
+                  "drop_conv_clamp": ("rosinality",)}
+
+
+def _refuse_options_of_other_formats(ctx: click.Context, fmt: str) -> None:
+    from click.core import ParameterSource
+
+    for name, formats in FORMAT_OPTIONS.items():
+        if fmt not in formats and ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+            flag = next(p.opts[0] for p in ctx.command.params if p.name == name)
+            raise UserError(f"{flag} applies to --format {' and '.join(formats)}, not {fmt}")
+
+
 @click.command(name="export")
 @click.argument("network", metavar="N")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
@@ -116,7 +131,8 @@ def export(src: str | Path, fmt: str, out: str | Path, d: str | Path | None = No
 @click.option("--drop-conv-clamp", is_flag=True,
               help="rosinality: write a network trained with conv_clamp without it (rosinality has no clamp).")
 @force_option
-def command(network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode, drop_conv_clamp, force):
+@click.pass_context
+def command(ctx, network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode, drop_conv_clamp, force):
     """Export the network N (any network file, shipped name, or a run's training-state-*.pt) to
     another tool's format.
 
@@ -130,6 +146,7 @@ def command(network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode,
     training/ package must be on the Python path); a source without a discriminator gets an empty
     placeholder D. onnx/torchscript exports are checked against this package's own output.
     """
+    _refuse_options_of_other_formats(ctx, fmt)
     report = export(network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode, drop_conv_clamp,
                     overwrite=force)
     click.echo(f"{', '.join(report['networks'])} -> {out}")
