@@ -9,10 +9,15 @@ from tests.cli.conftest import run_cli
 
 @pytest.fixture
 def no_server(monkeypatch):
-    """uvicorn.run replaced by a recorder: the command builds everything, then returns."""
+    """uvicorn's Server.run replaced by a recorder of (app, bound address): the command builds
+    everything, binds its socket, then returns."""
     uvicorn = pytest.importorskip("uvicorn")
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+
+    def run(self, sockets=None):
+        calls.append((self.config.app, {"host": sockets[0].getsockname()[0], "port": sockets[0].getsockname()[1]}))
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     return calls
 
 
@@ -25,21 +30,21 @@ def test_help_lists_explore():
 
 def test_binds_localhost_by_default(no_server, nets, monkeypatch):
     monkeypatch.chdir(nets["root"])
-    code, out, err = run_cli("explore", "--network", "g16.safetensors", "--port", "9999")
-    assert code == 0 and "http://127.0.0.1:9999/" in out and "warning" not in err
+    code, out, err = run_cli("explore", "--network", "g16.safetensors", "--port", "0")
     app, kw = no_server[0]
-    assert kw["host"] == "127.0.0.1" and kw["port"] == 9999
+    assert code == 0 and f"http://127.0.0.1:{kw['port']}/" in out and "warning" not in err
+    assert kw["host"] == "127.0.0.1" and kw["port"] > 0
     assert app.state.explorer.network["name"] == "g16.safetensors"
     assert app.state.explorer.roots == [nets["root"].resolve()]
 
 
 def test_other_address_warns(no_server, nets):
-    code, out, err = run_cli("explore", "--host", "0.0.0.0", "--root", nets["root"])
+    code, out, err = run_cli("explore", "--host", "0.0.0.0", "--port", "0", "--root", nets["root"])
     assert code == 0 and "warning: listening on 0.0.0.0" in err and "no authentication" in err
 
 
 def test_network_outside_the_root_named_on_the_command_line_opens(no_server, nets, tmp_path):
-    code, _, err = run_cli("explore", "--network", nets["sg2"], "--root", tmp_path)
+    code, _, err = run_cli("explore", "--network", nets["sg2"], "--root", tmp_path, "--port", "0")
     assert code == 0, err
     explorer = no_server[0][0].state.explorer
     assert explorer.network["path"] == str(nets["sg2"].resolve())
@@ -57,6 +62,18 @@ def test_missing_fastapi_is_one_clear_message(monkeypatch):
 
 
 def test_run_directory_named_on_the_command_line(no_server, nets, tmp_path):
-    code, _, err = run_cli("explore", "--network", nets["run"], "--root", tmp_path)
+    code, _, err = run_cli("explore", "--network", nets["run"], "--root", tmp_path, "--port", "0")
     assert code == 0, err
     assert no_server[0][0].state.explorer.network["path"] == str(nets["run_latest"].resolve())
+
+
+def test_a_busy_port_is_one_line(no_server):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code, _, err = run_cli("explore", "--port", port)
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1
+    assert not no_server

@@ -47,6 +47,33 @@ def command(network, host, port, roots, outdir, device):
     if host not in LOCAL_HOSTS:
         click.echo(f"warning: listening on {host}: other machines can reach the explorer and open the networks "
                    f"under {', '.join(str(r) for r in explorer.roots)}; it has no authentication", err=True)
+    sock = listening_socket(host, port)
+    port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"stylegan explore: http://{shown}:{port}/  (device {explorer.device}; Ctrl+C stops)")
-    uvicorn.run(create_app(explorer), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(explorer), log_level="warning"))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def listening_socket(host: str, port: int):
+    """A socket bound to ``host``:``port`` (port 0: a free one), or one clear line why not."""
+    import socket
+
+    from stylegan.errors import UserError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise UserError(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(64)
+    except OSError as e:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
+    return sock
