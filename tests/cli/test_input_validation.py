@@ -27,6 +27,7 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
     "info": ["info", NET],
     "generate": ["generate", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/out"],
     "convert": ["convert", NET, "{tmp}/converted.safetensors"],
+    "export": ["export", NET, "--format", "torchscript", "--out", "{tmp}/g.pt"],
     "mix": ["mix", "--network", NET, "--rows", "0", "--cols", "1", "--output", "{tmp}/mix.png"],
     "video": ["video", "--network", NET, "--seeds", "0,1", "--frames-per-seed", "2", "--output", "{tmp}/v.gif"],
     "project": ["project", "--network", NET, "--target", "{tmp}/target.png", "--outdir", "{tmp}/proj", "--steps",

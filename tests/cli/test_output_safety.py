@@ -43,6 +43,7 @@ def args_for(name: str, net, out, tmp_path) -> list:
                               "--results", out],
         "metrics --cache-dir": ["metrics", "--network", net, *METRICS, "--cache-dir", out],
         "convert": ["convert", net, out],
+        "export": ["export", net, "--format", "official-pytorch", "--out", out],
         "dataset zip": ["dataset", "--source", "toyfaces", "--dest", out, "--resolution", "16", "--max-images", "2"],
         "dataset folder": ["dataset", "--source", "toyfaces", "--dest", out, "--resolution", "16", "--max-images",
                            "2"],
@@ -56,7 +57,7 @@ OUTPUT_NAME = {
     "analyze artifacts": "artifacts", "analyze compare": "c.json", "metrics --results": "r.jsonl",
     "analyze noise": "noise", "analyze sticking": "sticking",
     "metrics --cache-dir": "cache", "convert": "c.safetensors", "dataset zip": "d.zip", "dataset folder": "d",
-    "train": "runs",
+    "train": "runs", "export": "e.pkl",
 }
 COMMANDS = list(OUTPUT_NAME)
 
@@ -141,7 +142,8 @@ def _copy(src, dst):
 
 
 @pytest.mark.parametrize("name", ["generate", "mix", "video", "project", "spectra", "analyze artifacts",
-                                  "analyze compare", "metrics --results", "convert", "dataset folder", "train"])
+                                  "analyze compare", "metrics --results", "convert", "export", "dataset folder",
+                                  "train"])
 def test_an_output_that_is_an_input_is_refused(name, tiny_generator_path, tmp_path):
     net = tiny_generator_path
     if name == "generate":  # the network saved where a generated image would go
@@ -166,9 +168,9 @@ def test_an_output_that_is_an_input_is_refused(name, tiny_generator_path, tmp_pa
     elif name == "analyze compare":
         net = _copy(tiny_generator_path, tmp_path / "A.safetensors")
         args = args_for(name, net, net, tmp_path) + ["--force"]
-    elif name in ("metrics --results", "convert"):
+    elif name in ("metrics --results", "convert", "export"):
         net = _copy(tiny_generator_path, tmp_path / "n.safetensors")
-        args = args_for(name, net, net, tmp_path) + (["--force"] if name == "convert" else [])
+        args = args_for(name, net, net, tmp_path) + (["--force"] if name in ("convert", "export") else [])
     elif name == "dataset folder":
         src = tmp_path / "images"
         src.mkdir()
@@ -187,7 +189,7 @@ def test_an_output_that_is_an_input_is_refused(name, tiny_generator_path, tmp_pa
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
-@pytest.mark.parametrize("name", ["mix", "video", "analyze compare", "convert", "dataset zip"])
+@pytest.mark.parametrize("name", ["mix", "video", "analyze compare", "convert", "export", "dataset zip"])
 def test_an_existing_output_file_is_replaced_only_with_force(name, tiny_generator_path, tmp_path):
     out = tmp_path / OUTPUT_NAME[name]
     out.write_bytes(b"precious")
