@@ -67,9 +67,14 @@ def test_stylegan3_transform_is_generate_transform(nets):
     # round to pixel: 0.13 of 16 px is 2.08 px -> 2 px = 0.125
     rounded = render(G, dataclasses.replace(s, translate_x=0.13, round_translate=True)).picture
     assert np.array_equal(rounded, render(G, s).picture)
-    # untransform resamples the output through the input transform: same size, different picture
-    un = render(G, dataclasses.replace(s, untransform=True))
-    assert un.picture.shape == plain.shape and not np.array_equal(un.picture, render(G, s).picture)
+    # untransform undoes the translation: content moved by whole pixels comes back in place (the
+    # network is translation-equivariant up to its borders)
+    inner = (slice(4, -4), slice(4, -4))
+    for px in (2, -3):
+        moved = Settings(x=2, translate_x=px / 16)
+        back = render(G, dataclasses.replace(moved, untransform=True)).picture.astype(float)
+        shifted = render(G, moved).picture.astype(float)
+        assert np.abs(back - plain)[inner].mean() < 0.1 < np.abs(shifted - plain)[inner].mean()
 
 
 def test_untransform_with_identity_keeps_the_interior():
@@ -145,6 +150,15 @@ def test_fft_view_finds_a_cosine():
 
     picture, *_ = layer_view(G_out, Settings(fft=True))
     assert picture.shape == (32, 64, 3)
+    # the spectrum of the shown channel alone, or of all: a second channel at another frequency
+    two = torch.cat([wave, torch.cos(2 * np.pi * 3 * y / 32)[None]])
+    shown_only, *_ = layer_view(two, Settings(fft=True, fft_all=False, sel_channels=1, base_channel=0))
+    both, *_ = layer_view(two, Settings(fft=True, sel_channels=1, base_channel=0))
+    from stylegan.analysis.figures import colorize
+
+    assert np.array_equal(shown_only[:, 32:], colorize(power_spectrum_db(wave), -50, 50))
+    assert np.array_equal(both[:, 32:], colorize(power_spectrum_db(two), -50, 50))
+    assert not np.array_equal(shown_only, both)
 
 
 def test_layer_table_lists_every_feature_map(G):
