@@ -278,3 +278,16 @@ def test_browse_lists_networks_and_run_directories(explorer, nets):
     for f in found:
         explorer.resolve(f)  # everything listed may be opened
     assert len(explorer.browse(limit=2)[0]) == 2 and explorer.browse(limit=2)[1]
+
+
+def test_official_snapshot_pickles_and_their_run_directories(nets, tmp_path):
+    from stylegan.io.export_official import write_official_snapshot
+
+    G = stylegan.load(nets["sg2"])
+    run = tmp_path / "00003-official"
+    write_official_snapshot({"G_ema": G}, run / "network-snapshot-000040.pkl")
+    write_official_snapshot({"G_ema": stylegan.load(nets["cond"])}, run / "network-snapshot-000008.pkl")
+    explorer = Explorer(roots=[tmp_path], outdir=tmp_path / "out")
+    info = explorer.open("00003-official")
+    assert info["path"].endswith("network-snapshot-000040.pkl")
+    assert np.array_equal(explorer.render(Settings(x=4, psi=0.6)).picture, render(G, Settings(x=4, psi=0.6)).picture)
