@@ -182,8 +182,10 @@ def test_bad_settings_are_user_errors(G, change, match):
 
 def test_reduced_precision_renders_close(G):
     ref = render(G, Settings(x=1)).image
-    bf16 = render(G, Settings(x=1, precision="bf16"))
-    assert bf16.image.dtype == torch.float32 and (bf16.image - ref).abs().max() < 0.25
+    for precision in ("bf16", "fp16"):
+        low = render(G, Settings(x=1, precision=precision, layer="synthesis.b8.conv0"))
+        assert low.image.dtype == torch.float32 and (low.image - ref).abs().max() < 0.25
+        assert low.dtype == {"bf16": "bfloat16", "fp16": "float16"}[precision]  # the layer ran in it
 
 
 def test_artifact_tools_find_a_planted_spike():
