@@ -435,9 +435,11 @@ function wire() {
   $("project").onclick = startProjection;
   $("record").onclick = recordVideo;
   $("analyse").onclick = analyse;
-  $("view").addEventListener("mousedown", startDrag);
-  window.addEventListener("mousemove", moveDrag);
-  window.addEventListener("mouseup", () => { drag = null; });
+  // pointer events: mouse, pen and touch alike
+  $("view").addEventListener("pointerdown", startDrag);
+  window.addEventListener("pointermove", moveDrag);
+  window.addEventListener("pointerup", () => { drag = null; });
+  window.addEventListener("pointercancel", () => { drag = null; });
   requestAnimationFrame(animate);
 }
 
