@@ -9,9 +9,14 @@ from stylegan.data.dataset_tool import TRANSFORMS
 
 @click.command(name="dataset")
 @click.option("--source", required=True, metavar="SRC", help="Image folder, .zip archive, or 'toyfaces'.")
-@click.option("--dest", required=True, metavar="DEST",
-              help="Output .zip (recommended), or a new or empty folder (any name not ending in .zip).")
-@click.option("--resolution", required=True, type=int, metavar="N", help="Output size, a power of two (e.g. 256).")
+@click.option("--dest", metavar="DEST",
+              help="Output .zip (recommended), or a new or empty folder (any name not ending in .zip).  [required "
+                   "unless --summary]")
+@click.option("--resolution", type=int, metavar="N",
+              help="Output size, a power of two (e.g. 256).  [required unless --summary]")
+@click.option("--summary", "summary_dest", metavar="FOLDER", default=None,
+              help="Instead of converting, describe SRC (a folder or .zip): counts, sizes, colour modes, duplicates, "
+                   "labels; writes summary.json and contact-sheet.png into the new or empty FOLDER.")
 @click.option("--transform", type=click.Choice(TRANSFORMS), default=None,
               help="How to make non-square images square (default: keep square images, leave out others).")
 @click.option("--max-images", type=int, default=None, metavar="M",
@@ -19,13 +24,24 @@ from stylegan.data.dataset_tool import TRANSFORMS
 @click.option("--grayscale", is_flag=True, help="Write one-channel grayscale images instead of RGB.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Decoding threads (default: up to 4).")
 @click.option("--force", is_flag=True, help="Replace an existing .zip DEST (a folder DEST must be new or empty).")
-def command(source, dest, resolution, transform, max_images, grayscale, workers, force):
+def command(source, dest, resolution, transform, max_images, grayscale, workers, force, summary_dest):
     """Convert SRC into a dataset of square PNGs (00000/img00000000.png, ...) in DEST.
 
     Files that cannot be read (corrupt, truncated, not an image) or used (not square without
     --transform, no label) are listed by name and left out; the report next to DEST lists them
     all. DEST appears only once complete.
+
+    \b
+      stylegan dataset --source ~/photos --summary photos-summary    # look first
+      stylegan dataset --source ~/photos --dest photos-256.zip --resolution 256 --transform center-crop
     """
+    if summary_dest is not None:
+        _summarize(source, summary_dest, dest, resolution)
+        return
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        if param.name in ("dest", "resolution") and ctx.params[param.name] is None:
+            raise click.MissingParameter(ctx=ctx, param=param)  # required unless --summary
     from stylegan.data.dataset_tool import convert_dataset
 
     report = convert_dataset(source, dest, resolution, transform=transform, max_images=max_images,
@@ -38,3 +54,20 @@ def command(source, dest, resolution, transform, max_images, grayscale, workers,
     if report.skipped:
         click.echo(f"left out {len(report.skipped)} files (listed above and in the report)", err=True)
     click.echo(f"report: {report.report_path}")
+
+
+def _summarize(source: str, summary_dest: str, dest, resolution) -> None:
+    from stylegan.data.summary import CONTACT_SHEET, SUMMARY_FILE, summarize, write_summary
+    from stylegan.errors import UserError
+    from stylegan.utils.files import refuse_overwriting_inputs
+
+    if dest is not None or resolution is not None:
+        raise UserError("--summary describes SRC without converting it; leave out --dest and --resolution")
+    if source == "toyfaces":
+        raise UserError("--summary describes a folder or .zip of images; make a toyfaces dataset first")
+    refuse_overwriting_inputs({"--source": source}, [summary_dest])
+    summary = summarize(source)
+    for line in summary.lines():
+        click.echo(line)
+    folder = write_summary(summary, summary_dest)
+    click.echo(f"wrote {folder / SUMMARY_FILE} and {folder / CONTACT_SHEET}")
