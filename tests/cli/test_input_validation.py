@@ -43,6 +43,8 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
     "analyze sticking": ["analyze", "sticking", NET, "--seeds", "0", "--frames", "2", "--outdir", "{tmp}/s"],
     "analyze attribute": ["analyze", "attribute", "--network", NET, "--images", "{tmp}", "--seeds", "0", "--steps",
                           "1", "--distance", "mse", "--outdir", "{tmp}/a"],
+    "analyze ablation": ["analyze", "ablation", "--network", NET, "--seeds", "0", "--layer", "b4.conv1", "--units",
+                         "0-1", "--outdir", "{tmp}/ab"],
     "metrics": ["metrics", "--network", NET, "--data", "toyfaces", "--metrics", "fid50k_full", "--detector", "probe",
                 "--num", "4", "--max-real", "4", "--cache-dir", "{tmp}/cache", "--quiet"],
     "train --resume": ["train", "--resume", NET, "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16",
@@ -50,7 +52,7 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
 }
 REFUSE_NAN_WEIGHTS = {"project", "spectra", "analyze artifacts", "analyze compare", "metrics", "train --resume",
                       "analyze noise", "analyze truncation", "analyze contribution", "analyze internals",
-                      "analyze sticking", "analyze attribute"}
+                      "analyze sticking", "analyze attribute", "analyze ablation"}
 
 MALFORMED_CONFIGS = {  # config changes that no longer describe the stored weights, or no network at all
     "shapes disagree with the weights": dict(w_dim=32),
