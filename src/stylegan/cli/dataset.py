@@ -22,9 +22,15 @@ from stylegan.data.dataset_tool import TRANSFORMS
 @click.option("--max-images", type=int, default=None, metavar="M",
               help="Stop after writing M images (toyfaces: the number of faces, default 50000).")
 @click.option("--grayscale", is_flag=True, help="Write one-channel grayscale images instead of RGB.")
+@click.option("--background", default="255,255,255", show_default=True, metavar="R,G,B|#RRGGBB",
+              help="Colour that transparent pixels are composited onto, and that --transform pad fills with.")
+@click.option("--alpha", type=click.Choice(["composite", "drop"]), default="composite", show_default=True,
+              help="Images with transparency: composite onto --background, or drop the alpha channel (the "
+                   "stored colours).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Decoding threads (default: up to 4).")
 @click.option("--force", is_flag=True, help="Replace an existing .zip DEST (a folder DEST must be new or empty).")
-def command(source, dest, resolution, transform, max_images, grayscale, workers, force, summary_dest):
+def command(source, dest, resolution, transform, max_images, grayscale, background, alpha, workers, force,
+            summary_dest):
     """Convert SRC into a dataset of square PNGs (00000/img00000000.png, ...) in DEST.
 
     Files that cannot be read (corrupt, truncated, not an image) or used (not square without
@@ -45,7 +51,8 @@ def command(source, dest, resolution, transform, max_images, grayscale, workers,
     from stylegan.data.dataset_tool import convert_dataset
 
     report = convert_dataset(source, dest, resolution, transform=transform, max_images=max_images,
-                             grayscale=grayscale, workers=workers, overwrite=force)
+                             grayscale=grayscale, workers=workers, overwrite=force, background=background,
+                             alpha=alpha)
     mode = "grayscale" if grayscale else "RGB"
     click.echo(f"wrote {report.written} images ({resolution}x{resolution} {mode}) to {report.dest}"
                + (" with labels" if report.labels else ""))

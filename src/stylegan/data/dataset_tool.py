@@ -10,7 +10,11 @@ labels (a source's ``dataset.json``, or the toyfaces factors, whose names go in 
 - ``transform``: None keeps square images whole (scaled to ``resolution``) and leaves out other
   shapes; ``"center-crop"`` crops the central square of any image; ``"center-crop-wide"`` scales
   the width to ``resolution``, crops the height to at most the width, and pads top and bottom with
-  black (images narrower than ``resolution`` are left out, as the official tool does).
+  black (images narrower than ``resolution`` are left out, as the official tool does); ``"pad"``
+  scales the longer side to ``resolution`` and pads the shorter one on both sides with
+  ``background`` (the whole picture, letterboxed).
+- ``background`` (an RGB triple, default white): what transparent pixels are composited onto and
+  what ``pad`` fills with; ``alpha="drop"`` keeps the stored colours of RGBA images instead.
 - Files that cannot be used (corrupt, truncated, unreadable, wrong shape, no label) are listed by
   name with the reason, left out, and written to the report; nothing is dropped silently.
 - Labels are checked before anything is written, by the rules training applies
@@ -41,12 +45,12 @@ from PIL import Image
 
 from stylegan.data import toyfaces
 from stylegan.data.dataset import TOYFACES, TOYFACES_SIZE
-from stylegan.data.images import UnreadableImage, decode_image
+from stylegan.data.images import ALPHA_MODES, UnreadableImage, decode_image
 from stylegan.data.sources import LABELS_FILE, ImageSource, check_labels, label_table
 from stylegan.errors import UserError
 from stylegan.utils.files import atomic_write, atomic_write_folder, check_output_file, refuse_overwriting_inputs
 
-TRANSFORMS = ("center-crop", "center-crop-wide")
+TRANSFORMS = ("center-crop", "center-crop-wide", "pad")
 OTHER_ARCHIVES = (".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 
 
@@ -59,6 +63,8 @@ class ConversionReport:
     resolution: int
     transform: str | None
     channels: int
+    background: tuple[int, int, int] = (255, 255, 255)
+    alpha: str = "composite"
     written: int = 0
     resized: int = 0
     upscaled: int = 0
@@ -85,7 +91,8 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return out[:, :, None] if out.ndim == 2 else out
 
 
-def apply_transform(image: np.ndarray, resolution: int, transform: str | None) -> np.ndarray:
+def apply_transform(image: np.ndarray, resolution: int, transform: str | None,
+                    background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
     """Make a [resolution, resolution, C] image from an [H, W, C] one (see the module docstring)."""
     h, w = image.shape[:2]
     if transform is None:
@@ -108,7 +115,37 @@ def apply_transform(image: np.ndarray, resolution: int, transform: str | None) -
         top = (resolution - height) // 2
         canvas[top : top + height] = scaled
         return canvas
+    if transform == "pad":
+        scale = resolution / max(h, w)
+        height, width = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+        scaled = _resize(image, width, height)
+        fill = np.asarray(background, np.float32)
+        if image.shape[2] == 1:  # grayscale: the luma of the background colour
+            fill = np.asarray([fill @ np.array([0.299, 0.587, 0.114], np.float32)])
+        canvas = np.empty((resolution, resolution, image.shape[2]), dtype=np.uint8)
+        canvas[:] = np.rint(fill).astype(np.uint8)
+        top, left = (resolution - height) // 2, (resolution - width) // 2
+        canvas[top : top + height, left : left + width] = scaled
+        return canvas
     raise UserError(f"unknown transform {transform!r}; choose one of {', '.join(TRANSFORMS)}")
+
+
+def parse_colour(value) -> tuple[int, int, int]:
+    """An RGB triple from ``(r, g, b)``, ``"r,g,b"`` (0-255) or ``"#rrggbb"``; ``UserError`` otherwise."""
+    given = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if text.startswith("#") and len(text) == 7:
+                value = tuple(int(text[i : i + 2], 16) for i in (1, 3, 5))
+            else:
+                value = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            value = None
+    if not (isinstance(value, tuple | list) and len(value) == 3
+            and all(isinstance(v, int) and 0 <= v <= 255 for v in value)):
+        raise UserError(f"--background must be a colour like 255,255,255 or #ffffff, got {given!r}")
+    return tuple(int(v) for v in value)
 
 
 def _encode_png(image: np.ndarray) -> bytes:
@@ -163,7 +200,8 @@ def is_zip_dest(dest: str | os.PathLike) -> bool:
     return False
 
 
-def _inputs(source: str, resolution: int, max_images: int | None, grayscale: bool):
+def _inputs(source: str, resolution: int, max_images: int | None, grayscale: bool,
+            background: tuple[int, int, int] = (255, 255, 255), alpha: str = "composite"):
     """(count, labels table or None, label names, iterator of (name, read function, label))."""
     if source == TOYFACES:
         count = max_images or TOYFACES_SIZE
@@ -192,7 +230,7 @@ def _inputs(source: str, resolution: int, max_images: int | None, grayscale: boo
     check_labels([table[name] for name in labelled], labelled, src.describe(LABELS_FILE))  # as training will
 
     def read(name):
-        return decode_image(src.read(name), grayscale=grayscale)
+        return decode_image(src.read(name), grayscale=grayscale, background=background, alpha=alpha)
 
     def items():
         for name in src.names:
@@ -218,7 +256,8 @@ def _ordered_map(fn, items, workers: int):
 
 def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, transform: str | None = None,
                     max_images: int | None = None, grayscale: bool = False, workers: int | None = None,
-                    progress: bool = True, echo=None, overwrite: bool = False) -> ConversionReport:
+                    progress: bool = True, echo=None, overwrite: bool = False,
+                    background: tuple[int, int, int] = (255, 255, 255), alpha: str = "composite") -> ConversionReport:
     """Convert ``source`` into a dataset at ``dest`` (see the module docstring); return the report.
     An existing .zip ``dest`` is replaced only with ``overwrite``; a folder ``dest`` must be new or empty.
 
@@ -230,9 +269,12 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
     source = str(source)
     dest = Path(dest)
     _check_options(source, dest, resolution, transform, max_images, overwrite)
-    count, has_labels, label_names, items = _inputs(source, resolution, max_images, grayscale)
+    background = parse_colour(background)
+    if alpha not in ALPHA_MODES:
+        raise UserError(f"--alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
+    count, has_labels, label_names, items = _inputs(source, resolution, max_images, grayscale, background, alpha)
     report = ConversionReport(source=source, dest=str(dest), resolution=resolution, transform=transform,
-                              channels=1 if grayscale else 3, labels=has_labels)
+                              channels=1 if grayscale else 3, labels=has_labels, background=background, alpha=alpha)
     total = min(count, max_images) if max_images else count
     bar = tqdm(total=total, desc=f"converting {Path(source).name}", unit="img", disable=not progress)
     say = echo or (lambda line: bar.write(line, file=sys.stderr))
@@ -245,7 +287,7 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
                 raise _Skip(f"has no label in {LABELS_FILE}")
             image = read()
             h, w = image.shape[:2]
-            out = apply_transform(image, resolution, transform)
+            out = apply_transform(image, resolution, transform, background)
             return name, _encode_png(out), label, None, (h, w)
         except (UnreadableImage, _Skip) as e:
             return name, None, None, str(e), None
@@ -268,7 +310,8 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
                 written_labels.append([archive_name(index), label])
             if size != (resolution, resolution):
                 report.resized += 1
-                report.upscaled += int(min(size) < resolution and transform != "center-crop-wide")
+                longest = max(size) if transform == "pad" else min(size)  # the side scaled to the resolution
+                report.upscaled += int(longest < resolution and transform != "center-crop-wide")
             report.written += 1
             bar.update(1)
             if max_images is not None and report.written >= max_images:

@@ -4,7 +4,9 @@
 array with C = 3 (RGB) or 1 (grayscale when asked):
 
 - palette, CMYK, 1-bit and grayscale images are converted to RGB;
-- transparency (RGBA, LA, palette with a transparent colour) is composited onto white;
+- transparency (RGBA, LA, palette with a transparent colour) is composited onto white (or the
+  ``background`` colour given), or the alpha channel is dropped (``alpha="drop"``: the colours as
+  stored, also where fully transparent);
 - 16-bit images are scaled to 8 bits;
 - JPEG/WebP/TIFF EXIF orientation is applied, so the picture stands the way a viewer shows it.
 
@@ -87,13 +89,21 @@ def probe_size(data) -> tuple[int, int]:
     return open_image(data).size
 
 
-def decode_image(data, grayscale: bool = False) -> np.ndarray:
+ALPHA_MODES = ("composite", "drop")
+WHITE = (255, 255, 255)
+
+
+def decode_image(data, grayscale: bool = False, background: tuple[int, int, int] = WHITE,
+                 alpha: str = "composite") -> np.ndarray:
     """Decode an image file (bytes or a binary file object) to [H, W, 3] uint8 RGB, or [H, W, 1] with
-    ``grayscale``. Raises ``UnreadableImage``."""
+    ``grayscale``; transparency composited onto ``background`` or dropped (``alpha``, see the module
+    docstring). Raises ``UnreadableImage``."""
+    if alpha not in ALPHA_MODES:
+        raise ValueError(f"alpha must be one of {ALPHA_MODES}, got {alpha!r}")
     img = open_image(data)
     try:
         img.load()
-        return _to_array(img, grayscale)
+        return _to_array(img, grayscale, background, alpha)
     except UnreadableImage:
         raise
     except Exception as e:
@@ -103,7 +113,8 @@ def decode_image(data, grayscale: bool = False) -> np.ndarray:
         raise UnreadableImage(f"corrupt image data ({type(e).__name__}: {message})") from None
 
 
-def _to_array(img: Image.Image, grayscale: bool) -> np.ndarray:
+def _to_array(img: Image.Image, grayscale: bool, background: tuple[int, int, int] = WHITE,
+              alpha: str = "composite") -> np.ndarray:
     if img.format in ("JPEG", "WEBP", "TIFF", "MPO") and img.getexif().get(_ORIENTATION_TAG, 1) != 1:
         img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -114,8 +125,11 @@ def _to_array(img: Image.Image, grayscale: bool) -> np.ndarray:
         img = Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), "L")
     elif img.mode in _ALPHA_MODES or (img.mode == "P" and "transparency" in img.info):
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[..., 3:] / 255.0
-        rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)  # composite onto white
+        if alpha == "drop":
+            rgb = rgba[..., :3]
+        else:
+            a = rgba[..., 3:] / 255.0
+            rgb = rgba[..., :3] * a + np.asarray(background, np.float32) * (1.0 - a)  # composite onto background
         img = Image.fromarray(np.rint(rgb).astype(np.uint8), "RGB")
     if grayscale:
         array = np.asarray(img if img.mode == "L" else img.convert("L"))

@@ -1,0 +1,72 @@
+"""stylegan dataset: --transform pad, --background and --alpha (images as users have them)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylegan.cli.main import main
+from stylegan.data.dataset_tool import convert_dataset, parse_colour
+from stylegan.errors import UserError
+
+
+def _convert(tmp_path, image: Image.Image, **kwargs) -> tuple[np.ndarray, dict]:
+    src = tmp_path / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    image.save(src / "x.png")
+    dest = tmp_path / "out"
+    report = convert_dataset(str(src), dest, 16, progress=False, **kwargs)
+    out = np.asarray(Image.open(dest / "00000" / "img00000000.png"))
+    return out, json.loads(open(report.report_path).read())
+
+
+def test_pad_letterboxes_the_whole_picture_on_the_background(tmp_path):
+    wide = Image.new("RGB", (40, 20), (200, 10, 10))
+    out, report = _convert(tmp_path, wide, transform="pad", background="0,0,255")
+    assert out.shape == (16, 16, 3)
+    assert (out[:4] == (0, 0, 255)).all() and (out[12:] == (0, 0, 255)).all()  # bars above and below
+    assert (out[4:12] == (200, 10, 10)).all()  # the picture, 16x8
+    assert report["background"] == [0, 0, 255] and report["transform"] == "pad"
+
+
+def test_pad_in_grayscale_fills_with_the_backgrounds_luma(tmp_path):
+    tall = Image.new("L", (10, 20), 0)
+    out, _ = _convert(tmp_path, tall, transform="pad", background="#ff0000", grayscale=True)
+    assert out.shape == (16, 16) and (out[:, :4] == 76).all() and (out[:, 4:12] == 0).all()  # 0.299 * 255
+
+
+def test_transparency_composited_on_the_chosen_colour_or_dropped(tmp_path):
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[..., :3] = (10, 20, 30)
+    rgba[:8, :, 3] = 255  # top half opaque, bottom half transparent
+    image = Image.fromarray(rgba, "RGBA")
+    out, report = _convert(tmp_path, image, background="0,255,0")
+    assert (out[:8] == (10, 20, 30)).all() and (out[8:] == (0, 255, 0)).all()
+    assert report["alpha"] == "composite"
+    out, _ = _convert(tmp_path / "b", image, alpha="drop")
+    assert (out == (10, 20, 30)).all()
+    out, _ = _convert(tmp_path / "c", image)  # default: white, as before
+    assert (out[8:] == 255).all()
+
+
+@pytest.mark.parametrize("text, rgb", [("1,2,3", (1, 2, 3)), ("#0a0b0c", (10, 11, 12)), ((4, 5, 6), (4, 5, 6))])
+def test_colours(text, rgb):
+    assert parse_colour(text) == rgb
+
+
+@pytest.mark.parametrize("text", ["red", "1,2", "1,2,300", "#12345", "-1,0,0"])
+def test_bad_colours_are_refused(text):
+    with pytest.raises(UserError, match="--background must be a colour"):
+        parse_colour(text)
+
+
+def test_cli_bad_background_is_one_line(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.new("RGB", (8, 8)).save(src / "a.png")
+    code = main(["dataset", "--source", str(src), "--dest", str(tmp_path / "o.zip"), "--resolution", "8",
+                 "--background", "red"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--background must be a colour like 255,255,255" in err and "Traceback" not in err
+    assert not (tmp_path / "o.zip").exists()
