@@ -103,3 +103,13 @@ def test_summary_of_nothing_is_an_error(tmp_path):
     with pytest.raises(UserError, match="new or empty folder"):
         write_summary(DatasetSummary(source="s"), tmp_path / "full")
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["x"]
+
+
+def test_conversion_reports_duplicates_and_keeps_them(folder, tmp_path, capsys):
+    code = main(["dataset", "--source", str(folder), "--dest", str(tmp_path / "d.zip"), "--resolution", "16",
+                 "--transform", "center-crop"])
+    assert code == 0
+    assert "1 exact copies in 1 groups" in capsys.readouterr().out
+    report = json.loads((tmp_path / "d.report.json").read_text())
+    assert report["written"] == 6 and report["duplicates"] == [["a-copy.bmp", "a.png"]]  # e.png: no label
+    assert report["near_duplicates"] == [["a-big.png", "a-copy.bmp", "a.png"]]

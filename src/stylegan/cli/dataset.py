@@ -58,6 +58,10 @@ def command(source, dest, resolution, transform, max_images, grayscale, backgrou
                + (" with labels" if report.labels else ""))
     if report.resized:
         click.echo(f"resized {report.resized} images ({report.upscaled} of them upscaled)")
+    if report.duplicates or report.near_duplicates:
+        click.echo(f"duplicates: {sum(len(g) - 1 for g in report.duplicates)} exact copies in "
+                   f"{len(report.duplicates)} groups, {len(report.near_duplicates)} groups of near duplicates "
+                   "(kept; listed in the report)")
     if report.skipped:
         click.echo(f"left out {len(report.skipped)} files (listed above and in the report)", err=True)
     click.echo(f"report: {report.report_path}")

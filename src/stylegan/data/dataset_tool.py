@@ -17,6 +17,8 @@ labels (a source's ``dataset.json``, or the toyfaces factors, whose names go in 
   what ``pad`` fills with; ``alpha="drop"`` keeps the stored colours of RGBA images instead.
 - Files that cannot be used (corrupt, truncated, unreadable, wrong shape, no label) are listed by
   name with the reason, left out, and written to the report; nothing is dropped silently.
+- Duplicates are reported (and kept): groups of inputs written as the same image (exact), and
+  groups with the same 64-bit difference hash (near: resized, recompressed, retouched copies).
 - Labels are checked before anything is written, by the rules training applies
   (``stylegan.data.sources.check_labels``): a label training would refuse is an error here.
 - ``dest``: a name ending in ``.zip`` is a zip archive, any other name a folder (``faces.v2`` too).
@@ -30,6 +32,7 @@ labels (a source's ``dataset.json``, or the toyfaces factors, whose names go in 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -70,6 +73,8 @@ class ConversionReport:
     upscaled: int = 0
     labels: bool = False
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[list[str]] = field(default_factory=list)  # groups of inputs written as the same image
+    near_duplicates: list[list[str]] = field(default_factory=list)  # groups with the same difference hash
     report_path: str | None = None
 
     def to_dict(self) -> dict:
@@ -146,6 +151,13 @@ def parse_colour(value) -> tuple[int, int, int]:
             and all(isinstance(v, int) and 0 <= v <= 255 for v in value)):
         raise UserError(f"--background must be a colour like 255,255,255 or #ffffff, got {given!r}")
     return tuple(int(v) for v in value)
+
+
+def _fingerprints(image: np.ndarray) -> tuple[str, int]:
+    """(hash of the pixels, 64-bit difference hash) of an output image: exact and near duplicates."""
+    from stylegan.data.summary import difference_hash
+
+    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(), difference_hash(image)
 
 
 def _encode_png(image: np.ndarray) -> bytes:
@@ -288,16 +300,17 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
             image = read()
             h, w = image.shape[:2]
             out = apply_transform(image, resolution, transform, background)
-            return name, _encode_png(out), label, None, (h, w)
+            return name, _encode_png(out), label, None, (h, w), _fingerprints(out)
         except (UnreadableImage, _Skip) as e:
-            return name, None, None, str(e), None
+            return name, None, None, str(e), None, None
         except (OSError, KeyError, zipfile.BadZipFile) as e:
-            return name, None, None, f"cannot read the file ({type(e).__name__}: {e})", None
+            return name, None, None, f"cannot read the file ({type(e).__name__}: {e})", None, None
 
     written_labels = []
+    exact, near = {}, {}  # fingerprint -> source names of the images written
 
     def write_all(put):
-        for name, png, label, problem, size in _ordered_map(process, items, workers):
+        for name, png, label, problem, size, prints in _ordered_map(process, items, workers):
             if problem is not None:
                 report.skipped.append((name, problem))
                 say(f"skipped {name}: {problem}")
@@ -313,9 +326,14 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
                 longest = max(size) if transform == "pad" else min(size)  # the side scaled to the resolution
                 report.upscaled += int(longest < resolution and transform != "center-crop-wide")
             report.written += 1
+            exact.setdefault(prints[0], []).append(name)
+            near.setdefault(prints[1], []).append(name)
             bar.update(1)
             if max_images is not None and report.written >= max_images:
                 break
+        report.duplicates = [g for g in exact.values() if len(g) > 1]
+        group_of = {n: i for i, g in enumerate(exact.values()) for n in g}
+        report.near_duplicates = [g for g in near.values() if len({group_of[n] for n in g}) > 1]
         if report.written == 0:
             raise UserError(f"no usable image in {source}: all {len(report.skipped)} files were left out "
                             f"(first: {report.skipped[0][0]}: {report.skipped[0][1]})" if report.skipped
