@@ -143,6 +143,26 @@ def test_pti_writes_the_tuned_network_and_edits_it_quietly(tiny_generator_path, 
                            tmp_path / "p" / "projected_w.npz", "--direction", sefa_file, "--outdir", tmp_path / "e")
     assert code == 0, err
     assert "another network" not in err  # the tuned network names the one it was tuned from
+    code, _, err = run_cli("pti", "--network", tiny_generator_path, "--target", tmp_path / "t.png", "--outdir",
+                           tmp_path / "p3", "--distance", "mse", "--projected-w", tmp_path / "p" / "projected_w.npz",
+                           "--steps", "3")
+    assert code == 0, err
+    again = json.loads((tmp_path / "p3" / "pti.json").read_text())
+    assert again["pivot"] == "given" and again["before"]["mse"] == pytest.approx(summary["before"]["mse"], rel=1e-5)
     code, _, err = run_cli("pti", "--network", tiny_generator_path, "--target", tmp_path / "missing.png",
                            "--outdir", tmp_path / "p2", "--distance", "mse")
     assert code == 2 and "target image not found" in err
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (dict(w=np.zeros((4, 16), np.float32)), "no array named 'scores'"),
+    (dict(scores=np.zeros(4)), "exactly one of the arrays"),
+    (dict(scores=np.zeros(4), w=np.zeros((4, 5), np.float32)), "'w' must be floating-point [N, 16]"),
+    (dict(scores=np.arange(4.0), ws=np.full((4, 6, 16), np.nan, np.float32)), "NaN"),
+    (dict(scores=np.arange(3.0), w=np.zeros((4, 16), np.float32)), "one score per latent"),
+])
+def test_directions_bad_scores_files(tiny_generator_path, tmp_path, arrays, message):
+    np.savez(tmp_path / "s.npz", **arrays)
+    code, _, err = run_cli("directions", "--network", tiny_generator_path, "--method", "interfacegan", "--scores",
+                           tmp_path / "s.npz", "--out", tmp_path / "d.safetensors")
+    assert code == 2 and message in err, err

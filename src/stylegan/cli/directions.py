@@ -83,7 +83,7 @@ def command(network, method, out, attribute, scores_file, space, samples, keep, 
         return tqdm(iterable, unit="batch", leave=False)
 
     if method == "interfacegan" and scores_file:
-        direction = _from_scores(G, scores_file, keep, layer_list)
+        direction = D.interfacegan_from_file(G, scores_file, keep, layer_list)
         if condition_dirs:
             direction = D.conditioned(direction, condition_dirs)
     elif method == "interfacegan":
@@ -102,39 +102,3 @@ def command(network, method, out, attribute, scores_file, space, samples, keep, 
     more = f", ... ({len(direction)} in all)" if len(direction) > 6 else ""
     click.echo(f"wrote {path}: {direction.method} in {direction.space}: {scales}{more}")
 
-
-def _from_scores(G, path, keep, layers):
-    """An InterFaceGAN direction from a user's file of latents and scores."""
-    import numpy as np
-    import torch
-
-    from stylegan.editing import directions as D
-    from stylegan.errors import UserError
-
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: np.asarray(data[k]) for k in data.files}
-    except FileNotFoundError:
-        raise UserError(f"scores file not found: {path}") from None
-    except Exception as e:
-        raise UserError(f"{path} is not a readable .npz file ({e.__class__.__name__})") from None
-    if "scores" not in arrays:
-        raise UserError(f"{path} has no array named 'scores' (found: {', '.join(arrays) or 'nothing'})")
-    found = [k for k in ("z", "w", "ws") if k in arrays]
-    if len(found) != 1:
-        raise UserError(f"{path} must hold exactly one of the arrays 'z', 'w', 'ws' (found: {', '.join(arrays)})")
-    key = found[0]
-    x = arrays[key]
-    expected = {"z": (G.z_dim,), "w": (G.w_dim,), "ws": (G.num_ws, G.w_dim)}[key]
-    if not np.issubdtype(x.dtype, np.floating) or x.ndim != 1 + len(expected) or tuple(x.shape[1:]) != expected:
-        raise UserError(f"{path}: '{key}' must be floating-point [N, {', '.join(map(str, expected))}], "
-                        f"got {x.dtype} {list(x.shape)}")
-    scores = arrays["scores"]
-    if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == bool):
-        raise UserError(f"{path}: 'scores' must be numbers, got {scores.dtype}")
-    if not np.isfinite(x).all():
-        raise UserError(f"{path}: '{key}' holds NaN or infinite values")
-    space = {"z": "z", "w": "w", "ws": "w+"}[key]
-    latents = torch.from_numpy(x.astype(np.float32)).flatten(1)
-    return D.interfacegan(latents, torch.from_numpy(scores.astype(np.float64)).reshape(-1), keep, space=space,
-                          name=str(path), layers=layers, fingerprint=D.network_fingerprint(G))

@@ -6,9 +6,6 @@ import click
 
 from stylegan.cli.common import SEED, FiniteFloat, device_option, network_option, open_generator
 
-PTI_FILES = ("projected_w.npz", "tuned.safetensors", "target.png", "pivot.png", "tuned.png", "side_by_side.png",
-             "pti.json")
-
 
 @click.command(name="pti")
 @network_option
@@ -43,26 +40,17 @@ def command(network, target, outdir, projected_w, project_steps, num_steps, dist
     pivot.png (the original network at the pivot), tuned.png, side_by_side.png (target | pivot |
     tuned) and pti.json (errors before and after). Edit the result with
     `stylegan edit --network DIR/tuned.safetensors --projected-w DIR/projected_w.npz --direction ...`."""
-    import json
-    from pathlib import Path
-
-    import numpy as np
     from tqdm import tqdm
 
-    import stylegan
-    from stylegan.editing.directions import network_fingerprint
-    from stylegan.editing.pti import pivotal_tuning, reconstruction_errors
+    from stylegan.editing.pti import pivotal_tuning, pti_paths, write_pti
     from stylegan.errors import UserError
-    from stylegan.tools.generate import load_projected_ws, synthesize
-    from stylegan.tools.media import save_json, save_npz
+    from stylegan.tools.generate import load_projected_ws
     from stylegan.tools.project import load_target, project, resolve_distance
     from stylegan.utils.device import pick_device
-    from stylegan.utils.files import check_writable_folder, make_folder, refuse_overwriting_inputs
-    from stylegan.utils.images import save_png, to_uint8
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
 
-    outdir_path = Path(outdir)
     refuse_overwriting_inputs({"--network": network, "--target": target, "--projected-w": projected_w,
-                               "--distance-weights": distance_weights}, [outdir_path / n for n in PTI_FILES])
+                               "--distance-weights": distance_weights}, pti_paths(outdir))
     check_writable_folder(outdir)
     dev = pick_device(device)
     G = open_generator(network, dev, nonfinite="error")
@@ -84,7 +72,6 @@ def command(network, target, outdir, projected_w, project_steps, num_steps, dist
             bar.close()
         pivot_w = result.w  # [1, w_dim]
     pivot_ws = pivot_w.reshape(1, -1, G.w_dim).expand(1, G.num_ws, G.w_dim)
-    before = reconstruction_errors(G, pivot_ws, target_image, distance)
     bar = tqdm(total=num_steps, unit="step", desc="tune", leave=False)
 
     def progress(step, total, loss):
@@ -98,31 +85,11 @@ def command(network, target, outdir, projected_w, project_steps, num_steps, dist
                                seed=seed, device=dev, progress=progress)
     finally:
         bar.close()
-    after = reconstruction_errors(tuned.G, pivot_ws, target_image, distance)
-    out = make_folder(outdir)
-    save_npz(out / "projected_w.npz", w=pivot_w.cpu().numpy().astype(np.float32))
-    stylegan.save(tuned.G, out / "tuned.safetensors",
-                  extra_metadata={"pti_of": network_fingerprint(G), "pti_target": str(target)})
-    with torch_no_grad():
-        pivot_img = to_uint8(synthesize(G, pivot_ws.to(dev)).cpu())[0]
-        tuned_img = to_uint8(synthesize(tuned.G, pivot_ws.to(dev)).cpu())[0]
-    save_png(target_image, out / "target.png")
-    save_png(pivot_img, out / "pivot.png")
-    save_png(tuned_img, out / "tuned.png")
-    save_png(np.concatenate([target_image, pivot_img, tuned_img], axis=1), out / "side_by_side.png")
-    summary = {"network": str(network), "target": str(target), "distance": distance_name,
-               "pivot": "given" if projected_w else f"projected ({project_steps} steps)", "steps": num_steps,
-               "lr": learning_rate, "l2_weight": l2_weight, "locality_weight": locality_weight,
-               "locality_alpha": locality_alpha, "seconds": round(tuned.seconds, 3),
-               "before": before, "after": after,
-               "per_step": {"reconstruction": [float(f"{v:.6g}") for v in tuned.reconstruction],
-                            "locality": [float(f"{v:.6g}") for v in tuned.locality]}}
-    save_json(out / "pti.json", json.dumps(summary, indent=1) + "\n")
-    click.echo(f"tuned in {tuned.seconds:.1f} s: {distance_name} distance {before.get('distance', 0):.4g} -> "
-               f"{after.get('distance', 0):.4g}, MSE {before['mse']:.4g} -> {after['mse']:.4g}; wrote {out}")
-
-
-def torch_no_grad():
-    import torch
-
-    return torch.no_grad()
+    info = {"network": str(network), "target": str(target), "distance": distance_name,
+            "pivot": "given" if projected_w else f"projected ({project_steps} steps)", "steps": num_steps,
+            "lr": learning_rate, "l2_weight": l2_weight, "locality_weight": locality_weight,
+            "locality_alpha": locality_alpha}
+    summary = write_pti(G, tuned, pivot_w, target_image, outdir, distance, info)
+    before, after = summary["before"], summary["after"]
+    click.echo(f"tuned in {tuned.seconds:.1f} s: {distance_name} distance {before['distance']:.4g} -> "
+               f"{after['distance']:.4g}, MSE {before['mse']:.4g} -> {after['mse']:.4g}; wrote {outdir}")

@@ -457,6 +457,40 @@ def find_interfacegan(G, classifier: Classifier, samples: int = 10_000, space: s
     return direction
 
 
+def interfacegan_from_file(G, path, keep: float = 0.02, layers: list[int] | None = None) -> Direction:
+    """An InterFaceGAN direction from a file of labelled latents: an .npz with ``scores`` [N] and one
+    of ``z`` [N, z_dim], ``w`` [N, w_dim] or ``ws`` [N, num_ws, w_dim] (space z, w or w+)."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files}
+    except FileNotFoundError:
+        raise UserError(f"scores file not found: {path}") from None
+    except Exception as e:
+        raise UserError(f"{path} is not a readable .npz file ({e.__class__.__name__})") from None
+    if "scores" not in arrays:
+        raise UserError(f"{path} has no array named 'scores' (found: {', '.join(arrays) or 'nothing'})")
+    found = [k for k in ("z", "w", "ws") if k in arrays]
+    if len(found) != 1:
+        raise UserError(f"{path} must hold exactly one of the arrays 'z', 'w', 'ws' (found: {', '.join(arrays)})")
+    key = found[0]
+    x = arrays[key]
+    expected = {"z": (G.z_dim,), "w": (G.w_dim,), "ws": (G.num_ws, G.w_dim)}[key]
+    if not np.issubdtype(x.dtype, np.floating) or x.ndim != 1 + len(expected) or tuple(x.shape[1:]) != expected:
+        raise UserError(f"{path}: '{key}' must be floating-point [N, {', '.join(map(str, expected))}], "
+                        f"got {x.dtype} {list(x.shape)}")
+    scores = arrays["scores"]
+    if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == bool):
+        raise UserError(f"{path}: 'scores' must be numbers, got {scores.dtype}")
+    if not np.isfinite(x).all():
+        raise UserError(f"{path}: '{key}' holds NaN or infinite values")
+    space = {"z": "z", "w": "w", "ws": "w+"}[key]
+    latents = torch.from_numpy(x.astype(np.float32)).flatten(1)
+    return interfacegan(latents, torch.from_numpy(scores.astype(np.float64)).reshape(-1), keep, space=space,
+                          name=str(path), layers=layers, fingerprint=network_fingerprint(G))
+
+
 def conditioned(direction: Direction, conditions: list[Direction], G=None) -> Direction:
     """``direction`` (its first vector) with the first vector of each condition removed (Eq. 4)."""
     for c in conditions:

@@ -12,8 +12,7 @@ For an edit of fixed strength along a direction, on held-out samples:
   other factors, ``preserved_min`` the worst one.
 
 A direction's sign is taken from the direction itself for supervised methods (positive = towards
-the attribute); for unsupervised ones (GANSpace, SeFa components) ``orient`` sets it from how the
-target's score moves with a positive edit.
+the attribute); for unsupervised ones (GANSpace, SeFa components) ``score_edit`` takes either sign.
 """
 
 from __future__ import annotations
@@ -116,20 +115,3 @@ def measure_edit(G, probe, inputs: EditInputs, direction: Direction, index: int 
     the sample has it, away from) ``factor``. ``sign`` flips the direction."""
     before, plus, minus = edit_predictions(G, probe, inputs, direction, index, strength, layers, origins)
     return score_edit(before, plus, minus, factor, strength, sign)
-
-
-@torch.no_grad()
-def orient(G, probe, inputs: EditInputs, direction: Direction, index: int | str, factor: str, strength: float,
-           layers: list[int] | None = None) -> float:
-    """+1 or -1: the sign of the mean change of the target's score under a positive edit (binary:
-    logit difference; class: its logit; continuous: the value)."""
-    name, k = _target_class(factor)
-    images = render_edits(G, inputs, direction, index, [-strength, strength], layers)
-    out = [probe.model(images[:, j].to(probe.device))[name].cpu() for j in range(2)]
-
-    def score(o):
-        if FACTOR_KIND[name] == "continuous":
-            return o
-        return o[:, 1] - o[:, 0] if k is None else o[:, k]
-
-    return 1.0 if float((score(out[1]) - score(out[0])).mean()) >= 0 else -1.0

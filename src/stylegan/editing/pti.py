@@ -15,10 +15,13 @@ Defaults follow the paper and the authors' code: 350 steps of Adam at 3e-4, lamb
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from stylegan.errors import UserError
@@ -116,3 +119,45 @@ def reconstruction_errors(G, ws: torch.Tensor, target, distance: Distance | None
     if distance is not None:
         out["distance"] = float(distance(for_distance(image), for_distance(target)).sum())
     return out
+
+
+PTI_FILES = ("projected_w.npz", "tuned.safetensors", "target.png", "pivot.png", "tuned.png", "side_by_side.png",
+             "pti.json")
+
+
+def pti_paths(outdir: str | Path) -> list[Path]:
+    return [Path(outdir) / name for name in PTI_FILES]
+
+
+@torch.no_grad()
+def write_pti(G, result: PTIResult, pivot_w: torch.Tensor, target: np.ndarray, outdir: str | Path,
+              distance: Distance | None = None, info: dict | None = None) -> dict:
+    """Write the pivot (``projected_w.npz``, key ``w`` as ``stylegan project`` saves it), the tuned
+    network (``tuned.safetensors``, naming ``G``'s fingerprint as ``pti_of``), ``target.png``,
+    ``pivot.png`` (``G`` at the pivot), ``tuned.png``, ``side_by_side.png`` and ``pti.json`` (errors
+    of ``G`` and of the tuned network at the pivot, ``info``, per-step losses). Returns the summary."""
+    import stylegan
+    from stylegan.editing.directions import network_fingerprint
+    from stylegan.tools.media import save_json, save_npz
+    from stylegan.utils.files import make_folder
+    from stylegan.utils.images import save_png, to_uint8
+
+    out = make_folder(outdir)
+    device = next(G.synthesis.parameters()).device
+    pivot = result.pivot.to(device)
+    before = reconstruction_errors(G, pivot, target, distance)
+    after = reconstruction_errors(result.G, pivot, target, distance)
+    save_npz(out / "projected_w.npz", w=pivot_w.detach().cpu().numpy().astype(np.float32))
+    stylegan.save(result.G, out / "tuned.safetensors", extra_metadata={"pti_of": network_fingerprint(G)})
+    target = np.asarray(target, dtype=np.uint8)
+    pivot_img = to_uint8(synthesize(G, pivot).cpu())[0]
+    tuned_img = to_uint8(synthesize(result.G, pivot).cpu())[0]
+    save_png(target, out / "target.png")
+    save_png(pivot_img, out / "pivot.png")
+    save_png(tuned_img, out / "tuned.png")
+    save_png(np.concatenate([target, pivot_img, tuned_img], axis=1), out / "side_by_side.png")
+    summary = {**(info or {}), "seconds": round(result.seconds, 3), "before": before, "after": after,
+               "per_step": {"reconstruction": [float(f"{v:.6g}") for v in result.reconstruction],
+                            "locality": [float(f"{v:.6g}") for v in result.locality]}}
+    save_json(out / "pti.json", json.dumps(summary, indent=1) + "\n")
+    return summary
