@@ -13,8 +13,8 @@ factors of the rate at which their prediction stays the same.
   also conditioned (Eq. 4) on the two directions whose edits disturb the most other factors.
 - GANSpace, SeFa: ``--components`` unsupervised directions; for each factor the component (and sign)
   with the highest target x preserved rate on a separate selection set of samples is reported.
-- StyleSpace: the 20 highest and 20 lowest scored of 2,000 samples are the examples; of the 5 most
-  specific channels, the one best (target x preserved) on the selection set is reported.
+- StyleSpace: the 20 highest and 20 lowest scored of 2,000 samples are the examples; the most
+  specific channel is the direction (the method knows its attribute: no selection).
 
 Inversion (``--images`` held-out toyfaces, indices from 1,000,000, never in a training set): W and
 W+ projection (probe distance, ``--project-steps``) and PTI from the W pivot (``--pti-steps``):
@@ -119,16 +119,18 @@ def measure_edits(G, probe, args) -> dict:
         for factor in factor_targets():
             results[name][factor] = best_of(preds, direction, factor, a)
         print(f"{name} done ({time.perf_counter() - t0:.0f} s)", flush=True)
+    pool = inputs_of(G, 3, 2000)  # StyleSpace: S and scores of 2,000 samples, the examples among them
+    styles, pool_logits = D.sample_styles(G, pool.ws), logits_of(G, probe, pool.ws)
     for factor in factor_targets():
-        ss = D.find_stylespace(G, D.probe_classifier(factor), 2000, 20, 5, name=factor, seed=3)
-        preds = component_predictions(G, probe, (select, test), ss, a)
-        results["stylespace"][factor] = best_of(preds, ss, factor, a)
+        order = torch.argsort(score_of(pool_logits, factor), stable=True)
+        ss = D.stylespace(styles, styles[order[-20:]], styles[order[:20]], G, 1, factor, fp)
+        results["stylespace"][factor] = {"vector": ss.names[0],
+                                         **measure_edit(G, probe, test, ss, 0, factor, a).as_dict()}
         print(f"{factor}: ganspace {results['ganspace'][factor]['target']:.3f}, "
               f"sefa {results['sefa'][factor]['target']:.3f}, "
               f"stylespace {results['stylespace'][factor]['target']:.3f}", flush=True)
     return {"strength": a, "samples": args.samples, "test": args.test, "select": args.select,
-            "components": args.components, "results": results, "seconds": round(time.perf_counter() - t0, 1),
-            "smile_direction": found["smile"]}
+            "components": args.components, "results": results, "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def agreement(probe, a: torch.Tensor, b: torch.Tensor) -> float:
@@ -174,18 +176,28 @@ def main():
     p.add_argument("--images", type=int, default=8)
     p.add_argument("--project-steps", type=int, default=300)
     p.add_argument("--pti-steps", type=int, default=350)
+    p.add_argument("--parts", default="inversion,edits", help="What to measure: inversion, edits or both.")
     args = p.parse_args()
     torch.set_num_threads(1)
     G = stylegan.load(args.network).eval()
     probe = load_probe()
-    edits = measure_edits(G, probe, args)
-    smile = edits.pop("smile_direction")
-    inversion = measure_inversion(G, probe, smile, args)
-    out = {"network": args.network, "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} thread",
-           "edits": edits, "inversion": inversion}
+    out = {"network": args.network, "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} thread"}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {args.out}")
+
+    def write():
+        Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+        print(f"wrote {args.out}", flush=True)
+
+    fp = D.network_fingerprint(G)
+    _, w = D.sample_latents(G, args.samples, seed=0)
+    smile_scores = score_of(logits_of(G, probe, w[:, None].expand(-1, G.num_ws, -1)), "smile")
+    smile = D.interfacegan(w, smile_scores, keep=0.02, name="smile", fingerprint=fp)
+    if "inversion" in args.parts:
+        out["inversion"] = measure_inversion(G, probe, smile, args)
+        write()
+    if "edits" in args.parts:
+        out["edits"] = measure_edits(G, probe, args)
+        write()
 
 
 if __name__ == "__main__":
