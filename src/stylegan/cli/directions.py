@@ -14,7 +14,7 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, force_option, 
               help="Where to write the direction file.")
 @click.option("--attribute", default=None, metavar="FACTOR[=VALUE]",
               help="interfacegan, stylespace: score samples with the toyfaces probe: a binary or continuous "
-                   "factor (smile, glasses, yaw, ...) or one class of a categorical one (hair_color=red).")
+                   "factor (smile, glasses, yaw, ...) or one class of a categorical one (hair_color=grey).")
 @click.option("--scores", "scores_file", default=None, type=click.Path(dir_okay=False), metavar="FILE.npz",
               help="interfacegan: your own labelled latents instead of --attribute: arrays 'scores' [N] and "
                    "'z', 'w' [N, w_dim] or 'ws' [N, num_ws, w_dim] (e.g. projected images with their labels).")
