@@ -477,3 +477,37 @@ def ablation_command(network, seeds, layer, mode, units, measure_layer, truncati
                    f"{a['rate']:.3f}, mean score {b['mean_score']:.2f} -> {a['mean_score']:.2f}, artifacts moved "
                    f"{summary['mean_moved']:.2f} px on average")
     click.echo(f"wrote ablation.png and summary.json to {outdir}")
+
+
+@command.command(name="amplification")
+@network_option
+@click.option("--seeds", default="0-31", show_default=True, help="Seeds of the images.")
+@click.option("--layer", default=None, help="StyleGAN (v1) or PIN layer (default: the first AdaIN layer at 128x128).")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
+              help="Truncation psi.")
+@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
+              help="Noise inputs of the analysed images.")
+@_criteria_options
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
+@device_option
+def amplification_command(network, seeds, layer, truncation_psi, noise_mode, score_threshold, max_area_fraction,
+                          min_channel_consistency, center, outdir, device):
+    """Instance-norm amplification (PIN paper, Claim 3) on the network's real feature maps: the value IN
+    gives each image's strongest spot against sqrt((1 - a) / a)."""
+    from stylegan.analysis.amplification import amplification_report, amplification_report_paths
+    from stylegan.analysis.features import default_analysis_layer
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
+    _prepare_outdir(outdir, network, amplification_report_paths(outdir))
+    G = open_generator(network, pick_device(device), nonfinite="error")
+    summary = amplification_report(G, seed_list, outdir, layer or default_analysis_layer(G), truncation_psi,
+                                   noise_mode, criteria)
+    ratio, ratio_art = summary["median_measured_over_predicted"], summary["median_measured_over_predicted_artifacts"]
+    shown = f"{ratio:.3f}" if ratio is not None else "n/a"
+    click.echo(f"{summary['layer']}: median measured / predicted {shown} over {len(seed_list)} images"
+               + (f", {ratio_art:.3f} over the {summary['artifacts']} with an artifact" if ratio_art is not None
+                  else "; no image has an artifact there"))
+    click.echo(f"wrote amplification.png and summary.json to {outdir}")
