@@ -27,9 +27,12 @@ from stylegan.data.dataset_tool import TRANSFORMS
 @click.option("--alpha", type=click.Choice(["composite", "drop"]), default="composite", show_default=True,
               help="Images with transparency: composite onto --background, or drop the alpha channel (the "
                    "stored colours).")
+@click.option("--select", multiple=True, metavar="NAME=VALUE",
+              help="Keep only images whose label NAME (a label_names entry, a column number, or 'class') has "
+                   "VALUE, e.g. --select glasses=1; repeat for several conditions.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Decoding threads (default: up to 4).")
 @click.option("--force", is_flag=True, help="Replace an existing .zip DEST (a folder DEST must be new or empty).")
-def command(source, dest, resolution, transform, max_images, grayscale, background, alpha, workers, force,
+def command(source, dest, resolution, transform, max_images, grayscale, background, alpha, select, workers, force,
             summary_dest):
     """Convert SRC into a dataset of square PNGs (00000/img00000000.png, ...) in DEST.
 
@@ -42,6 +45,10 @@ def command(source, dest, resolution, transform, max_images, grayscale, backgrou
       stylegan dataset --source ~/photos --dest photos-256.zip --resolution 256 --transform center-crop
     """
     if summary_dest is not None:
+        if select:
+            from stylegan.errors import UserError
+
+            raise UserError("--select applies to a conversion, not to --summary")
         _summarize(source, summary_dest, dest, resolution)
         return
     ctx = click.get_current_context()
@@ -52,10 +59,12 @@ def command(source, dest, resolution, transform, max_images, grayscale, backgrou
 
     report = convert_dataset(source, dest, resolution, transform=transform, max_images=max_images,
                              grayscale=grayscale, workers=workers, overwrite=force, background=background,
-                             alpha=alpha)
+                             alpha=alpha, select=select)
     mode = "grayscale" if grayscale else "RGB"
     click.echo(f"wrote {report.written} images ({resolution}x{resolution} {mode}) to {report.dest}"
                + (" with labels" if report.labels else ""))
+    if report.select:
+        click.echo(f"selected by {' and '.join(report.select)}: {report.not_selected} labelled images left out")
     if report.resized:
         click.echo(f"resized {report.resized} images ({report.upscaled} of them upscaled)")
     if report.duplicates or report.near_duplicates:

@@ -17,6 +17,8 @@ labels (a source's ``dataset.json``, or the toyfaces factors, whose names go in 
   what ``pad`` fills with; ``alpha="drop"`` keeps the stored colours of RGBA images instead.
 - Files that cannot be used (corrupt, truncated, unreadable, wrong shape, no label) are listed by
   name with the reason, left out, and written to the report; nothing is dropped silently.
+- ``select``: ``NAME=VALUE`` conditions on the labels (a name of ``label_names``, a column number,
+  or ``class``); only images meeting all of them are written (toyfaces: drawn from all its faces).
 - Duplicates are reported (and kept): groups of inputs written as the same image (exact), and
   groups with the same 64-bit difference hash (near: resized, recompressed, retouched copies).
 - Labels are checked before anything is written, by the rules training applies
@@ -72,6 +74,8 @@ class ConversionReport:
     resized: int = 0
     upscaled: int = 0
     labels: bool = False
+    select: list[str] = field(default_factory=list)  # --select conditions on the labels
+    not_selected: int = 0  # labelled inputs that did not meet them
     skipped: list[tuple[str, str]] = field(default_factory=list)
     duplicates: list[list[str]] = field(default_factory=list)  # groups of inputs written as the same image
     near_duplicates: list[list[str]] = field(default_factory=list)  # groups with the same difference hash
@@ -151,6 +155,52 @@ def parse_colour(value) -> tuple[int, int, int]:
             and all(isinstance(v, int) and 0 <= v <= 255 for v in value)):
         raise UserError(f"--background must be a colour like 255,255,255 or #ffffff, got {given!r}")
     return tuple(int(v) for v in value)
+
+
+def parse_select(select, has_labels: bool, label_names: list[str] | None) -> list[tuple[int | None, float]]:
+    """``NAME=VALUE`` conditions as (label column or None for a class label, value). NAME is a name of
+    ``label_names``, a column number, or ``class`` for integer class labels."""
+    if not has_labels:
+        raise UserError("--select keeps images by their labels; the source has none (no dataset.json)")
+    conditions = []
+    for text in select:
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or number is None:
+            raise UserError(f"--select must look like NAME=VALUE (e.g. glasses=1), got {text!r}")
+        if name == "class":
+            conditions.append((None, number))
+        elif label_names and name in label_names:
+            conditions.append((label_names.index(name), number))
+        elif name.isdigit():
+            conditions.append((int(name), number))
+        else:
+            known = ", ".join(label_names[:12]) + (", ..." if len(label_names) > 12 else "") if label_names else ""
+            raise UserError(f"--select: no label named {name!r}" + (f" (labels: {known})" if known else
+                                                                   " (the labels have no names: give a column number)"))
+    return conditions
+
+
+def _selected(items, conditions, count_out):
+    """The items whose labels meet every condition (unlabelled ones pass: the writer reports them)."""
+    for item in items:
+        label = item[2]
+        if label is None or all(_label_value(label, column) == value for column, value in conditions):
+            yield item
+        else:
+            count_out()
+
+
+def _label_value(label, column):
+    if column is None:
+        return float(label) if not isinstance(label, list) else None
+    if not isinstance(label, list) or column >= len(label):
+        return None
+    return float(label[column])
 
 
 def _fingerprints(image: np.ndarray) -> tuple[str, int]:
@@ -269,7 +319,8 @@ def _ordered_map(fn, items, workers: int):
 def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, transform: str | None = None,
                     max_images: int | None = None, grayscale: bool = False, workers: int | None = None,
                     progress: bool = True, echo=None, overwrite: bool = False,
-                    background: tuple[int, int, int] = (255, 255, 255), alpha: str = "composite") -> ConversionReport:
+                    background: tuple[int, int, int] = (255, 255, 255), alpha: str = "composite",
+                    select: list[str] | tuple[str, ...] = ()) -> ConversionReport:
     """Convert ``source`` into a dataset at ``dest`` (see the module docstring); return the report.
     An existing .zip ``dest`` is replaced only with ``overwrite``; a folder ``dest`` must be new or empty.
 
@@ -284,9 +335,14 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
     background = parse_colour(background)
     if alpha not in ALPHA_MODES:
         raise UserError(f"--alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
-    count, has_labels, label_names, items = _inputs(source, resolution, max_images, grayscale, background, alpha)
+    pool = None if select and source == TOYFACES else max_images  # selecting: draw from all toyfaces
+    count, has_labels, label_names, items = _inputs(source, resolution, pool, grayscale, background, alpha)
+    if select:
+        conditions = parse_select(select, has_labels, label_names)
+        items = _selected(items, conditions, lambda: setattr(report, "not_selected", report.not_selected + 1))
     report = ConversionReport(source=source, dest=str(dest), resolution=resolution, transform=transform,
-                              channels=1 if grayscale else 3, labels=has_labels, background=background, alpha=alpha)
+                              channels=1 if grayscale else 3, labels=has_labels, background=background, alpha=alpha,
+                              select=list(select))
     total = min(count, max_images) if max_images else count
     bar = tqdm(total=total, desc=f"converting {Path(source).name}", unit="img", disable=not progress)
     say = echo or (lambda line: bar.write(line, file=sys.stderr))

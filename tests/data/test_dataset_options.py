@@ -1,4 +1,4 @@
-"""stylegan dataset: --transform pad, --background and --alpha (images as users have them)."""
+"""stylegan dataset: --transform pad, --background, --alpha and --select (images as users have them)."""
 
 import json
 
@@ -70,3 +70,43 @@ def test_cli_bad_background_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--background must be a colour like 255,255,255" in err and "Traceback" not in err
     assert not (tmp_path / "o.zip").exists()
+
+
+def test_select_keeps_only_images_with_the_chosen_labels(tmp_path):
+    import zipfile
+
+    from stylegan.data import toyfaces
+
+    report = convert_dataset("toyfaces", tmp_path / "g.zip", 16, max_images=6, select=["glasses=1", "smile=0"],
+                             progress=False)
+    glasses, smile = toyfaces.LABEL_NAMES.index("glasses"), toyfaces.LABEL_NAMES.index("smile")
+    with zipfile.ZipFile(tmp_path / "g.zip") as zf:
+        labels = json.loads(zf.read("dataset.json"))["labels"]
+    assert report.written == 6 and len(labels) == 6 and report.not_selected > 0
+    assert all(label[glasses] == 1 and label[smile] == 0 for _, label in labels)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(src / f"{i}.png")
+    (src / "dataset.json").write_text(json.dumps({"labels": [[f"{i}.png", i % 2] for i in range(4)]}))
+    report = convert_dataset(str(src), tmp_path / "c", 8, select=["class=1"], progress=False)
+    assert report.written == 2 and report.not_selected == 2
+
+
+@pytest.mark.parametrize("select, message", [
+    (["glases=1"], "no label named 'glases' (labels: yaw, roll"),
+    (["glasses"], "must look like NAME=VALUE"),
+    (["glasses=yes"], "must look like NAME=VALUE"),
+])
+def test_bad_selections_are_named(select, message, tmp_path):
+    with pytest.raises(UserError, match=message.replace("(", r"\(")):
+        convert_dataset("toyfaces", tmp_path / "g.zip", 16, max_images=2, select=select, progress=False)
+    assert not (tmp_path / "g.zip").exists()
+
+
+def test_select_needs_labels(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.new("RGB", (8, 8)).save(src / "a.png")
+    with pytest.raises(UserError, match="the source has none"):
+        convert_dataset(str(src), tmp_path / "o.zip", 8, select=["class=1"], progress=False)
