@@ -67,7 +67,10 @@ def test_bad_units_and_modes(spiked_generator):
 
 def test_report_and_cli(tmp_path):
     G = plant_noise_spike(tiny_stylegan1())
-    summary = ablation_report(G, [0, 1], tmp_path / "s", "b16.conv0", units=[0, 5], measure_layer="b16.conv0")
+    calls = []
+    summary = ablation_report(G, [0, 1], tmp_path / "s", "b16.conv0", units=[0, 5], measure_layer="b16.conv0",
+                              progress=lambda n, total: calls.append((n, total)))
+    assert calls == [(1, 2), (2, 2)]
     assert [r["unit"] for r in summary["units"]] == [0, 5] and summary["baseline"]["rate"] == 1.0
     assert (tmp_path / "s" / "ablation.png").exists()
     net = stylegan.save(G, tmp_path / "g.safetensors")

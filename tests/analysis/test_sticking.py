@@ -102,8 +102,10 @@ def test_walks_of_networks():
 
 
 def test_report_and_cli(tmp_path):
+    calls = []
     summary = sticking_report({"sg2": tiny_stylegan2(16), "sg3": tiny_stylegan3()}, [0, 1], tmp_path / "r",
-                              frames=4, tile=16)
+                              frames=4, tile=16, progress=lambda n, total: calls.append((n, total)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert set(summary["networks"]) == {"sg2", "sg3"}
     assert all(0 <= s["score"] <= 1 for r in summary["networks"].values() for s in r["seeds"])
     assert all(s["frame_hf_energy"] > 0 for r in summary["networks"].values() for s in r["seeds"])

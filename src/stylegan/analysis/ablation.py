@@ -18,7 +18,7 @@ stored ones ('const').
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -124,9 +124,11 @@ def ablation_study(G, ws: torch.Tensor, layer: str, units: Sequence[int], mode: 
 @torch.no_grad()
 def ablation_sweep(G, ws: torch.Tensor, layer: str, units: Sequence[int] | None = None,
                    measure_layer: str | None = None, noise_mode: str = "const",
-                   criteria: ArtifactCriteria = ArtifactCriteria()) -> dict:
+                   criteria: ArtifactCriteria = ArtifactCriteria(),
+                   progress: Callable[[int, int], None] | None = None) -> dict:
     """One-unit ablations in sequence: for each of ``units`` (default: every unit of ``layer``),
-    zeroed alone, the artifact rate and mean score at ``measure_layer`` over the images of ws."""
+    zeroed alone, the artifact rate and mean score at ``measure_layer`` over the images of ws;
+    ``progress(done, total)`` after each unit."""
     name = resolve_layer(G, layer)[0]
     measure = resolve_layer(G, measure_layer)[0] if measure_layer else final_feature_layer(G)
     channels = _channels(G, name, ws, noise_mode)
@@ -136,6 +138,8 @@ def ablation_sweep(G, ws: torch.Tensor, layer: str, units: Sequence[int] | None 
     for unit in units:
         stats = summarize(regions_with_units_zeroed(G, ws, name, [unit], measure, noise_mode, criteria))
         rows.append({"unit": unit, "rate": stats["rate"], "mean_score": stats["mean_score"]})
+        if progress is not None:
+            progress(len(rows), len(units))
     return {"layer": name, "measure_layer": measure, "channels": channels, "baseline": base, "units": rows}
 
 
@@ -147,7 +151,8 @@ def ablation_report_paths(outdir: str | Path) -> list[Path]:
 @torch.no_grad()
 def ablation_report(G, seeds: Sequence[int], outdir: str | Path, layer: str, units: Sequence[int] | None = None,
                     mode: str = "sweep", measure_layer: str | None = None, truncation_psi: float = 1.0,
-                    noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria()) -> dict:
+                    noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria(),
+                    progress: Callable[[int, int], None] | None = None) -> dict:
     """``mode`` 'sweep' (``ablation_sweep``; ``ablation.png``: rate and mean score per unit zeroed,
     against the network as it is), 'zero' or 'keep' (``ablation_study``; ``ablation.png``: each image's
     artifact score before and after); ``summary.json`` in every mode."""
@@ -156,7 +161,7 @@ def ablation_report(G, seeds: Sequence[int], outdir: str | Path, layer: str, uni
     G = G.eval()
     ws = ws_for_seeds(G, list(seeds), truncation_psi, device=next(G.parameters()).device)
     if mode == "sweep":
-        result = ablation_sweep(G, ws, layer, units, measure_layer, noise_mode, criteria)
+        result = ablation_sweep(G, ws, layer, units, measure_layer, noise_mode, criteria, progress)
         x = np.array([r["unit"] for r in result["units"]], dtype=np.float64)
         base = result["baseline"]
         flat = np.ones_like(x)

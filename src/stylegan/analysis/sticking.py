@@ -24,7 +24,7 @@ frames' average, the space-time slices and the scores side by side.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,10 +147,10 @@ def sticking_report_paths(outdir: str | Path) -> list[Path]:
 @torch.no_grad()
 def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: str | Path, frames: int = 64,
                     radius: float = 0.3, motion: str = "walk", distance: float = 1.0, sigma: float = 1.0,
-                    tile: int = 96) -> dict:
+                    tile: int = 96, progress: Callable[[int, int], None] | None = None) -> dict:
     """For every network (label -> G) and seed: the first frame, the average frame and the
     space-time slice of the middle column side by side in ``sticking.png``; the sticking scores
-    in ``summary.json`` (mean over seeds per network)."""
+    in ``summary.json`` (mean over seeds per network). ``progress(done, total)`` after each walk."""
     if not seeds:
         raise UserError("give at least one seed")
     high_pass(torch.zeros([1, 1, 4, 4]), sigma)  # a bad sigma fails before any rendering
@@ -162,6 +162,8 @@ def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: s
             m = measure_sticking(walk_frames(G, seed, frames, radius, motion, distance), sigma)
             per_seed.append({"seed": int(seed), "score": m.score, "frame_hf_energy": m.frame_energy})
             rows.append([image_to_rgb(m.first), image_to_rgb(m.average), image_to_rgb(m.slice)])
+            if progress is not None:
+                progress(len(rows), len(networks) * len(seeds))
             labels.append(f"{label[:18]} seed {seed}")
         scores = [s["score"] for s in per_seed]
         results[label] = {"network": _network_info(G), "mean_score": float(np.mean(scores)),

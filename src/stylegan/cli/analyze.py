@@ -356,8 +356,11 @@ def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, o
     loaded = {label: open_generator(n, dev, nonfinite="error") for label, n in zip(labels, networks)}
     if not loaded:
         raise UserError("give at least one network")
-    summary = sticking_report(loaded, seed_list, outdir, frames=frames, radius=radius, motion=motion,
-                              distance=distance, sigma=sigma)
+    from tqdm import tqdm
+
+    with tqdm(total=len(loaded) * len(seed_list), unit="walk", leave=False) as bar:
+        summary = sticking_report(loaded, seed_list, outdir, frames=frames, radius=radius, motion=motion,
+                                  distance=distance, sigma=sigma, progress=lambda n, total: bar.update(n - bar.n))
     for label, result in summary["networks"].items():
         click.echo(f"{label:<32} sticking score {result['mean_score']:.3f}  ("
                    + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"])
@@ -462,8 +465,15 @@ def ablation_command(network, seeds, layer, mode, units, measure_layer, truncati
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     _prepare_outdir(outdir, network, ablation_report_paths(outdir))
     G = open_generator(network, pick_device(device), nonfinite="error")
-    summary = ablation_report(G, seed_list, outdir, layer, unit_list, mode, measure_layer, truncation_psi,
-                              noise_mode, criteria)
+    from tqdm import tqdm
+
+    with tqdm(unit="unit", leave=False, disable=mode != "sweep") as bar:
+        def progress(n, total):
+            bar.total = total
+            bar.update(n - bar.n)
+
+        summary = ablation_report(G, seed_list, outdir, layer, unit_list, mode, measure_layer, truncation_psi,
+                                  noise_mode, criteria, progress)
     if mode == "sweep":
         base = summary["baseline"]
         click.echo(f"{summary['layer']} -> {summary['measure_layer']}: none zeroed: rate {base['rate']:.3f}, "
