@@ -136,7 +136,8 @@ def noise_report(G, seeds: Sequence[int], outdir: str | Path, layers: str = "all
     chosen = select_noise_inputs(G, layers)
     groups = {name: select_noise_inputs(G, name) for name in NOISE_GROUPS}
     results = {name: stochastic_variation(G, ws, sel, draws, noise_maps=maps) for name, sel in groups.items()}
-    main = stochastic_variation(G, ws, chosen, draws, noise_maps=maps)
+    same = [r for r in results.values() if r.layers == [n for n in noise_inputs(G) if n in chosen]]
+    main = same[0] if same else stochastic_variation(G, ws, chosen, draws, noise_maps=maps)
     vmax = max(float(main.std.max()), 1e-6)
     outdir = make_folder(outdir)
 
