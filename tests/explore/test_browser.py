@@ -103,6 +103,8 @@ def test_open_move_controls_layers_and_save(setup):
 
 def test_errors_show_in_the_page_and_the_server_goes_on(setup):
     page, explorer, nets = setup
+    page.set_value("path", "g16.safetensors")
+    page.after_change(lambda: page.d.find_element("id", "open").click())
     page.set_value("path", "missing.safetensors")
     page.d.find_element("id", "open").click()
     page.wait(lambda: page.d.find_element("id", "error").is_displayed(), "the error message")
@@ -110,6 +112,7 @@ def test_errors_show_in_the_page_and_the_server_goes_on(setup):
     page.set_value("path", "../../etc/passwd")
     page.d.find_element("id", "open").click()
     page.wait(lambda: "'..'" in page.d.find_element("id", "error").text, "the traversal refusal")
+    assert explorer.network["name"] == "g16.safetensors"  # the open network stays
     # a bad number: the server says which value; the next good one renders and clears the message
     page.set_value("cutoff", 999)
     page.d.find_element("id", "cutoff-on").click()
@@ -126,10 +129,27 @@ def test_stylegan3_transform_in_the_page(setup):
     assert page.d.find_element("id", "panel-sg3").is_displayed()
     page.set_value("x", 2)
     got = page.after_change(lambda: page.set_value("tx", 0.25))
-    s = Settings(x=2, translate_x=0.25, y=0.5, psi=0.4, mix_seed=11)
+
+    def shown_settings():  # the page's settings (other tests may have changed psi, mixing, ...)
+        return Settings(**page.js("return settings()"))
+
+    s = shown_settings()
+    assert (s.x, s.translate_x, s.rotate) == (2, 0.25, 0)
     assert np.array_equal(got, render(G, s).picture)
     got = page.after_change(lambda: page.set_value("rotate", 45))
     assert np.array_equal(got, render(G, dataclasses.replace(s, rotate=45)).picture)
+    # with "drag moves the image", dragging translates by the dragged fraction of the shown size
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    page.d.find_element("id", "drag-translate").click()
+    page.d.find_element("id", "round-translate").click()
+    view = page.d.find_element("id", "view")
+    got = page.after_change(lambda: ActionChains(page.d).click_and_hold(view).move_by_offset(-40, 0)
+                            .release().perform())
+    s = shown_settings()
+    assert s.translate_x < 0.25 and s.round_translate and (s.x, s.y) == (2, shown_settings().y)
+    assert np.array_equal(got, render(G, s).picture)
+    page.d.find_element("id", "drag-translate").click()
     # the latent animation moves the image by itself
     before = page.picture()
     page.d.find_element("id", "anim-latent").click()
