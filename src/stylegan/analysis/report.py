@@ -157,3 +157,44 @@ def artifact_statistics(G, seeds: Sequence[int], layer: str | None = None, trunc
                               layer)
         regions.extend(detect_artifacts(feats, criteria))
     return {"layer": layer, **summarize(regions)}
+
+
+def comparison_figure_paths(outdir: str | Path, seeds: Sequence[int]) -> list[Path]:
+    """Every file ``comparison_figures`` writes into ``outdir``."""
+    return [Path(outdir) / f"seed{seed:04d}_compare.png" for seed in seeds]
+
+
+@torch.no_grad()
+def comparison_figures(networks: dict[str, object], seeds: Sequence[int], outdir: str | Path,
+                       layer: str | None = None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+                       noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria()) -> list[Path]:
+    """Per seed, the energy figures (image, energy map at ``layer``, overlay, detected region) of
+    every network (label -> G) stacked top to bottom: the same measurement side by side, e.g. the
+    droplets of a StyleGAN and a StyleGAN2 trained alike (StyleGAN2, Figure 1)."""
+    from PIL import Image
+
+    if not seeds:
+        raise UserError("give at least one seed")
+    panels: dict[int, list] = {int(seed): [] for seed in seeds}
+    for label, G in networks.items():
+        G = G.eval()
+        device = next(G.parameters()).device
+        name = resolve_layer(G, layer)[0] if layer else default_analysis_layer(G)
+        ws = ws_for_seeds(G, list(seeds), truncation_psi, truncation_cutoff, None, device)
+        capture = capture_features(G, [name], ws, noise_mode=noise_mode)
+        feats = _layer_output(capture.features, name)
+        for i, (seed, region) in enumerate(zip(seeds, detect_artifacts(feats, criteria))):
+            verdict = "artifact" if region.is_artifact else "no artifact"
+            panels[int(seed)].append(energy_figure(capture.images[i], energy_map(feats[i], criteria.center), region,
+                                                   caption=f"{label}  {name}  score {region.score:.2f}  {verdict}"))
+    outdir = make_folder(outdir)
+    paths = []
+    for seed, figures in panels.items():
+        width = max(f.width for f in figures)
+        canvas = Image.new("RGB", (width, sum(f.height for f in figures)), (255, 255, 255))
+        y = 0
+        for f in figures:
+            canvas.paste(f, (0, y))
+            y += f.height
+        paths.append(save_figure(canvas, outdir / f"seed{seed:04d}_compare.png"))
+    return paths

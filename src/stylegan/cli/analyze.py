@@ -126,11 +126,18 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
 @_criteria_options
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the table as JSON.")
+@click.option("--figures", "figures_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write, for the first --figure-seeds seeds, both networks' energy figures one above the "
+                   "other (seedNNNN_compare.png).")
+@click.option("--figure-seeds", type=click.IntRange(1, 1000), default=4, show_default=True,
+              help="How many seeds get a figure.")
 @force_option
 @device_option
 def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncation_cutoff, noise_mode,
-                    score_threshold, max_area_fraction, min_channel_consistency, center, json_path, force, device):
-    """Artifact rate of two networks side by side, on the same seeds."""
+                    score_threshold, max_area_fraction, min_channel_consistency, center, json_path, figures_dir,
+                    figure_seeds, force, device):
+    """Artifact rate of two networks side by side, on the same seeds (and, with --figures, their
+    energy maps side by side: e.g. the droplets of a StyleGAN and a StyleGAN2 trained alike)."""
     from pathlib import Path
 
     from stylegan.analysis.report import artifact_statistics, write_json
@@ -143,13 +150,20 @@ def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncati
         refuse_overwriting_inputs({"A": network_a, "B": network_b}, json_path)
         check_output_file(json_path, force)
         check_writable_folder(Path(json_path).parent)
+    if figures_dir:
+        from stylegan.analysis.report import comparison_figure_paths
+
+        refuse_overwriting_inputs({"A": network_a, "B": network_b},
+                                  comparison_figure_paths(figures_dir, seed_list[:figure_seeds]))
+        check_writable_folder(figures_dir)
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     dev = pick_device(device)
-    rows = []
+    rows, networks = [], {}
     for path in (network_a, network_b):
         G = open_generator(path, dev, nonfinite="error")
         stats = artifact_statistics(G, seed_list, layer, truncation_psi, truncation_cutoff, noise_mode, criteria)
         rows.append({"network": str(path), **stats})
+        networks[f"{'AB'[len(networks)]}: {Path(path).stem}"] = G
     width = max(len(r["network"]) for r in rows)
     click.echo(f"{'network':<{width}}  {'layer':<28} {'samples':>7} {'artifacts':>9} {'rate':>6} {'mean score':>10}")
     for r in rows:
@@ -157,6 +171,12 @@ def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncati
                    f"{r['rate']:>6.3f} {r['mean_score']:>10.2f}")
     if json_path:
         write_json({"seeds": seed_list, "networks": rows}, json_path)
+    if figures_dir:
+        from stylegan.analysis.report import comparison_figures
+
+        paths = comparison_figures(networks, seed_list[:figure_seeds], figures_dir, layer, truncation_psi,
+                                   truncation_cutoff, noise_mode, criteria)
+        click.echo(f"wrote {len(paths)} figures to {figures_dir}")
 
 
 def _prepare_outdir(outdir, network, paths):
