@@ -9,6 +9,10 @@ StyleGAN papers as commands (docs/pin.md, docs/experiments.md).
     stylegan analyze contribution --network CKPT | --run RUN_DIR --outdir DIR
     stylegan analyze internals    --network CKPT [--layers A,B] [--channels 0,1,2] --outdir DIR
     stylegan analyze sticking     A [B ...] [--motion walk|translate] --outdir DIR
+    stylegan analyze attribute    --network CKPT --images DIR --outdir DIR
+    stylegan analyze ablation     --network CKPT --layer NAME [--mode sweep|zero|keep] [--units 5] --outdir DIR
+    stylegan analyze amplification --network CKPT [--layer NAME] --outdir DIR
+    stylegan analyze gates        --run RUN_DIR --outdir DIR
 """
 
 from __future__ import annotations
@@ -50,9 +54,9 @@ def _generation_options(f):
 @click.group(name="analyze")
 def command():
     """Analyse circular artifacts (Tan, Wen, Yang 2021): feature maps, energy maps, artifact scores
-    and rates, noise resampling and unit ablation; and the experiments of the StyleGAN papers:
-    stochastic variation, truncation, resolution contributions, internal representations and
-    texture sticking."""
+    and rates, noise resampling, unit ablation, instance-norm amplification and PIN gates; and the
+    experiments of the StyleGAN papers: stochastic variation, truncation, resolution contributions,
+    attribution by projection, internal representations and texture sticking."""
 
 
 @command.command(name="layers")
