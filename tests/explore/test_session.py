@@ -291,3 +291,12 @@ def test_official_snapshot_pickles_and_their_run_directories(nets, tmp_path):
     info = explorer.open("00003-official")
     assert info["path"].endswith("network-snapshot-000040.pkl")
     assert np.array_equal(explorer.render(Settings(x=4, psi=0.6)).picture, render(G, Settings(x=4, psi=0.6)).picture)
+
+
+def test_nan_weights_open_with_a_warning(nets, tmp_path):
+    G = stylegan.load(nets["sg2"])
+    with torch.no_grad():
+        next(G.parameters()).fill_(float("nan"))
+    stylegan.save(G, tmp_path / "nan.safetensors")
+    explorer = Explorer(roots=[tmp_path], outdir=tmp_path / "out")
+    assert "NaN or infinite" in explorer.open("nan.safetensors")["warning"]

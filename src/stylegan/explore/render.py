@@ -224,7 +224,7 @@ def precision_context(precision: str, device: torch.device):
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     try:
         scope = torch.autocast(device.type, dtype=dtype)
-    except RuntimeError as e:  # noqa: F841
+    except RuntimeError:
         raise UserError(f"{precision} is not available on {device.type} with this PyTorch") from None
     with scope:
         yield

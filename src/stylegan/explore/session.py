@@ -15,6 +15,7 @@ import re
 import tempfile
 import threading
 import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -22,7 +23,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from stylegan.errors import CheckpointError, UserError
+from stylegan.errors import CheckpointError, StyleganWarning, UserError
 from stylegan.explore.render import (
     Rendered,
     Settings,
@@ -178,7 +179,9 @@ class Explorer:
 
         path = self.resolve(text)
         try:
-            G = load_network(path, which="G", device=self.device)
+            with warnings.catch_warnings(record=True) as caught:  # NaN weights: said in the page
+                warnings.simplefilter("always", StyleganWarning)
+                G = load_network(path, which="G", device=self.device)
         except UserError:
             raise
         except Exception as e:  # an importer meeting a damaged or unexpected file
@@ -186,6 +189,8 @@ class Explorer:
         G = G.eval().requires_grad_(False)
         with self.work_lock:
             info = self._describe(G, text, path)
+            info["warning"] = "; ".join(str(w.message) for w in caught if issubclass(w.category, StyleganWarning)) \
+                or None
             self.G, self.network = G, info
             self.imported.clear()
             self.directions.clear()
@@ -262,10 +267,6 @@ class Explorer:
     # ---------------------------------------------------------------- editing directions
 
     def _add_direction(self, direction) -> dict:
-        import warnings
-
-        from stylegan.errors import StyleganWarning
-
         G = self.require()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StyleganWarning)
@@ -353,6 +354,8 @@ class Explorer:
                 result = project(G, target, distance=dist, num_steps=steps, w_plus=w_plus,
                                  w_avg_samples=w_avg_samples, class_idx=class_idx,
                                  device=self.device, progress=progress)
+                if self.G is not G:
+                    raise UserError("another network was opened during the projection; its w is dropped")
                 key = uuid.uuid4().hex[:12]
                 self.imported[key] = result.ws()[0].detach().cpu().clone()
                 status.update(state="done", w_id=key, seconds=round(result.seconds, 2))

@@ -142,7 +142,7 @@ function fillNetwork(net, recent) {
   $("w-row").hidden = true;
   $("network-info").textContent = net.kind + ", " + net.resolution + " px, " + net.num_ws + " ws, w_dim " +
     net.w_dim + (net.c_dim ? ", " + net.c_dim + " classes" : "") + ", " + net.parameters.toLocaleString() +
-    " parameters - " + net.path;
+    " parameters - " + net.path + (net.warning ? " - WARNING: " + net.warning : "");
   $("status").textContent = net.name;
   $("class-row").hidden = !net.c_dim;
   $("class").max = Math.max(0, net.c_dim - 1);
