@@ -113,3 +113,21 @@ def test_conversion_reports_duplicates_and_keeps_them(folder, tmp_path, capsys):
     report = json.loads((tmp_path / "d.report.json").read_text())
     assert report["written"] == 6 and report["duplicates"] == [["a-copy.bmp", "a.png"]]  # e.png: no label
     assert report["near_duplicates"] == [["a-big.png", "a-copy.bmp", "a.png"]]
+
+
+def test_near_duplicates_need_the_same_layout_and_colours():
+    import io
+
+    from stylegan.data.summary import duplicate_groups, fingerprint
+
+    a = (_smooth(7, 64).astype(np.int16) * 190 // 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "JPEG", quality=90)
+    jpeg = np.asarray(Image.open(buf).convert("RGB"))
+    redder = a.copy()
+    redder[..., 0] += 60  # the same layout in other colours: the same gray difference hash
+    assert difference_hash(redder) == difference_hash(a)
+    names = ["a", "jpeg", "redder"]
+    prints = [fingerprint(x) for x in (a, jpeg, redder)]
+    exact, near = duplicate_groups(names, prints)
+    assert exact == [] and near == [["a", "jpeg"]]

@@ -34,7 +34,6 @@ labels (a source's ``dataset.json``, or the toyfaces factors, whose names go in 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -52,6 +51,7 @@ from stylegan.data import toyfaces
 from stylegan.data.dataset import TOYFACES, TOYFACES_SIZE
 from stylegan.data.images import ALPHA_MODES, UnreadableImage, decode_image
 from stylegan.data.sources import LABELS_FILE, ImageSource, check_labels, label_table
+from stylegan.data.summary import duplicate_groups, fingerprint
 from stylegan.errors import UserError
 from stylegan.utils.files import atomic_write, atomic_write_folder, check_output_file, refuse_overwriting_inputs
 
@@ -78,7 +78,7 @@ class ConversionReport:
     not_selected: int = 0  # labelled inputs that did not meet them
     skipped: list[tuple[str, str]] = field(default_factory=list)
     duplicates: list[list[str]] = field(default_factory=list)  # groups of inputs written as the same image
-    near_duplicates: list[list[str]] = field(default_factory=list)  # groups with the same difference hash
+    near_duplicates: list[list[str]] = field(default_factory=list)  # see data.summary.duplicate_groups
     report_path: str | None = None
 
     def to_dict(self) -> dict:
@@ -201,13 +201,6 @@ def _label_value(label, column):
     if not isinstance(label, list) or column >= len(label):
         return None
     return float(label[column])
-
-
-def _fingerprints(image: np.ndarray) -> tuple[str, int]:
-    """(hash of the pixels, 64-bit difference hash) of an output image: exact and near duplicates."""
-    from stylegan.data.summary import difference_hash
-
-    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(), difference_hash(image)
 
 
 def _encode_png(image: np.ndarray) -> bytes:
@@ -356,17 +349,17 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
             image = read()
             h, w = image.shape[:2]
             out = apply_transform(image, resolution, transform, background)
-            return name, _encode_png(out), label, None, (h, w), _fingerprints(out)
+            return name, _encode_png(out), label, None, (h, w), fingerprint(out)
         except (UnreadableImage, _Skip) as e:
             return name, None, None, str(e), None, None
         except (OSError, KeyError, zipfile.BadZipFile) as e:
             return name, None, None, f"cannot read the file ({type(e).__name__}: {e})", None, None
 
     written_labels = []
-    exact, near = {}, {}  # fingerprint -> source names of the images written
+    written_names, prints = [], []  # for the duplicates
 
     def write_all(put):
-        for name, png, label, problem, size, prints in _ordered_map(process, items, workers):
+        for name, png, label, problem, size, fingerprint_ in _ordered_map(process, items, workers):
             if problem is not None:
                 report.skipped.append((name, problem))
                 say(f"skipped {name}: {problem}")
@@ -382,14 +375,12 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
                 longest = max(size) if transform == "pad" else min(size)  # the side scaled to the resolution
                 report.upscaled += int(longest < resolution and transform != "center-crop-wide")
             report.written += 1
-            exact.setdefault(prints[0], []).append(name)
-            near.setdefault(prints[1], []).append(name)
+            written_names.append(name)
+            prints.append(fingerprint_)
             bar.update(1)
             if max_images is not None and report.written >= max_images:
                 break
-        report.duplicates = [g for g in exact.values() if len(g) > 1]
-        group_of = {n: i for i, g in enumerate(exact.values()) for n in g}
-        report.near_duplicates = [g for g in near.values() if len({group_of[n] for n in g}) > 1]
+        report.duplicates, report.near_duplicates = duplicate_groups(written_names, prints)
         if report.written == 0:
             raise UserError(f"no usable image in {source}: all {len(report.skipped)} files were left out "
                             f"(first: {report.skipped[0][0]}: {report.skipped[0][1]})" if report.skipped

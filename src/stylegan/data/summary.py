@@ -5,8 +5,9 @@
 - counts: images, unreadable files (with the reason), images per size (``WxH``) and per colour
   mode as stored (PIL modes: ``RGB``, ``RGBA``, ``L``, ``I;16``, ``P``, ...), square or not;
 - duplicates: groups of exact duplicates (the same pixels after decoding, whatever the file
-  format) and of near duplicates (the same 64-bit difference hash of a 9x8 grayscale thumbnail:
-  resized, recompressed or slightly retouched copies), each group listed by file name;
+  format) and of near duplicates (``duplicate_groups``: the same 64-bit difference hash of a 9x8
+  grayscale thumbnail, and 8x8 colour thumbnails within ``NEAR_MAX_DIFF`` on average: resized,
+  recompressed or slightly retouched copies), each group listed by file name;
 - labels (``dataset.json``): images per class for class labels; for label vectors, per column
   (``label_names`` where given) the minimum, mean and maximum, and how many images have it set
   where the column only holds 0 and 1 (several labels per image);
@@ -83,6 +84,41 @@ class DatasetSummary:
         return out
 
 
+NEAR_MAX_DIFF = 8.0  # mean abs difference (of 255) of the 8x8 colour thumbnails of near duplicates
+
+
+def fingerprint(image: np.ndarray) -> tuple[str, int, np.ndarray]:
+    """What ``duplicate_groups`` compares: a hash of the exact pixels (and shape), the difference
+    hash, and an 8x8 colour thumbnail."""
+    exact = hashlib.sha1(np.ascontiguousarray(image).tobytes() + repr(image.shape).encode()).hexdigest()
+    pil = Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).convert("RGB")
+    return exact, difference_hash(image), np.asarray(pil.resize((8, 8), Image.BILINEAR), dtype=np.uint8)
+
+
+def duplicate_groups(names: list[str], prints: list[tuple]) -> tuple[list[list[str]], list[list[str]]]:
+    """(exact groups, near groups) of ``names`` from their ``fingerprint``s. Near duplicates share the
+    difference hash and their colour thumbnails differ by at most ``NEAR_MAX_DIFF`` on average from
+    the group's first image (the hash alone also joins pictures of one layout in other colours);
+    groups that are all copies of one exact group are left out."""
+    exact: dict[str, list[str]] = defaultdict(list)
+    by_hash: dict[int, list[int]] = defaultdict(list)
+    for i, (name, (sha, dhash, _)) in enumerate(zip(names, prints)):
+        exact[sha].append(name)
+        by_hash[dhash].append(i)
+    exact_groups = [g for g in exact.values() if len(g) > 1]
+    group_of = {n: sha for sha, g in exact.items() for n in g}
+    near_groups = []
+    for members in by_hash.values():
+        left = list(members)
+        while len(left) > 1:
+            first = prints[left[0]][2].astype(np.int16)
+            close = [i for i in left if np.abs(prints[i][2].astype(np.int16) - first).mean() <= NEAR_MAX_DIFF]
+            if len({group_of[names[i]] for i in close}) > 1:
+                near_groups.append([names[i] for i in close])
+            left = [i for i in left if i not in close]
+    return exact_groups, near_groups
+
+
 def difference_hash(image: np.ndarray) -> int:
     """64-bit difference hash: a 9x8 grayscale thumbnail, one bit per horizontal neighbour pair."""
     gray = Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).convert("L")
@@ -133,7 +169,7 @@ def summarize(source: str, columns: int = 8, rows: int = 8, thumb: int = 64) -> 
         raise UserError(f"no image files (.png, .jpg, .webp, ...) found in {source}")
     summary = DatasetSummary(source=str(source))
     sizes, modes = Counter(), Counter()
-    exact, near = defaultdict(list), defaultdict(list)
+    prints = []
     tiles, readable = [], []
     for name in src.names:
         try:
@@ -151,18 +187,13 @@ def summarize(source: str, columns: int = 8, rows: int = 8, thumb: int = 64) -> 
         sizes[f"{w}x{h}"] += 1
         modes[mode] += 1
         summary.not_square += int(w != h)
-        exact[hashlib.sha1(np.ascontiguousarray(image).tobytes() + repr(image.shape).encode()).hexdigest()].append(
-            name)
-        near[difference_hash(image)].append(name)
+        prints.append(fingerprint(image))
         if len(tiles) < columns * rows:
             tiles.append(_thumbnail(image, thumb))
     summary.images = len(readable)
     summary.sizes = dict(sizes.most_common())
     summary.modes = dict(modes.most_common())
-    summary.exact_duplicates = [g for g in exact.values() if len(g) > 1]
-    exact_of = {n: i for i, g in enumerate(exact.values()) for n in g}
-    # Near duplicates: same hash, and not all copies of one exact group (those are listed above).
-    summary.near_duplicates = [g for g in near.values() if len({exact_of[n] for n in g}) > 1]
+    summary.exact_duplicates, summary.near_duplicates = duplicate_groups(readable, prints)
     table, names = label_table(src.dataset_json(), src.describe(LABELS_FILE))
     summary.labels = _label_summary(table, names, readable)
     if tiles:
