@@ -87,6 +87,7 @@ async function requestRender() {
   if (ex.inFlight) { ex.pending = true; return; }
   ex.inFlight = true;
   ex.pending = false;
+  $("busy").hidden = false;
   const started = ex.changedAt;
   try {
     const body = await postJSON("/api/render?client=" + client, settings());
@@ -95,6 +96,7 @@ async function requestRender() {
     showError(e.message);
   } finally {
     ex.inFlight = false;
+    $("busy").hidden = !ex.pending;
     if (ex.pending) requestRender();
   }
 }
