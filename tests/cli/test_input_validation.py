@@ -46,6 +46,8 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
     "analyze ablation": ["analyze", "ablation", "--network", NET, "--seeds", "0", "--layer", "b4.conv1", "--units",
                          "0-1", "--outdir", "{tmp}/ab"],
     "analyze amplification": ["analyze", "amplification", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/am"],
+    "analyze rates": ["analyze", "rates", "--a", NET, "--b", NET, "--seeds", "0", "--samples", "100", "--outdir",
+                      "{tmp}/ra"],
     "metrics": ["metrics", "--network", NET, "--data", "toyfaces", "--metrics", "fid50k_full", "--detector", "probe",
                 "--num", "4", "--max-real", "4", "--cache-dir", "{tmp}/cache", "--quiet"],
     "train --resume": ["train", "--resume", NET, "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16",
@@ -53,7 +55,8 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
 }
 REFUSE_NAN_WEIGHTS = {"project", "spectra", "analyze artifacts", "analyze compare", "metrics", "train --resume",
                       "analyze noise", "analyze truncation", "analyze contribution", "analyze internals",
-                      "analyze sticking", "analyze attribute", "analyze ablation", "analyze amplification"}
+                      "analyze sticking", "analyze attribute", "analyze ablation", "analyze amplification",
+                      "analyze rates"}
 
 MALFORMED_CONFIGS = {  # config changes that no longer describe the stored weights, or no network at all
     "shapes disagree with the weights": dict(w_dim=32),

@@ -37,3 +37,12 @@ def test_line_figure_takes_chosen_colors():
     panel = Panel("a", {"one": (x, x), "two": (x, 1 - x)}, (0, 1), (0, 1), colors={"two": (1, 2, 3)})
     colors = {tuple(c) for c in line_figure([panel], panel_size=(200, 150)).reshape(-1, 3)}
     assert LINE_COLORS[0] in colors and (1, 2, 3) in colors and LINE_COLORS[1] not in colors
+
+
+def test_unlisted_curves_are_drawn_but_not_in_the_legend():
+    x = np.linspace(0, 1, 20)
+    both = Panel("a", {"one": (x, x), "two": (x, 1 - x)}, (0, 1), (0, 1))
+    hidden = Panel("a", {"one": (x, x), "two": (x, 1 - x)}, (0, 1), (0, 1), unlisted=frozenset({"two"}))
+    a, b = line_figure([both], panel_size=(200, 150)), line_figure([hidden], panel_size=(200, 150))
+    assert LINE_COLORS[1] in {tuple(c) for c in b.reshape(-1, 3)}  # the curve is still drawn
+    assert (a != b).any()  # but its legend entry is gone

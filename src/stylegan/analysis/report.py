@@ -13,6 +13,7 @@ import torch
 
 from stylegan.analysis.artifacts import (
     ArtifactCriteria,
+    ArtifactRegion,
     ablate_units,
     detect_artifacts,
     energy_map,
@@ -144,6 +145,18 @@ def artifact_statistics(G, seeds: Sequence[int], layer: str | None = None, trunc
                         truncation_cutoff: int | None = None, noise_mode: str = "const",
                         criteria: ArtifactCriteria = ArtifactCriteria(), batch_size: int = 8) -> dict:
     """Artifact rate and score statistics of ``G`` at ``layer`` over ``seeds``."""
+    layer, regions = artifact_regions(G, seeds, layer, truncation_psi, truncation_cutoff, noise_mode, criteria,
+                                      batch_size)
+    return {"layer": layer, **summarize(regions)}
+
+
+@torch.no_grad()
+def artifact_regions(G, seeds: Sequence[int], layer: str | None = None, truncation_psi: float = 1.0,
+                     truncation_cutoff: int | None = None, noise_mode: str = "const",
+                     criteria: ArtifactCriteria = ArtifactCriteria(), batch_size: int = 8
+                     ) -> tuple[str, list[ArtifactRegion]]:
+    """(layer, the detected region of every seed's image) of ``G`` at ``layer`` (default: the first
+    AdaIN layer at 128x128)."""
     if not seeds:
         raise UserError("give at least one seed")
     G = G.eval()
@@ -156,7 +169,7 @@ def artifact_statistics(G, seeds: Sequence[int], layer: str | None = None, trunc
         feats = _layer_output(capture_features(G, [layer], ws, noise_mode=noise_mode, batch_size=batch_size).features,
                               layer)
         regions.extend(detect_artifacts(feats, criteria))
-    return {"layer": layer, **summarize(regions)}
+    return layer, regions
 
 
 def comparison_figure_paths(outdir: str | Path, seeds: Sequence[int]) -> list[Path]:

@@ -545,3 +545,65 @@ def amplification_command(network, seeds, layer, truncation_psi, noise_mode, sco
                + (f", {ratio_art:.3f} over the {summary['artifacts']} with an artifact" if ratio_art is not None
                   else "; no image has an artifact there"))
     click.echo(f"wrote amplification.png and summary.json to {outdir}")
+
+
+@command.command(name="rates")
+@click.option("--a", "group_a", multiple=True, required=True, metavar="CKPT",
+              help="A network of group A (repeat for each training run).")
+@click.option("--b", "group_b", multiple=True, required=True, metavar="CKPT",
+              help="A network of group B (repeat for each training run).")
+@click.option("--labels", default="A,B", show_default=True, help="Names of the two groups, e.g. stylegan1,pin.")
+@click.option("--seeds", default="0-99", show_default=True, help="Seeds of the images (the same for every network).")
+@click.option("--layer", default=None, help="Layer to analyse (default: each network's first AdaIN at 128x128).")
+@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
+              help="Truncation psi.")
+@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
+              help="Noise inputs of the analysed images.")
+@_criteria_options
+@click.option("--level", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.95, show_default=True,
+              help="Confidence level of the intervals.")
+@click.option("--samples", type=click.IntRange(100, 1_000_000), default=2000, show_default=True,
+              help="Bootstrap replicates.")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
+@device_option
+def rates_command(group_a, group_b, labels, seeds, layer, truncation_psi, noise_mode, score_threshold,
+                  max_area_fraction, min_channel_consistency, center, level, samples, outdir, device):
+    """Artifact rates of two groups of networks (e.g. StyleGAN and PIN, several training seeds each)
+    with bootstrap intervals over runs and images, and the difference of the rates."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from stylegan.analysis.rates import rates_report, rates_report_paths
+    from stylegan.errors import UserError
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
+    from stylegan.utils.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    names = [n.strip() for n in labels.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise UserError(f"--labels must be two different names like stylegan1,pin; got {labels!r}")
+    criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
+    refuse_overwriting_inputs({f"network {n}": n for n in (*group_a, *group_b)}, rates_report_paths(outdir))
+    check_writable_folder(outdir)
+    dev = pick_device(device)
+
+    def load(paths):
+        return {f"{k}:{Path(p).name}": open_generator(p, dev, nonfinite="error") for k, p in enumerate(paths)}
+
+    a, b = load(group_a), load(group_b)
+    with tqdm(total=len(a) + len(b), unit="net", leave=False) as bar:
+        summary = rates_report(a, b, seed_list, outdir, (names[0], names[1]), layer, truncation_psi, noise_mode,
+                               criteria, level, samples, progress=lambda n, total: bar.update(n - bar.n))
+    for run in summary["runs"]:
+        click.echo(f"{run['group']:<12} {run['network']:<40} rate {run['rate']:.3f}  "
+                   f"mean score {run['mean_score']:.2f}")
+    pct = int(round(level * 100))
+    for key, name in (("a", names[0]), ("b", names[1])):
+        est = summary[key]
+        click.echo(f"{name}: rate {est['rate']:.3f}, {pct}% interval [{est['ci_low']:.3f}, {est['ci_high']:.3f}] "
+                   f"over {len(est['per_run'])} run(s) x {len(seed_list)} images")
+    d = summary["difference_b_minus_a"]
+    click.echo(f"{names[1]} - {names[0]}: {d['value']:+.3f}, {pct}% interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    click.echo(f"wrote rates.png and summary.json to {outdir}")

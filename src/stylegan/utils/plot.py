@@ -140,7 +140,8 @@ def heatmap_figure(values: np.ndarray, extent: tuple[float, float], levels: Sequ
 @dataclass
 class Panel:
     """One line plot: curves ``series`` {label: (x, y)} in a panel titled ``title``; ``colors``
-    {label: (r, g, b)} for some or all curves (the others take the palette in turn)."""
+    {label: (r, g, b)} for some or all curves (the others take the palette in turn); curves named in
+    ``unlisted`` are left out of the legend."""
 
     title: str
     series: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -149,6 +150,7 @@ class Panel:
     xlabel: str = ""
     ylabel: str = ""
     colors: dict[str, tuple[int, int, int]] | None = None
+    unlisted: frozenset[str] = frozenset()
 
 
 def line_figure(panels: Sequence[Panel], panel_size: tuple[int, int] = (460, 320)) -> np.ndarray:
@@ -168,5 +170,6 @@ def line_figure(panels: Sequence[Panel], panel_size: tuple[int, int] = (460, 320
         colors = [chosen.get(label, LINE_COLORS[k % len(LINE_COLORS)]) for k, label in enumerate(panel.series)]
         for (x, y), color in zip(panel.series.values(), colors):
             axes.lines(x, y, color)
-        axes.legend(list(panel.series), colors)
+        listed = [(label, color) for label, color in zip(panel.series, colors) if label not in panel.unlisted]
+        axes.legend([label for label, _ in listed], [color for _, color in listed])
     return np.asarray(canvas)
