@@ -13,6 +13,8 @@ StyleGAN papers as commands (docs/pin.md, docs/experiments.md).
     stylegan analyze ablation     --network CKPT --layer NAME [--mode sweep|zero|keep] [--units 5] --outdir DIR
     stylegan analyze amplification --network CKPT [--layer NAME] --outdir DIR
     stylegan analyze gates        --run RUN_DIR --outdir DIR
+    stylegan analyze rates        --a CKPT [--a ...] --b CKPT [--b ...] --outdir DIR
+    stylegan analyze over-training --run RUN_DIR [--run ...] --outdir DIR
 """
 
 from __future__ import annotations
@@ -607,3 +609,44 @@ def rates_command(group_a, group_b, labels, seeds, layer, truncation_psi, noise_
     d = summary["difference_b_minus_a"]
     click.echo(f"{names[1]} - {names[0]}: {d['value']:+.3f}, {pct}% interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
     click.echo(f"wrote rates.png and summary.json to {outdir}")
+
+
+@command.command(name="over-training")
+@click.option("--run", "runs", multiple=True, required=True, type=click.Path(file_okay=False),
+              help="A training run directory (repeat to overlay several runs).")
+@click.option("--seeds", default="0-99", show_default=True, help="Seeds of the images (the same for every snapshot).")
+@click.option("--layer", default=None, help="Layer to analyse (default: each network's first AdaIN at 128x128).")
+@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
+              help="Noise inputs of the analysed images.")
+@_criteria_options
+@click.option("--onset", "onset_level", type=FiniteFloat(0, 1, min_open=True), default=0.1, show_default=True,
+              help="Artifacts 'appear' at the first snapshot from which the rate stays at or above this.")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the plot and JSON.")
+@device_option
+def over_training_command(runs, seeds, layer, noise_mode, score_threshold, max_area_fraction, min_channel_consistency,
+                          center, onset_level, outdir, device):
+    """Artifact rate and score of every snapshot of one or more runs over kimg, and when the artifacts
+    appear."""
+    from tqdm import tqdm
+
+    from stylegan.analysis.contribution import run_snapshots
+    from stylegan.analysis.training_runs import artifacts_over_training, over_training_paths
+    from stylegan.utils.device import pick_device
+    from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
+    from stylegan.utils.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
+    snapshots = [p for run in runs for _, p in run_snapshots(run)]
+    refuse_overwriting_inputs({f"snapshot {p.name}": p for p in snapshots}, over_training_paths(outdir))
+    check_writable_folder(outdir)
+    with tqdm(total=len(snapshots), unit="snapshot", leave=False) as bar:
+        summary = artifacts_over_training(runs, outdir, seed_list, layer, noise_mode, criteria, onset_level,
+                                          pick_device(device), progress=lambda n, total: bar.update(n - bar.n))
+    for run in summary["runs"]:
+        last = run["snapshots"][-1]
+        onset = f"{run['onset_kimg']:g} kimg" if run["onset_kimg"] is not None else "not (yet)"
+        click.echo(f"{run['run']}: {len(run['snapshots'])} snapshots; at {last['kimg']:g} kimg rate "
+                   f"{last['rate']:.3f}, mean score {last['mean_score']:.2f}; artifacts appear "
+                   f"(rate >= {onset_level:g} from then on): {onset}")
+    click.echo(f"wrote artifacts_over_training.png and .json to {outdir}")
