@@ -62,3 +62,17 @@ def test_cli_internals(tmp_path):
     code, _, err = run_cli("analyze", "internals", "--network", tiny_G_path, "--layers", "nope",
                            "--outdir", tmp_path / "c")
     assert code == 2 and "no layer named 'nope'" in err
+
+
+def test_conditional_networks_take_a_class(tmp_path):
+    import stylegan
+
+    G = build_seeded(build_preset("stylegan2", 8, c_dim=3, channel_base=64, channel_max=8, map_layers=1, z_dim=8,
+                                  w_dim=8))
+    net = stylegan.save(G, tmp_path / "g.safetensors")
+    for command in (["internals"], ["contribution"], ["sticking", net, "--frames", "2"]):
+        args = ["analyze", *command, *([] if command[0] == "sticking" else ["--network", net]), "--seeds", "0"]
+        code, _, err = run_cli(*args, "--outdir", tmp_path / command[0])
+        assert code == 2 and "give a class index" in err
+        code, _, err = run_cli(*args, "--class", "2", "--outdir", tmp_path / command[0])
+        assert code == 0, err

@@ -89,7 +89,7 @@ def contribution_report_paths(outdir: str | Path) -> list[Path]:
 
 @torch.no_grad()
 def contribution_report(G, seeds: Sequence[int], outdir: str | Path, truncation_psi: float = 1.0,
-                        noise_mode: str = "const", tile: int = 96) -> dict:
+                        noise_mode: str = "const", tile: int = 96, class_idx: int | None = None) -> dict:
     """``contribution.png``: per seed, the image and each resolution's upsampled tRGB output
     (shown at twice its amplitude around grey, so that small parts stay visible), the columns
     labelled with the shares; ``summary.json``: the shares in percent."""
@@ -97,7 +97,8 @@ def contribution_report(G, seeds: Sequence[int], outdir: str | Path, truncation_
         raise UserError("give at least one seed")
     G = G.eval()
     device = next(G.parameters()).device
-    result = resolution_contributions(G, ws_for_seeds(G, list(seeds), truncation_psi, device=device), noise_mode)
+    result = resolution_contributions(G, ws_for_seeds(G, list(seeds), truncation_psi, None, class_idx, device),
+                                      noise_mode)
     rows = [[image_to_rgb(result.images[i])] + [image_to_rgb((2 * p[i]).clamp(-1, 1)) for p in result.parts.values()]
             for i in range(len(seeds))]
     labels = ["image"] + [f"{r}px {100 * s:.1f}%" for r, s in result.shares.items()]

@@ -39,7 +39,7 @@ def internals_report_paths(outdir: str | Path) -> list[Path]:
 @torch.no_grad()
 def internals_report(G, seeds: Sequence[int], outdir: str | Path, layers: Sequence[str] | None = None,
                      channels: tuple[int, int, int] = (0, 1, 2), truncation_psi: float = 1.0,
-                     tile: int = 96) -> dict:
+                     tile: int = 96, class_idx: int | None = None) -> dict:
     """``internals.png``: per seed, the image and the feature maps of ``layers`` (default: a few
     spread over the network) with ``channels`` as R, G, B; ``summary.json``: layers and shapes."""
     if not seeds:
@@ -49,7 +49,7 @@ def internals_report(G, seeds: Sequence[int], outdir: str | Path, layers: Sequen
     G = G.eval()
     device = next(G.parameters()).device
     names = [resolve_layer(G, n)[0] for n in layers] if layers else default_layers(G)
-    capture = capture_features(G, names, ws_for_seeds(G, list(seeds), truncation_psi, device=device),
+    capture = capture_features(G, names, ws_for_seeds(G, list(seeds), truncation_psi, None, class_idx, device),
                                noise_mode="const")
     maps = {name: _layer_output(capture.features, name) for name in names}
     for name, fmap in maps.items():

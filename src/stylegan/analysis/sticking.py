@@ -147,7 +147,8 @@ def sticking_report_paths(outdir: str | Path) -> list[Path]:
 @torch.no_grad()
 def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: str | Path, frames: int = 64,
                     radius: float = 0.3, motion: str = "walk", distance: float = 1.0, sigma: float = 1.0,
-                    tile: int = 96, progress: Callable[[int, int], None] | None = None) -> dict:
+                    tile: int = 96, progress: Callable[[int, int], None] | None = None,
+                    class_idx: int | None = None) -> dict:
     """For every network (label -> G) and seed: the first frame, the average frame and the
     space-time slice of the middle column side by side in ``sticking.png``; the sticking scores
     in ``summary.json`` (mean over seeds per network). ``progress(done, total)`` after each walk."""
@@ -159,7 +160,7 @@ def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: s
         G = G.eval()
         per_seed = []
         for seed in seeds:
-            m = measure_sticking(walk_frames(G, seed, frames, radius, motion, distance), sigma)
+            m = measure_sticking(walk_frames(G, seed, frames, radius, motion, distance, class_idx), sigma)
             per_seed.append({"seed": int(seed), "score": m.score, "frame_hf_energy": m.frame_energy})
             rows.append([image_to_rgb(m.first), image_to_rgb(m.average), image_to_rgb(m.slice)])
             if progress is not None:

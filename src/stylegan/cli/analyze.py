@@ -273,9 +273,11 @@ def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, devi
 @click.option("--seeds", default="0-15", show_default=True, help="Seeds of the images measured.")
 @click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
               help="Truncation psi (--network only).")
+@click.option("--class", "class_idx", type=int, default=None,
+              help="Class index (conditional networks; --network only).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
-def contribution_command(network, run_dir, seeds, truncation_psi, outdir, device):
+def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, outdir, device):
     """Share of each resolution's tRGB output in the image of a skip generator (StyleGAN2 Figure 8),
     for one network or across the snapshots of a run."""
     from stylegan.analysis.contribution import (
@@ -296,7 +298,7 @@ def contribution_command(network, run_dir, seeds, truncation_psi, outdir, device
     if network is not None:
         _prepare_outdir(outdir, network, contribution_report_paths(outdir))
         G = open_generator(network, dev, nonfinite="error")
-        summary = contribution_report(G, seed_list, outdir, truncation_psi=truncation_psi)
+        summary = contribution_report(G, seed_list, outdir, truncation_psi=truncation_psi, class_idx=class_idx)
         click.echo("contribution of each resolution: " + ", ".join(
             f"{r}px {p:.1f}%" for r, p in summary["shares_percent"].items()))
         click.echo(f"wrote contribution.png and summary.json to {outdir}")
@@ -325,9 +327,10 @@ def contribution_command(network, run_dir, seeds, truncation_psi, outdir, device
 @click.option("--channels", default="0,1,2", show_default=True, help="The three channels shown as R,G,B.")
 @click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
               help="Truncation psi.")
+@click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
-def internals_command(network, seeds, layers, channels, truncation_psi, outdir, device):
+def internals_command(network, seeds, layers, channels, truncation_psi, class_idx, outdir, device):
     """Internal representations (StyleGAN3 Figure 6): feature maps of chosen layers, three channels as RGB."""
     from stylegan.analysis.representations import internals_report, internals_report_paths
     from stylegan.errors import UserError
@@ -341,7 +344,8 @@ def internals_command(network, seeds, layers, channels, truncation_psi, outdir, 
     layer_list = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
     _prepare_outdir(outdir, network, internals_report_paths(outdir))
     G = open_generator(network, pick_device(device), nonfinite="error")
-    summary = internals_report(G, seed_list, outdir, layer_list, tuple(channel_list), truncation_psi)
+    summary = internals_report(G, seed_list, outdir, layer_list, tuple(channel_list), truncation_psi,
+                               class_idx=class_idx)
     for name, shape in summary["layers"].items():
         click.echo(f"{name:<40} {'x'.join(map(str, shape))}")
     click.echo(f"wrote internals.png and summary.json to {outdir}")
@@ -359,9 +363,10 @@ def internals_command(network, seeds, layers, channels, truncation_psi, outdir, 
               help="How far the content moves, in image widths (motion translate).")
 @click.option("--sigma", type=FiniteFloat(), default=1.0, show_default=True,
               help="Fine detail: the image minus its Gaussian blur of this many pixels.")
+@click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
-def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, outdir, device):
+def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, class_idx, outdir, device):
     """Texture sticking (StyleGAN3 Figure 1) of one or more networks side by side: average of the
     frames of a slow latent walk, space-time slice, and a sticking score (1 = every detail sticks)."""
     from pathlib import Path
@@ -386,7 +391,8 @@ def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, o
 
     with tqdm(total=len(loaded) * len(seed_list), unit="walk", leave=False) as bar:
         summary = sticking_report(loaded, seed_list, outdir, frames=frames, radius=radius, motion=motion,
-                                  distance=distance, sigma=sigma, progress=lambda n, total: bar.update(n - bar.n))
+                                  distance=distance, sigma=sigma, progress=lambda n, total: bar.update(n - bar.n),
+                                  class_idx=class_idx)
     for label, result in summary["networks"].items():
         click.echo(f"{label:<32} sticking score {result['mean_score']:.3f}  ("
                    + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"])
