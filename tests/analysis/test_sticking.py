@@ -117,3 +117,44 @@ def test_report_and_cli(tmp_path):
     assert list(saved["networks"]) == ["a", "b"] and "sticking score" in out
     code, _, err = run_cli("analyze", "sticking", a, "--motion", "translate", "--outdir", tmp_path / "d")
     assert code == 2 and "needs a StyleGAN3 network" in err
+
+
+class ToyGenerator(torch.nn.Module):
+    """A toy generator with a two-dimensional latent: its image is a band-limited periodic texture
+    moved by 16 z pixels (a Fourier shift, exactly translation-equivariant), or, with ``sticky``, a
+    smooth blob moved by z over a texture that stays put."""
+
+    def __init__(self, sticky=False, size=32):
+        super().__init__()
+        self.z_dim, self.c_dim, self.w_dim, self.num_ws = 2, 0, 2, 1
+        self.img_resolution, self.img_channels, self.sticky = size, 3, sticky
+        self.anchor = torch.nn.Parameter(torch.zeros([]))  # where next(G.parameters()) finds the device
+        spectrum = torch.fft.fft2(texture(size))
+        f = torch.fft.fftfreq(size)
+        spectrum[:, (f.abs() > 0.35)[:, None] | (f.abs() > 0.35)[None, :]] = 0  # band-limited
+        self.register_buffer("spectrum", spectrum)
+        self.mapping = lambda z, c, **kw: z[:, None, :]
+        self.synthesis = self._render
+
+    def one_hot(self, class_idx, batch, device=None):
+        return torch.zeros([batch, 0], device=device)
+
+    def _render(self, ws, **kw):
+        size = self.img_resolution
+        f = torch.fft.fftfreq(size)
+        shift = 16 * ws[:, 0, :]  # [N, 2] pixels (y, x)
+        if not self.sticky:
+            phase = torch.exp(-2j * torch.pi * (shift[:, 0, None, None] * f[:, None] + shift[:, 1, None, None] * f))
+            return torch.fft.ifft2(self.spectrum[None] * phase[:, None]).real
+        yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+        centre = size / 2 + shift
+        blob = torch.exp(-((yy - centre[:, 0, None, None]) ** 2 + (xx - centre[:, 1, None, None]) ** 2) / 72)
+        return blob[:, None] + torch.fft.ifft2(self.spectrum).real[None]
+
+
+def test_a_translation_equivariant_toy_generator_does_not_stick():
+    moving = walk_frames(ToyGenerator(), seed=0, frames=32, radius=0.3)
+    sticky = walk_frames(ToyGenerator(sticky=True), seed=0, frames=32, radius=0.3)
+    assert (moving[8] - moving[0]).abs().max() > 0.1 and (sticky[8] - sticky[0]).abs().max() > 0.1  # both move
+    assert sticking_score(moving) < 0.1
+    assert sticking_score(sticky) > 0.9
