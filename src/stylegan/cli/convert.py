@@ -35,11 +35,19 @@ def convert(src: str | Path, dest: str | Path, which: str = "G", overwrite: bool
     when an output exists (unless ``overwrite``) or any conversion fails.
     """
     import stylegan
+    from stylegan.cli.export import training_state
     from stylegan.io.loading import network_builders
     from stylegan.utils.files import check_output_file, refuse_overwriting_inputs
 
     src, dest = Path(src), Path(dest)
-    fmt, builders = network_builders(src)
+    state = training_state(src)
+    if state is not None:  # a run's training-state-*.pt: G, D and G_ema rebuilt from its options
+        from stylegan.training.build import networks_from_state
+
+        fmt = "training-state"
+        builders = {name: (lambda m=m: m) for name, m in networks_from_state(state, str(src)).items()}
+    else:
+        fmt, builders = network_builders(src)
     outputs = plan_outputs(list(builders), which, dest)
     refuse_overwriting_inputs({"SRC": src}, outputs.values())
     for path in outputs.values():
@@ -65,8 +73,8 @@ def command(src, dest, which, force):
 
     SRC may be an official NVIDIA snapshot (StyleGAN2-ADA-PyTorch, StyleGAN3 network-snapshot-*.pkl),
     an official TensorFlow pickle (StyleGAN, StyleGAN2, StyleGAN2-ADA), a rosinality/stylegan2-pytorch
-    .pt checkpoint, or a native checkpoint. Pickles are read by a restricted unpickler that runs none
-    of the code they may carry.
+    .pt checkpoint, a native checkpoint, or a run's training-state-*.pt (its G, D and G_ema).
+    Pickles are read by a restricted unpickler that runs none of the code they may carry.
     """
     written = convert(src, dest, which, overwrite=force)
     for name, path in written.items():

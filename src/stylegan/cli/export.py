@@ -18,7 +18,7 @@ def gather_networks(src: str | Path, d: str | Path | None = None) -> dict:
     ``d`` where given."""
     from stylegan.io.loading import load_network, load_networks
 
-    state = _training_state(src)
+    state = training_state(src)
     if state is not None:
         from stylegan.training.build import networks_from_state
 
@@ -32,7 +32,7 @@ def gather_networks(src: str | Path, d: str | Path | None = None) -> dict:
     return networks
 
 
-def _training_state(src: str | Path) -> dict | None:
+def training_state(src: str | Path) -> dict | None:
     """The training state in ``src``, or None if it is not one (then ``load_networks`` says what it is)."""
     from stylegan.errors import CheckpointError
     from stylegan.io.loading import detect_format
