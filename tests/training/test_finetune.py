@@ -94,3 +94,17 @@ def test_a_network_that_computes_differently_is_refused_before_training(tmp_path
     with pytest.raises(UserError, match="is a stylegan2.generator; --cfg stylegan3-t trains a stylegan3.generator"):
         run(tiny_options(tmp_path / "d", kimg=0.004, cfg="stylegan3-t", resolution=16),
             resume=str(tmp_path / "relu.safetensors"))
+
+
+def test_convert_takes_the_discriminator_out_of_a_training_state(tmp_path):
+    import stylegan
+
+    run_dir = run(tiny_options(tmp_path / "a", kimg=0.004))
+    state = snap.training_states(run_dir)[-1]
+    assert main(["convert", str(state), str(tmp_path / "D.safetensors"), "--which", "D"]) == 0
+    assert main(["convert", str(state), str(tmp_path / "all"), "--which", "all"]) == 0
+    saved = final_state(run_dir)
+    D = stylegan.load(tmp_path / "D.safetensors")
+    assert all(torch.equal(D.state_dict()[k], v) for k, v in saved["D"].items())
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["D.safetensors", "G.safetensors",
+                                                                     "G_ema.safetensors"]
