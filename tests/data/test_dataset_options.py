@@ -110,3 +110,35 @@ def test_select_needs_labels(tmp_path):
     Image.new("RGB", (8, 8)).save(src / "a.png")
     with pytest.raises(UserError, match="the source has none"):
         convert_dataset(str(src), tmp_path / "o.zip", 8, select=["class=1"], progress=False)
+
+
+def test_labels_as_named_columns_become_label_vectors(tmp_path):
+    import zipfile
+
+    from stylegan.data import open_dataset
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(src / f"{i}.png")
+    columns = [{"smile": 0, "glasses": 1}, {"smile": 1, "glasses": 1}, {"glasses": 0, "smile": 0.5}]
+    (src / "dataset.json").write_text(json.dumps({"labels": [[f"{i}.png", c] for i, c in enumerate(columns)]}))
+    report = convert_dataset(str(src), tmp_path / "d.zip", 8, select=["glasses=1"], progress=False)
+    assert report.written == 2
+    with zipfile.ZipFile(tmp_path / "d.zip") as zf:
+        meta = json.loads(zf.read("dataset.json"))
+    assert meta["label_names"] == ["glasses", "smile"] and [v for _, v in meta["labels"]] == [[1, 0], [1, 1]]
+    data = open_dataset(str(src), resolution=8, use_labels=True)  # training reads the columns too
+    assert data.label_dim == 2 and data.get_label(2).tolist() == [0.0, 0.5]
+
+
+@pytest.mark.parametrize("labels, names, message", [
+    ([["0.png", {"a": 1}], ["1.png", 2]], None, "all be objects of named columns, or none"),
+    ([["0.png", {"a": 1}], ["1.png", {"b": 1}]], None, "the label of 0.png lacks b"),
+    ([["0.png", {"a": 1, "c": 2}]], ["a"], "has columns not in label_names: c"),
+])
+def test_bad_label_columns_are_named(labels, names, message, tmp_path):
+    from stylegan.data.sources import label_table
+
+    with pytest.raises(UserError, match=message):
+        label_table({"labels": labels, **({"label_names": names} if names else {})}, "dataset.json")

@@ -7,7 +7,9 @@ lazily in each process), so a dataset built on it works in DataLoader worker pro
 Labels follow the official dataset tool: ``dataset.json`` at the root holds
 ``{"labels": [["00000/img00000000.png", 6], ...]}`` with an integer class per image (one-hot
 labels) or a list of numbers per image (label vectors). An optional ``"label_names"`` list names
-the entries of the label vector.
+the entries of the label vector. Labels may also come as named columns per image,
+``["img.png", {"glasses": 1, "smile": 0}]``: they become label vectors (columns in the order of
+``label_names``, or sorted by name).
 """
 
 from __future__ import annotations
@@ -108,7 +110,25 @@ def label_table(meta: dict | None, where: str) -> tuple[dict[str, object], list[
     names = meta.get("label_names")
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         raise UserError(f"{where}: 'label_names' must be a list of strings")
+    if any(isinstance(v, dict) for v in table.values()):
+        table, names = _columns_to_vectors(table, names, where)
     return table, names
+
+
+def _columns_to_vectors(table: dict[str, object], names: list[str] | None, where: str):
+    """Labels given as columns, ``{"glasses": 1, "smile": 0}`` per image, as label vectors in the order
+    of ``label_names`` (or of the sorted column names where it is absent); every image must give
+    every column, and only those."""
+    if not all(isinstance(v, dict) for v in table.values()):
+        raise UserError(f"{where}: labels must all be objects of named columns, or none of them")
+    columns = names if names is not None else sorted({k for v in table.values() for k in v})
+    for image, value in table.items():
+        if set(value) != set(columns):
+            missing, extra = sorted(set(columns) - set(value)), sorted(set(value) - set(columns))
+            problem = (f"lacks {', '.join(missing)}" if missing
+                       else f"has columns not in label_names: {', '.join(extra)}")
+            raise UserError(f"{where}: the label of {image} {problem}")
+    return {image: [value[c] for c in columns] for image, value in table.items()}, list(columns)
 
 
 def labels_array(table: dict[str, object], names: list[str], where: str) -> np.ndarray:
