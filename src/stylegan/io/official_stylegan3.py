@@ -2,7 +2,7 @@
 
 ``Generator(z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs, **synthesis_kwargs)``
 where the synthesis kwargs hold both the network's (channel_base, num_layers, margin_size, ...)
-and its layers' (conv_kernel, use_radial_filters, conv_clamp, ...). Registered in
+and its layers' (conv_kernel, use_radial_filters, conv_clamp, ...). Listed in
 ``stylegan.io.official.TRANSLATORS`` as ``networks_stylegan3.Generator``.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from stylegan.errors import CheckpointError
-from stylegan.io.official import TRANSLATORS, KwargReader, _mapping_config
+from stylegan.io.translate import KwargReader, mapping_config
 
 CLASS_NAME = "networks_stylegan3.Generator"
 
@@ -53,12 +53,9 @@ def translate_stylegan3_generator(kwargs: dict[str, Any], class_name: str = CLAS
         conv_clamp=opt("conv_clamp", d.conv_clamp, float),
         magnitude_ema_beta=opt("magnitude_ema_beta", d.magnitude_ema_beta, float),
     )
-    mapping = _mapping_config(r, mk, default_beta=0.998, default_layers=2)  # also rejects what is left in r
+    mapping = mapping_config(r, mk, default_beta=0.998, default_layers=2)  # also rejects what is left in r
     cfg = StyleGAN3GeneratorConfig(
         z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
         mapping=mapping, **synthesis,
     )
     return "stylegan3.generator", cfg
-
-
-TRANSLATORS[CLASS_NAME] = translate_stylegan3_generator

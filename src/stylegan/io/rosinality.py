@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from stylegan.errors import CheckpointError
-from stylegan.io.official import load_state_strict
+from stylegan.io.translate import load_state_strict
 from stylegan.io.unpickle import load_torch_file
 from stylegan.models.mapping import MappingConfig
 from stylegan.models.stylegan2 import (

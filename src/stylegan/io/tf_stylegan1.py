@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from stylegan.errors import CheckpointError
-from stylegan.io.official import KwargReader, load_state_strict
+from stylegan.io.translate import KwargReader, load_state_strict
 from stylegan.models.mapping import MappingConfig
 from stylegan.models.stylegan1 import (
     StyleGAN1Discriminator,

@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from stylegan.errors import CheckpointError
-from stylegan.io.official import load_state_strict, translate_official
+from stylegan.io.official import translate_official
+from stylegan.io.translate import load_state_strict
 from stylegan.io.unpickle import TFNetwork
 from stylegan.models.registry import build
 

@@ -1,6 +1,6 @@
 """Networks of every generation, built from frozen dataclass configs (see ``configs``)."""
 
-from stylegan.models import stylegan1, stylegan2  # noqa: F401  (registers the networks)
+from stylegan.models.configs import ModelSpec, build_preset, preset_names
 from stylegan.models.generator import GeneratorBase, mix_styles
 from stylegan.models.mapping import MappingConfig, MappingNetwork
 from stylegan.models.registry import NETWORKS, build
@@ -23,6 +23,7 @@ __all__ = [
     "GeneratorBase",
     "MappingConfig",
     "MappingNetwork",
+    "ModelSpec",
     "StyleGAN1Discriminator",
     "StyleGAN1DiscriminatorConfig",
     "StyleGAN1Generator",
@@ -34,9 +35,7 @@ __all__ = [
     "StyleGAN3Generator",
     "StyleGAN3GeneratorConfig",
     "build",
+    "build_preset",
     "mix_styles",
+    "preset_names",
 ]
-
-from stylegan.models.configs import ModelSpec, build_preset, preset_names  # noqa: E402
-
-__all__ += ["ModelSpec", "build_preset", "preset_names"]

@@ -1,17 +1,24 @@
 """Named presets: ``stylegan1``, ``stylegan1-pin``, ``stylegan2``, ``stylegan3-t``, ``stylegan3-r``.
 
 A preset turns a resolution and optional capacity settings into the frozen configs of a
-generator and a discriminator. Each generation's module registers its own presets with
-``@register_preset``; ``build_preset(name, resolution, ...)`` returns a ``ModelSpec``.
+generator and a discriminator; ``PRESETS`` names them all, and ``build_preset(name, resolution,
+...)`` returns a ``ModelSpec``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from stylegan.errors import UserError
+from stylegan.layers.pin import DEFAULT_GATE_INIT
+from stylegan.models.mapping import MappingConfig
+from stylegan.models.registry import build
+from stylegan.models.stylegan1 import StyleGAN1DiscriminatorConfig, StyleGAN1GeneratorConfig
+from stylegan.models.stylegan2 import StyleGAN2DiscriminatorConfig, StyleGAN2GeneratorConfig
+from stylegan.models.stylegan3 import StyleGAN3GeneratorConfig
 
 
 @dataclass(frozen=True)
@@ -25,35 +32,144 @@ class ModelSpec:
     D: Any
 
     def build(self):
-        from stylegan.models.registry import build
-
         return build(self.G_kind, self.G), build(self.D_kind, self.D)
-
-
-PresetFn = Callable[..., ModelSpec]
-PRESETS: dict[str, PresetFn] = {}
-
-
-def register_preset(name: str):
-    """Decorator for a function ``(resolution, *, c_dim, img_channels, channel_base, channel_max,
-    map_layers, z_dim, w_dim, **extra) -> ModelSpec``."""
-
-    def wrap(fn: PresetFn) -> PresetFn:
-        PRESETS[name] = fn
-        return fn
-
-    return wrap
-
-
-def preset_names() -> list[str]:
-    import stylegan.models  # noqa: F401  (registers the presets)
-
-    return sorted(PRESETS)
 
 
 def check_resolution(resolution: int, low: int = 4, high: int = 1024) -> None:
     if not (low <= resolution <= high and resolution & (resolution - 1) == 0):
         raise UserError(f"resolution must be a power of two between {low} and {high}, got {resolution}")
+
+
+def _stylegan1_spec(
+    name: str,
+    normalization: str,
+    resolution: int,
+    *,
+    c_dim: int = 0,
+    img_channels: int = 3,
+    channel_base: int | None = None,
+    channel_max: int | None = None,
+    map_layers: int | None = None,
+    z_dim: int | None = None,
+    w_dim: int | None = None,
+    pin_gate_init: float | None = None,
+    progressive: bool = True,
+    mbstd_group_size: int = 4,
+    **extra,
+):
+    """StyleGAN (v1) as in the paper: mapping depth 8, z/w 512, channels min(16384 / r, 512)
+    (``channel_base`` counts like StyleGAN2's: channels at resolution r = channel_base / r)."""
+
+    check_resolution(resolution)
+    if extra:
+        raise ValueError(f"{name} preset: unknown option(s) {sorted(extra)}")
+    if pin_gate_init is not None and normalization != "pin":
+        raise ValueError(f"{name} preset: pin_gate_init applies to the stylegan1-pin preset only")
+    fmap_base = (channel_base or 16384) // 2
+    fmap_max = channel_max or 512
+    G = StyleGAN1GeneratorConfig(
+        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
+        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995), fmap_base=fmap_base, fmap_max=fmap_max,
+        normalization=normalization,
+        pin_gate_init=DEFAULT_GATE_INIT if pin_gate_init is None else float(pin_gate_init),
+        progressive=progressive,
+    )
+    D = StyleGAN1DiscriminatorConfig(
+        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, fmap_base=fmap_base, fmap_max=fmap_max,
+        mbstd_group_size=mbstd_group_size, progressive=progressive,
+    )
+    return ModelSpec(name, "stylegan1.generator", G, "stylegan1.discriminator", D)
+
+
+def stylegan1_preset(resolution: int, **kwargs):
+    return _stylegan1_spec("stylegan1", "instance", resolution, **kwargs)
+
+
+def stylegan1_pin_preset(resolution: int, **kwargs):
+    """StyleGAN (v1) with Pixel-Instance Normalization in every AdaIN (option ``pin_gate_init``)."""
+    return _stylegan1_spec("stylegan1-pin", "pin", resolution, **kwargs)
+
+
+def _stylegan2_preset(
+    resolution: int,
+    *,
+    c_dim: int = 0,
+    img_channels: int = 3,
+    channel_base: int | None = None,
+    channel_max: int | None = None,
+    map_layers: int | None = None,
+    z_dim: int | None = None,
+    w_dim: int | None = None,
+    **extra,
+):
+    """StyleGAN2 config F (skip G, resnet D). Capacity as the official 'auto'/'paper' configs:
+    channel_base 32768 from 512 px up, 16384 below; channel_max 512; mapping depth 8."""
+
+    check_resolution(resolution)
+    if extra:
+        raise ValueError(f"stylegan2 preset: unknown option(s) {sorted(extra)}")
+    base = channel_base or (32768 if resolution >= 512 else 16384)
+    cmax = channel_max or 512
+    G = StyleGAN2GeneratorConfig(
+        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
+        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995), channel_base=base, channel_max=cmax,
+    )
+    D = StyleGAN2DiscriminatorConfig(
+        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, channel_base=base, channel_max=cmax,
+    )
+    return ModelSpec("stylegan2", "stylegan2.generator", G, "stylegan2.discriminator", D)
+
+
+def _stylegan3_preset(
+    config: str,
+    resolution: int,
+    *,
+    c_dim: int = 0,
+    img_channels: int = 3,
+    channel_base: int | None = None,
+    channel_max: int | None = None,
+    map_layers: int | None = None,
+    z_dim: int | None = None,
+    w_dim: int | None = None,
+    **extra,
+):
+    """StyleGAN3 config T or R as the official trainer builds it: channel_base 32768, channel_max
+    512, mapping depth 2, conv_clamp 256; config R uses 1x1 convolutions, radial filters and
+    doubles the generator's channel_base and channel_max. D: the StyleGAN2 discriminator with
+    the undoubled capacity."""
+
+    check_resolution(resolution, low=16)
+    if extra:
+        raise ValueError(f"stylegan3-{config} preset: unknown option(s) {sorted(extra)}")
+    base = channel_base or 32768
+    cmax = channel_max or 512
+    is_r = config == "r"
+    G = StyleGAN3GeneratorConfig(
+        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
+        mapping=MappingConfig(num_layers=map_layers or 2, w_avg_beta=0.998),
+        channel_base=base * 2 if is_r else base, channel_max=cmax * 2 if is_r else cmax,
+        conv_kernel=1 if is_r else 3, use_radial_filters=is_r,
+    )
+    D = StyleGAN2DiscriminatorConfig(
+        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, channel_base=base, channel_max=cmax,
+    )
+    return ModelSpec(f"stylegan3-{config}", "stylegan3.generator", G, "stylegan2.discriminator", D)
+
+
+PresetFn = Callable[..., ModelSpec]
+# Every preset: a function ``(resolution, *, c_dim, img_channels, channel_base, channel_max,
+# map_layers, z_dim, w_dim, **extra) -> ModelSpec``.
+PRESETS: dict[str, PresetFn] = {
+    "stylegan1": stylegan1_preset,
+    "stylegan1-pin": stylegan1_pin_preset,
+    "stylegan2": _stylegan2_preset,
+    "stylegan3-t": functools.partial(_stylegan3_preset, "t"),
+    "stylegan3-r": functools.partial(_stylegan3_preset, "r"),
+}
+
+
+def preset_names() -> list[str]:
+    return sorted(PRESETS)
 
 
 def build_preset(

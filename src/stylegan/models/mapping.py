@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from stylegan.layers.equalized import FullyConnectedLayer
-from stylegan.models.registry import at_most
+from stylegan.models.config_io import at_most
 from stylegan.ops.norm import normalize_2nd_moment
 
 

@@ -38,7 +38,6 @@ from stylegan.layers.pin import DEFAULT_GATE_INIT, check_gate_value
 from stylegan.layers.wscale import WScaleConv2d, WScaleDense
 from stylegan.models.generator import GeneratorBase
 from stylegan.models.mapping import MappingConfig
-from stylegan.models.registry import register
 from stylegan.ops.resample import blur2d, downscale2d, lerp_clip, upscale2d
 from stylegan.ops.upfirdn2d import setup_filter
 
@@ -220,11 +219,11 @@ class StyleGAN1Synthesis(LevelOfDetail):
         return upscale2d(img, self.img_resolution // top)
 
 
-@register("stylegan1.generator")
 class StyleGAN1Generator(GeneratorBase):
     """Mapping network + StyleGAN (v1) synthesis network. ``G.lod`` / ``G.set_lod(lod)`` give the
     level of detail of progressive growing (kept in ``G.synthesis``)."""
 
+    kind = "stylegan1.generator"  # what checkpoints store (models.registry.NETWORKS)
     Config = StyleGAN1GeneratorConfig
 
     def __init__(self, config: StyleGAN1GeneratorConfig = StyleGAN1GeneratorConfig()):
@@ -296,10 +295,10 @@ class DiscriminatorEpilogue(nn.Module):
         return self.out(x)
 
 
-@register("stylegan1.discriminator")
 class StyleGAN1Discriminator(LevelOfDetail):
     """images [N, C, R, R] (always at full resolution; during growing, upscaled) -> scores [N, 1]."""
 
+    kind = "stylegan1.discriminator"  # what checkpoints store (models.registry.NETWORKS)
     Config = StyleGAN1DiscriminatorConfig
 
     def __init__(self, config: StyleGAN1DiscriminatorConfig = StyleGAN1DiscriminatorConfig()):
@@ -349,68 +348,3 @@ class StyleGAN1Discriminator(LevelOfDetail):
                 raise ValueError(f"this discriminator needs labels c of size {self.c_dim}")
             scores = (scores * c.to(scores.dtype)).sum(dim=1, keepdim=True)
         return scores
-
-
-# --------------------------------------------------------------------------------------------
-# Presets
-
-
-def _stylegan1_spec(
-    name: str,
-    normalization: str,
-    resolution: int,
-    *,
-    c_dim: int = 0,
-    img_channels: int = 3,
-    channel_base: int | None = None,
-    channel_max: int | None = None,
-    map_layers: int | None = None,
-    z_dim: int | None = None,
-    w_dim: int | None = None,
-    pin_gate_init: float | None = None,
-    progressive: bool = True,
-    mbstd_group_size: int = 4,
-    **extra,
-):
-    """StyleGAN (v1) as in the paper: mapping depth 8, z/w 512, channels min(16384 / r, 512)
-    (``channel_base`` counts like StyleGAN2's: channels at resolution r = channel_base / r)."""
-    from stylegan.models.configs import ModelSpec, check_resolution
-
-    check_resolution(resolution)
-    if extra:
-        raise ValueError(f"{name} preset: unknown option(s) {sorted(extra)}")
-    if pin_gate_init is not None and normalization != "pin":
-        raise ValueError(f"{name} preset: pin_gate_init applies to the stylegan1-pin preset only")
-    fmap_base = (channel_base or 16384) // 2
-    fmap_max = channel_max or 512
-    G = StyleGAN1GeneratorConfig(
-        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995), fmap_base=fmap_base, fmap_max=fmap_max,
-        normalization=normalization,
-        pin_gate_init=DEFAULT_GATE_INIT if pin_gate_init is None else float(pin_gate_init),
-        progressive=progressive,
-    )
-    D = StyleGAN1DiscriminatorConfig(
-        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, fmap_base=fmap_base, fmap_max=fmap_max,
-        mbstd_group_size=mbstd_group_size, progressive=progressive,
-    )
-    return ModelSpec(name, "stylegan1.generator", G, "stylegan1.discriminator", D)
-
-
-def stylegan1_preset(resolution: int, **kwargs):
-    return _stylegan1_spec("stylegan1", "instance", resolution, **kwargs)
-
-
-def stylegan1_pin_preset(resolution: int, **kwargs):
-    """StyleGAN (v1) with Pixel-Instance Normalization in every AdaIN (option ``pin_gate_init``)."""
-    return _stylegan1_spec("stylegan1-pin", "pin", resolution, **kwargs)
-
-
-def _register_presets():
-    from stylegan.models.configs import register_preset
-
-    register_preset("stylegan1")(stylegan1_preset)
-    register_preset("stylegan1-pin")(stylegan1_pin_preset)
-
-
-_register_presets()

@@ -19,7 +19,6 @@ from stylegan.layers.minibatch_std import MinibatchStdLayer
 from stylegan.layers.modulated import ModulatedConvLayer, ToRGBLayer
 from stylegan.models.generator import GeneratorBase
 from stylegan.models.mapping import MappingConfig, MappingNetwork
-from stylegan.models.registry import register
 from stylegan.ops.upfirdn2d import downsample2d, setup_filter, upsample2d
 
 ARCHITECTURES = ("orig", "skip", "resnet")
@@ -209,8 +208,8 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-@register("stylegan2.generator")
 class StyleGAN2Generator(GeneratorBase):
+    kind = "stylegan2.generator"  # what checkpoints store (models.registry.NETWORKS)
     Config = StyleGAN2GeneratorConfig
 
     def __init__(self, config: StyleGAN2GeneratorConfig = StyleGAN2GeneratorConfig()):
@@ -338,8 +337,8 @@ class DiscriminatorEpilogue(nn.Module):
         return x
 
 
-@register("stylegan2.discriminator")
 class StyleGAN2Discriminator(nn.Module):
+    kind = "stylegan2.discriminator"  # what checkpoints store (models.registry.NETWORKS)
     Config = StyleGAN2DiscriminatorConfig
 
     def __init__(self, config: StyleGAN2DiscriminatorConfig = StyleGAN2DiscriminatorConfig()):
@@ -375,47 +374,3 @@ class StyleGAN2Discriminator(nn.Module):
             x, img = getattr(self, f"b{res}")(x, img, **block_kwargs)
         cmap = self.mapping(None, c) if self.c_dim > 0 else None
         return self.b4(x, img, cmap)
-
-
-# --------------------------------------------------------------------------------------------
-# Preset
-
-
-def _stylegan2_preset(
-    resolution: int,
-    *,
-    c_dim: int = 0,
-    img_channels: int = 3,
-    channel_base: int | None = None,
-    channel_max: int | None = None,
-    map_layers: int | None = None,
-    z_dim: int | None = None,
-    w_dim: int | None = None,
-    **extra,
-):
-    """StyleGAN2 config F (skip G, resnet D). Capacity as the official 'auto'/'paper' configs:
-    channel_base 32768 from 512 px up, 16384 below; channel_max 512; mapping depth 8."""
-    from stylegan.models.configs import ModelSpec, check_resolution
-
-    check_resolution(resolution)
-    if extra:
-        raise ValueError(f"stylegan2 preset: unknown option(s) {sorted(extra)}")
-    base = channel_base or (32768 if resolution >= 512 else 16384)
-    cmax = channel_max or 512
-    G = StyleGAN2GeneratorConfig(
-        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995), channel_base=base, channel_max=cmax,
-    )
-    D = StyleGAN2DiscriminatorConfig(
-        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, channel_base=base, channel_max=cmax,
-    )
-    return ModelSpec("stylegan2", "stylegan2.generator", G, "stylegan2.discriminator", D)
-
-
-def _register_presets():
-    from stylegan.models.configs import register_preset
-
-    register_preset("stylegan2")(_stylegan2_preset)
-
-
-_register_presets()

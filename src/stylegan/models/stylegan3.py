@@ -22,7 +22,6 @@ official ``gen_images.py`` convention; the generator's input applies its inverse
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 
@@ -33,9 +32,9 @@ from torch import nn
 from stylegan.layers.equalized import FullyConnectedLayer
 from stylegan.layers.fourier import FourierFeatureInput
 from stylegan.layers.modulated import check_noise_mode
+from stylegan.models.config_io import at_most
 from stylegan.models.generator import GeneratorBase
 from stylegan.models.mapping import MappingConfig
-from stylegan.models.registry import at_most, register
 from stylegan.ops.filtered_lrelu import filtered_lrelu
 from stylegan.ops.filters import design_lowpass_filter
 from stylegan.ops.modulated_conv2d import modulated_conv2d
@@ -331,8 +330,8 @@ def input_transform(translate: tuple[float, float] = (0.0, 0.0), angle_deg: floa
     return torch.from_numpy(np.linalg.inv(make_transform(translate, angle_deg))).to(torch.float32)
 
 
-@register("stylegan3.generator")
 class StyleGAN3Generator(GeneratorBase):
+    kind = "stylegan3.generator"  # what checkpoints store (models.registry.NETWORKS)
     Config = StyleGAN3GeneratorConfig
 
     def __init__(self, config: StyleGAN3GeneratorConfig = StyleGAN3GeneratorConfig()):
@@ -343,55 +342,3 @@ class StyleGAN3Generator(GeneratorBase):
         """Translate and rotate every image this generator makes from now on (see ``make_transform``);
         no arguments restore the identity."""
         self.synthesis.input.transform.copy_(input_transform(translate, angle_deg))
-
-
-# --------------------------------------------------------------------------------------------
-# Presets
-
-
-def _stylegan3_preset(
-    config: str,
-    resolution: int,
-    *,
-    c_dim: int = 0,
-    img_channels: int = 3,
-    channel_base: int | None = None,
-    channel_max: int | None = None,
-    map_layers: int | None = None,
-    z_dim: int | None = None,
-    w_dim: int | None = None,
-    **extra,
-):
-    """StyleGAN3 config T or R as the official trainer builds it: channel_base 32768, channel_max
-    512, mapping depth 2, conv_clamp 256; config R uses 1x1 convolutions, radial filters and
-    doubles the generator's channel_base and channel_max. D: the StyleGAN2 discriminator with
-    the undoubled capacity."""
-    from stylegan.models.configs import ModelSpec, check_resolution
-    from stylegan.models.stylegan2 import StyleGAN2DiscriminatorConfig
-
-    check_resolution(resolution, low=16)
-    if extra:
-        raise ValueError(f"stylegan3-{config} preset: unknown option(s) {sorted(extra)}")
-    base = channel_base or 32768
-    cmax = channel_max or 512
-    is_r = config == "r"
-    G = StyleGAN3GeneratorConfig(
-        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 2, w_avg_beta=0.998),
-        channel_base=base * 2 if is_r else base, channel_max=cmax * 2 if is_r else cmax,
-        conv_kernel=1 if is_r else 3, use_radial_filters=is_r,
-    )
-    D = StyleGAN2DiscriminatorConfig(
-        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, channel_base=base, channel_max=cmax,
-    )
-    return ModelSpec(f"stylegan3-{config}", "stylegan3.generator", G, "stylegan2.discriminator", D)
-
-
-def _register_presets():
-    from stylegan.models.configs import register_preset
-
-    for config in ("t", "r"):
-        register_preset(f"stylegan3-{config}")(functools.partial(_stylegan3_preset, config))
-
-
-_register_presets()

@@ -61,12 +61,22 @@ def user_transform(G, translate: tuple[float, float] | None = None, rotate: floa
             matrix.copy_(saved)
 
 
+def noise_buffers(synthesis: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The per-pixel noise maps of a synthesis network (buffers named ``*noise*`` holding one [H, W] map), by name."""
+    found = {}
+    for name, buf in synthesis.named_buffers():
+        if "noise" not in name.rsplit(".", 1)[-1] or not buf.is_floating_point() or buf.ndim < 2:
+            continue
+        h, w = buf.shape[-2:]
+        if buf.numel() == h * w:
+            found[name] = buf
+    return found
+
+
 def noise_inputs(G) -> dict[str, torch.Tensor]:
     """The stored noise map [H, W] of every per-pixel noise input of ``G.synthesis``, by layer name
     (``b16.conv0`` for StyleGAN2, ``b16.conv0.epilogue.noise`` for StyleGAN1), in running order.
     Empty for networks without noise inputs (StyleGAN3)."""
-    from stylegan.tools.project import noise_buffers
-
     return {name.rsplit(".", 1)[0]: buf for name, buf in noise_buffers(G.synthesis).items()}
 
 

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from stylegan.errors import UserError
-from stylegan.tools.generate import labels_for, synthesize
+from stylegan.tools.generate import labels_for, noise_buffers, synthesize
 from stylegan.tools.media import save_json, save_npz, write_video
 from stylegan.utils.files import make_folder
 from stylegan.utils.images import from_uint8, save_png, to_uint8
@@ -143,18 +143,6 @@ def learning_rate_at(t: float, initial: float = 0.1, rampdown: float = 0.25, ram
 
 def w_noise_scale_at(t: float, w_std: float, factor: float = 0.05, ramp_length: float = 0.75) -> float:
     return w_std * factor * max(0.0, 1.0 - t / ramp_length) ** 2
-
-
-def noise_buffers(synthesis: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The per-pixel noise maps of a synthesis network (see the module docstring), by name."""
-    found = {}
-    for name, buf in synthesis.named_buffers():
-        if "noise" not in name.rsplit(".", 1)[-1] or not buf.is_floating_point() or buf.ndim < 2:
-            continue
-        h, w = buf.shape[-2:]
-        if buf.numel() == h * w:
-            found[name] = buf
-    return found
 
 
 def noise_regularization(maps: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> torch.Tensor:
