@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+import torch
 
 from stylegan.errors import UserError
 from stylegan.training.build import adam, lazy_interval, training_phases
@@ -103,3 +104,32 @@ def test_noise_inputs_can_be_switched_off(cfg):
 
     assert noise_params(True)
     assert noise_params(False) == []
+
+
+@pytest.mark.parametrize("cfg, g_arch, d_arch", [("stylegan2", "orig", "skip"), ("stylegan2", "resnet", "orig"),
+                                                  ("stylegan3-t", None, "skip")])
+def test_architectures_can_be_chosen(cfg, g_arch, d_arch):
+    """StyleGAN2's Figure 7 choices: the networks are built with the architecture asked for."""
+    from stylegan.training.build import model_spec
+
+    opts = resolve_options(TrainingOptions(cfg=cfg, resolution=16, batch=4, cbase=64, cmax=8, z_dim=8, w_dim=8,
+                                           map_depth=1, g_arch=g_arch, d_arch=d_arch), 16)
+    G, D = model_spec(opts, 3, 0).build()
+    assert D.config.architecture == d_arch
+    assert {m.architecture for m in D.modules() if hasattr(m, "architecture")} == {d_arch}
+    if g_arch is not None:
+        assert G.config.architecture == g_arch
+        blocks = [m for m in G.synthesis.modules() if hasattr(m, "architecture")]
+        assert blocks and {b.architecture for b in blocks} == {g_arch}
+    img = G(torch.randn(2, 8), None)
+    assert img.shape == (2, 3, 16, 16) and D(img, None).shape == (2, 1)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(cfg="stylegan1", g_arch="orig"), "--g-arch applies to stylegan2 only"),
+    (dict(cfg="stylegan3-t", g_arch="resnet"), "--g-arch applies to stylegan2 only"),
+    (dict(cfg="stylegan1-pin", d_arch="skip"), "--d-arch applies to stylegan2"),
+])
+def test_architecture_options_are_refused_where_they_do_not_apply(changes, message):
+    with pytest.raises(UserError, match=message):
+        resolve_options(TrainingOptions(resolution=16, batch=4, **changes), 16)

@@ -59,6 +59,10 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
     )
     G_values: dict = {"use_noise": opts.noise}
     D_values: dict = {"mbstd_group_size": opts.mbstd_group}
+    if opts.g_arch is not None:
+        G_values["architecture"] = opts.g_arch
+    if opts.d_arch is not None:
+        D_values["architecture"] = opts.d_arch
     if opts.fp32:
         for values in (G_values, D_values):
             values.update(num_fp16_res=0, conv_clamp=None)

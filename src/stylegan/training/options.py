@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stylegan.errors import UserError
+from stylegan.models.stylegan2 import ARCHITECTURES
 from stylegan.utils.precision import PRECISIONS
 
 AUG_MODES = ("ada", "fixed", "none")
@@ -135,6 +136,11 @@ class TrainingOptions:
     freeze_d: int = option(0, "Freeze-D (fine-tuning): keep the first K layers of D (from the input) fixed", "int",
                            lo=0, metavar="K")
     noise: bool = option(True, "Per-pixel noise inputs of G (StyleGAN 1 and 2)", "bool")
+    # StyleGAN2 paper, Figure 7 / Table 2: the generator and discriminator architectures.
+    g_arch: str | None = option(None, "stylegan2 G: orig, skip (tRGB outputs summed) or resnet  [default: skip]",
+                                "choice", choices=ARCHITECTURES)
+    d_arch: str | None = option(None, "StyleGAN2/3 D: orig, skip (fRGB inputs) or resnet  [default: resnet]",
+                                "choice", choices=ARCHITECTURES)
     fp32: bool = option(False, "Disable mixed precision and TF32 on CUDA", "bool")
     compile: bool = option(False, "torch.compile G and D for the passes without double backward; eager where "
                                   "compiling is unavailable", "bool", resumable=True)
@@ -322,6 +328,9 @@ def check_options(o: TrainingOptions) -> None:
         )
     else:
         need(o.progressive, "--batch is needed")
+    need(o.g_arch is None or o.cfg == "stylegan2", f"--g-arch applies to stylegan2 only (--cfg {o.cfg})")
+    need(o.d_arch is None or o.cfg.startswith(("stylegan2", "stylegan3")),
+         f"--d-arch applies to stylegan2, stylegan3-t and stylegan3-r only (--cfg {o.cfg})")
     need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
     if o.aug != "none":
         from stylegan.training.augment import preset_kwargs
