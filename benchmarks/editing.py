@@ -149,7 +149,8 @@ def measure_inversion(G, probe, smile: D.Direction, args) -> dict:
         rw = project(G, img, distance=dist, num_steps=args.project_steps, w_avg_samples=2000, seed=i)
         rp = project(G, img, distance=dist, num_steps=args.project_steps, w_plus=True, w_avg_samples=2000, seed=i)
         pivot, wplus = rw.ws(), rp.w[None]
-        tuned = pivotal_tuning(G, img, pivot, distance=dist, num_steps=args.pti_steps, seed=i)
+        tuned = pivotal_tuning(G, img, pivot, distance=dist, num_steps=args.pti_steps, learning_rate=args.pti_lr,
+                               seed=i)
         for name, net, ws in (("w", G, pivot), ("w+", G, wplus), ("pti", tuned.G, pivot)):
             errors = reconstruction_errors(net, ws, img, dist)
             with torch.no_grad():
@@ -161,6 +162,7 @@ def measure_inversion(G, probe, smile: D.Direction, args) -> dict:
     summary = {k: {m: sum(r[m] for r in v) / len(v) for m in ("mse", "distance", "agreement", "edit_target",
                                                             "edit_preserved")} for k, v in rows.items()}
     return {"images": args.images, "project_steps": args.project_steps, "pti_steps": args.pti_steps,
+            "pti_lr": args.pti_lr,
             "mean": summary, "per_image": rows, "seconds": round(time.perf_counter() - t0, 1)}
 
 
@@ -176,6 +178,7 @@ def main():
     p.add_argument("--images", type=int, default=8)
     p.add_argument("--project-steps", type=int, default=300)
     p.add_argument("--pti-steps", type=int, default=350)
+    p.add_argument("--pti-lr", type=float, default=3e-4)
     p.add_argument("--parts", default="inversion,edits", help="What to measure: inversion, edits or both.")
     args = p.parse_args()
     torch.set_num_threads(1)
