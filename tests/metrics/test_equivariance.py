@@ -14,6 +14,7 @@ from stylegan.metrics.equivariance import (
     compute_equivariance_metrics,
     psnr,
 )
+from stylegan.models.stylegan3 import StyleGAN3Generator, input_transform
 
 
 def pixel_centres(res):
@@ -67,6 +68,12 @@ class ToyGenerator(nn.Module):
 
     def mapping(self, z, c, **kw):
         return z[:, None]
+
+    @torch.no_grad()
+    def set_transform(self, translate=(0.0, 0.0), angle_deg=0.0):
+        self.synthesis.input.transform.copy_(input_transform(translate, angle_deg))
+
+    transformed = StyleGAN3Generator.transformed
 
 
 def test_psnr_formula():

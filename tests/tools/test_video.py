@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
 from stylegan.errors import UserError
-from stylegan.tools import media, video
+from stylegan.models import build_preset
+from stylegan.tools import media
 from stylegan.tools.generate import generate_images, synthesize
 from stylegan.tools.video import (
     interpolation_frames,
@@ -20,6 +20,7 @@ from stylegan.tools.video import (
 )
 from stylegan.utils.images import grid, to_uint8
 from stylegan.utils.seeds import z_from_seeds
+from tests.tools.conftest import build_seeded
 
 
 def test_slerp():
@@ -80,26 +81,12 @@ def test_video_input_errors(tiny_G):
         interpolation_frames(tiny_G, [1, 2], space="q")
 
 
-class _Input(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("transform", torch.eye(3))
-
-
-class _TransformedSynthesis(nn.Module):
-    """Stands for a StyleGAN3 synthesis network: records its input transform at every call."""
-
-    takes_noise = False
-
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-        self.input = _Input()
-        self.seen = []
-
-    def forward(self, ws):
-        self.seen.append(self.input.transform.clone())
-        return self.inner(ws, noise_mode="const")
+def _recording_stylegan3():
+    """A tiny StyleGAN3 generator whose synthesis network records its input transform at every call."""
+    G = build_seeded(build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, z_dim=8, w_dim=8))
+    G.synthesis.seen = []
+    G.synthesis.register_forward_pre_hook(lambda net, args: net.seen.append(net.input.transform.clone()))
+    return G
 
 
 def _make_transform(translate, angle):
@@ -107,12 +94,8 @@ def _make_transform(translate, angle):
     return np.array([[c, s, translate[0]], [-s, c, translate[1]], [0, 0, 1]])
 
 
-def test_translate_rotate_animation_sets_and_restores_the_transform(tiny_G, monkeypatch):
-    import copy
-
-    G = copy.deepcopy(tiny_G)
-    G.synthesis = _TransformedSynthesis(G.synthesis)
-    monkeypatch.setattr(video, "load_make_transform", lambda: _make_transform)
+def test_translate_rotate_animation_sets_and_restores_the_transform():
+    G = _recording_stylegan3()
     frames = list(interpolation_frames(G, [1, 2], frames_per_seed=4, translate=(0.2, -0.1), rotate=30))
     assert len(frames) == len(G.synthesis.seen) == 8
     for i, seen in enumerate(G.synthesis.seen):

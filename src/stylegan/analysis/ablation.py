@@ -40,6 +40,7 @@ from stylegan.analysis.features import (
 )
 from stylegan.analysis.report import _layer_output, _network_info, write_json
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.tools.generate import synthesize
 from stylegan.utils.files import make_folder
 from stylegan.utils.images import save_png
@@ -57,14 +58,14 @@ def _zero_hook(units: Sequence[int]):
     return hook
 
 
-def _channels(G, layer: str, ws: torch.Tensor, noise_mode: str) -> int:
+def _channels(G: Generator, layer: str, ws: torch.Tensor, noise_mode: str) -> int:
     with torch.no_grad(), FeatureRecorder(G, [layer]) as rec:
         synthesize(G, ws[:1], noise_mode=noise_mode)
     return int(_layer_output(rec.features, rec.names[0]).shape[1])
 
 
 @torch.no_grad()
-def regions_with_units_zeroed(G, ws: torch.Tensor, layer: str, units: Sequence[int], measure_layer: str,
+def regions_with_units_zeroed(G: Generator, ws: torch.Tensor, layer: str, units: Sequence[int], measure_layer: str,
                               noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria(),
                               batch_size: int = 8) -> list[ArtifactRegion]:
     """The artifact region at ``measure_layer`` of each of ws [N, num_ws, w_dim] with ``units`` of
@@ -97,7 +98,7 @@ def _moved(a: ArtifactRegion, b: ArtifactRegion) -> float:
 
 
 @torch.no_grad()
-def ablation_study(G, ws: torch.Tensor, layer: str, units: Sequence[int], mode: str = "zero",
+def ablation_study(G: Generator, ws: torch.Tensor, layer: str, units: Sequence[int], mode: str = "zero",
                    measure_layer: str | None = None, noise_mode: str = "const",
                    criteria: ArtifactCriteria = ArtifactCriteria()) -> dict:
     """Zero ``units`` of ``layer`` (``mode='zero'``) or every unit but them (``'keep'``) for every
@@ -122,7 +123,7 @@ def ablation_study(G, ws: torch.Tensor, layer: str, units: Sequence[int], mode: 
 
 
 @torch.no_grad()
-def ablation_sweep(G, ws: torch.Tensor, layer: str, units: Sequence[int] | None = None,
+def ablation_sweep(G: Generator, ws: torch.Tensor, layer: str, units: Sequence[int] | None = None,
                    measure_layer: str | None = None, noise_mode: str = "const",
                    criteria: ArtifactCriteria = ArtifactCriteria(),
                    progress: Callable[[int, int], None] | None = None) -> dict:
@@ -149,9 +150,10 @@ def ablation_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def ablation_report(G, seeds: Sequence[int], outdir: str | Path, layer: str, units: Sequence[int] | None = None,
-                    mode: str = "sweep", measure_layer: str | None = None, truncation_psi: float = 1.0,
-                    noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria(),
+def ablation_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layer: str,
+                    units: Sequence[int] | None = None, mode: str = "sweep", measure_layer: str | None = None,
+                    truncation_psi: float = 1.0, noise_mode: str = "const",
+                    criteria: ArtifactCriteria = ArtifactCriteria(),
                     progress: Callable[[int, int], None] | None = None) -> dict:
     """``mode`` 'sweep' (``ablation_sweep``; ``ablation.png``: rate and mean score per unit zeroed,
     against the network as it is), 'zero' or 'keep' (``ablation_study``; ``ablation.png``: each image's

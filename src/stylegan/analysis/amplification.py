@@ -22,13 +22,14 @@ from stylegan.analysis.artifacts import ArtifactCriteria, detect_artifacts, inst
 from stylegan.analysis.features import resolve_layer, ws_for_seeds
 from stylegan.analysis.report import _network_info, write_json
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.tools.generate import synthesize
 from stylegan.utils.files import make_folder
 from stylegan.utils.images import save_png
 from stylegan.utils.plot import Panel, line_figure
 
 
-def norm_module(G, layer: str) -> tuple[str, torch.nn.Module]:
+def norm_module(G: Generator, layer: str) -> tuple[str, torch.nn.Module]:
     """(layer name, the normalisation module inside it); a ``UserError`` for layers without one."""
     name, module = resolve_layer(G, layer)
     norm = getattr(getattr(module, "epilogue", None), "norm", None)
@@ -39,7 +40,7 @@ def norm_module(G, layer: str) -> tuple[str, torch.nn.Module]:
 
 
 @torch.no_grad()
-def pre_norm_features(G, layer: str, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8
+def pre_norm_features(G: Generator, layer: str, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8
                       ) -> torch.Tensor:
     """The maps [N, C, H, W] entering the normalisation of ``layer`` for ws [N, num_ws, w_dim]."""
     _, norm = norm_module(G, layer)
@@ -60,7 +61,7 @@ def pre_norm_features(G, layer: str, ws: torch.Tensor, noise_mode: str = "const"
 
 
 @torch.no_grad()
-def amplification_check(G, ws: torch.Tensor, layer: str, noise_mode: str = "const",
+def amplification_check(G: Generator, ws: torch.Tensor, layer: str, noise_mode: str = "const",
                         criteria: ArtifactCriteria = ArtifactCriteria()) -> list[dict]:
     """Per image: the spot found on the pre-normalisation map of ``layer`` (score, artifact or not)
     and its instance-norm value, measured against sqrt((1 - a) / a)."""
@@ -81,8 +82,9 @@ def amplification_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def amplification_report(G, seeds: Sequence[int], outdir: str | Path, layer: str, truncation_psi: float = 1.0,
-                         noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria()) -> dict:
+def amplification_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layer: str,
+                         truncation_psi: float = 1.0, noise_mode: str = "const",
+                         criteria: ArtifactCriteria = ArtifactCriteria()) -> dict:
     """``amplification.png``: measured and predicted instance-norm values of each image's spot,
     images ordered by the spot's area; ``summary.json``: the values per seed and the median ratio
     measured / predicted over the images whose spot counts as an artifact (and over all)."""

@@ -36,6 +36,7 @@ from stylegan.analysis.features import (
     resolve_layer,
 )
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.ops.norm import instance_norm
 from stylegan.tools.generate import synthesize
 
@@ -252,7 +253,7 @@ def _seeded_rng(seed: int, device: torch.device):
 
 
 @torch.no_grad()
-def _features_of(G, layer: str, ws: torch.Tensor, noise_mode: str, hooks=()) -> torch.Tensor:
+def _features_of(G: Generator, layer: str, ws: torch.Tensor, noise_mode: str, hooks=()) -> torch.Tensor:
     """Feature map [C, H, W] of ``layer`` for one ws [1, num_ws, w_dim] (``hooks``: (module, fn) pairs
     registered before the recorder, so that they change what it sees)."""
     handles = [module.register_forward_hook(fn) for module, fn in hooks]
@@ -316,7 +317,7 @@ class NoiseResamplingResult:
         }
 
 
-def noise_resampling_experiment(G, ws: torch.Tensor, layer: str, noise_seeds: Iterable[int],
+def noise_resampling_experiment(G: Generator, ws: torch.Tensor, layer: str, noise_seeds: Iterable[int],
                                 criteria: ArtifactCriteria = ArtifactCriteria()) -> NoiseResamplingResult:
     """Claim 1: keep the latent, draw new noise inputs (one run per noise seed) and measure how far
     the artifact region moves from where it is with the stored noise."""
@@ -363,8 +364,9 @@ def rank_units(features, region: ArtifactRegion) -> list[int]:
     return [int(i) for i in np.argsort(-activation, kind="stable")]
 
 
-def ablate_units(G, ws: torch.Tensor, layer: str, k: int = 1, mode: str = "top", measure_layer: str | None = None,
-                 noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria()) -> AblationResult:
+def ablate_units(G: Generator, ws: torch.Tensor, layer: str, k: int = 1, mode: str = "top",
+                 measure_layer: str | None = None, noise_mode: str = "const",
+                 criteria: ArtifactCriteria = ArtifactCriteria()) -> AblationResult:
     """Claim 2 (GAN Dissection style): rank the units of ``layer`` by their activation in its artifact
     region, zero the top ``k`` (``mode='top'``) or every unit but the top one (``'all-but-one'``) by a
     forward hook, regenerate, and locate the artifact at ``measure_layer`` (default: the last feature

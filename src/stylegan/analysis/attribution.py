@@ -22,6 +22,7 @@ import torch
 
 from stylegan.analysis.report import _network_info, write_json
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.tools.generate import generate_images, replaced_noise, synthesize
 from stylegan.tools.project import Distance, for_distance, load_target, mse_distance, project
 from stylegan.utils.files import make_folder
@@ -31,7 +32,7 @@ from stylegan.utils.plot import Panel, line_figure
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
-def reprojection_distance(G, image: torch.Tensor, distance: Distance = mse_distance, num_steps: int = 200,
+def reprojection_distance(G: Generator, image: torch.Tensor, distance: Distance = mse_distance, num_steps: int = 200,
                           w_avg_samples: int = 2000, seed: int = 303, device="cpu") -> float:
     """Distance between ``image`` [C, H, W] in [-1, 1] and the network's image of its projection."""
     result = project(G, image, distance=distance, num_steps=num_steps, w_avg_samples=w_avg_samples, seed=seed,
@@ -104,7 +105,7 @@ def _histogram_panel(generated: np.ndarray, real: np.ndarray, name: str) -> Pane
                  (0.0, float(edges[-1])), (0.0, top * 1.1), xlabel=name, ylabel="fraction of images")
 
 
-def attribution_report(G, real: Sequence[tuple[str, torch.Tensor]], outdir: str | Path,
+def attribution_report(G: Generator, real: Sequence[tuple[str, torch.Tensor]], outdir: str | Path,
                        seeds: Sequence[int] = tuple(range(16)), distance: Distance = mse_distance,
                        distance_name: str = "mse", num_steps: int = 200, w_avg_samples: int = 2000,
                        threshold: float | None = None, device="cpu",

@@ -26,6 +26,7 @@ from stylegan.analysis.features import ws_for_seeds
 from stylegan.analysis.figures import image_to_rgb, labelled_grid, save_figure
 from stylegan.analysis.report import _network_info, write_json
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.ops.upfirdn2d import upsample2d
 from stylegan.tools.generate import synthesize
 from stylegan.utils.files import make_folder
@@ -33,7 +34,7 @@ from stylegan.utils.images import save_png
 from stylegan.utils.plot import Panel, line_figure
 
 
-def skip_blocks(G) -> list:
+def skip_blocks(G: Generator) -> list:
     """The synthesis blocks of a skip generator, lowest resolution first; a ``UserError`` otherwise."""
     blocks = G.synthesis.blocks() if hasattr(G.synthesis, "blocks") else []
     kind = getattr(G, "kind", type(G).__name__)
@@ -59,7 +60,7 @@ class Contributions:
 
 
 @torch.no_grad()
-def resolution_contributions(G, ws: torch.Tensor, noise_mode: str = "const") -> Contributions:
+def resolution_contributions(G: Generator, ws: torch.Tensor, noise_mode: str = "const") -> Contributions:
     """Each resolution's part of the images of ws [N, num_ws, w_dim] (StyleGAN2, Figure 8)."""
     blocks = skip_blocks(G)
     outputs: dict[int, torch.Tensor] = {}
@@ -88,7 +89,7 @@ def contribution_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def contribution_report(G, seeds: Sequence[int], outdir: str | Path, truncation_psi: float = 1.0,
+def contribution_report(G: Generator, seeds: Sequence[int], outdir: str | Path, truncation_psi: float = 1.0,
                         noise_mode: str = "const", tile: int = 96, class_idx: int | None = None) -> dict:
     """``contribution.png``: per seed, the image and each resolution's upsampled tRGB output
     (shown at twice its amplitude around grey, so that small parts stay visible), the columns

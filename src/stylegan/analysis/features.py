@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.tools.generate import labels_for, synthesize
 from stylegan.utils.seeds import z_from_seeds
 
@@ -35,7 +36,7 @@ def replace_first_tensor(output, tensor: torch.Tensor):
     return type(output)([tensor, *output[1:]])
 
 
-def resolve_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
+def resolve_layer(model: nn.Module | Generator, name: str) -> tuple[str, nn.Module]:
     """(full name, module) of layer ``name`` in ``model``; a clear error listing close names if absent."""
     modules = dict(model.named_modules())
     for candidate in (name, f"synthesis.{name}"):
@@ -55,7 +56,7 @@ class FeatureRecorder:
         rec.features["synthesis.b64.conv0"]   # [N, C, H, W]
     """
 
-    def __init__(self, model: nn.Module, names: Iterable[str], to_cpu: bool = False):
+    def __init__(self, model: nn.Module | Generator, names: Iterable[str], to_cpu: bool = False):
         self.model = model
         self.to_cpu = to_cpu
         self.names = [resolve_layer(model, n)[0] for n in names]
@@ -82,7 +83,7 @@ class FeatureRecorder:
         self._handles = []
 
 
-def _probe_ws(G, device) -> torch.Tensor:
+def _probe_ws(G: Generator, device) -> torch.Tensor:
     gen = torch.Generator().manual_seed(0)
     z = torch.randn([1, G.z_dim], generator=gen).to(device)
     c = G.one_hot(0, 1, device) if G.c_dim > 0 else G.empty_labels(1, device)
@@ -90,7 +91,7 @@ def _probe_ws(G, device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def list_feature_layers(G) -> list[tuple[str, tuple[int, ...]]]:
+def list_feature_layers(G: Generator) -> list[tuple[str, tuple[int, ...]]]:
     """(name, [C, H, W]) of every module of ``G.synthesis`` that outputs a feature map, in running order."""
     device = next(G.parameters()).device
     found: list[tuple[str, tuple[int, ...]]] = []
@@ -115,7 +116,7 @@ def list_feature_layers(G) -> list[tuple[str, tuple[int, ...]]]:
     return found
 
 
-def final_feature_layer(G) -> str:
+def final_feature_layer(G: Generator) -> str:
     """The last feature map the synthesis network computes before its RGB output."""
     layers = [name for name, shape in list_feature_layers(G) if shape[0] != G.img_channels]
     if not layers:
@@ -123,7 +124,7 @@ def final_feature_layer(G) -> str:
     return layers[-1]
 
 
-def default_analysis_layer(G) -> str:
+def default_analysis_layer(G: Generator) -> str:
     """The layer the PIN paper studies: the first layer (first AdaIN) at 128x128, or at the highest
     resolution below it; else the last feature layer."""
     modules = dict(G.named_modules())
@@ -145,7 +146,7 @@ class Capture:
     features: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-def ws_for_seeds(G, seeds: list[int], truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+def ws_for_seeds(G: Generator, seeds: list[int], truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                  class_idx: int | None = None, device="cpu") -> torch.Tensor:
     """The ws of ``seeds`` (z drawn as the official tools draw it)."""
     z = z_from_seeds(seeds, G.z_dim).to(device)
@@ -155,8 +156,8 @@ def ws_for_seeds(G, seeds: list[int], truncation_psi: float = 1.0, truncation_cu
 
 
 @torch.no_grad()
-def capture_features(G, layers: Iterable[str], ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
-                     to_cpu: bool = True, **synthesis_kwargs) -> Capture:
+def capture_features(G: Generator, layers: Iterable[str], ws: torch.Tensor, noise_mode: str = "const",
+                     batch_size: int = 8, to_cpu: bool = True, **synthesis_kwargs) -> Capture:
     """Run ``G.synthesis`` on ``ws`` (in batches) and record the outputs of ``layers``."""
     layers = list(layers)
     images, feats = [], {}

@@ -27,10 +27,11 @@ from stylegan.analysis.artifacts import (
 from stylegan.analysis.features import capture_features, default_analysis_layer, resolve_layer, ws_for_seeds
 from stylegan.analysis.figures import energy_figure, feature_grid, intensity_plot, save_figure
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.utils.files import atomic_write, make_folder
 
 
-def _network_info(G) -> dict:
+def _network_info(G: Generator) -> dict:
     info = {"kind": getattr(G, "kind", type(G).__name__), "img_resolution": G.img_resolution, "num_ws": G.num_ws}
     if hasattr(G, "lod"):
         info["lod"] = float(G.lod)
@@ -64,7 +65,7 @@ def artifact_report_paths(outdir: str | Path, seeds: Sequence[int]) -> list[Path
 
 @torch.no_grad()
 def artifact_report(
-    G,
+    G: Generator,
     seeds: Sequence[int],
     outdir: str | Path,
     layer: str | None = None,
@@ -141,7 +142,7 @@ def artifact_report(
 
 
 @torch.no_grad()
-def artifact_statistics(G, seeds: Sequence[int], layer: str | None = None, truncation_psi: float = 1.0,
+def artifact_statistics(G: Generator, seeds: Sequence[int], layer: str | None = None, truncation_psi: float = 1.0,
                         truncation_cutoff: int | None = None, noise_mode: str = "const",
                         criteria: ArtifactCriteria = ArtifactCriteria(), batch_size: int = 8) -> dict:
     """Artifact rate and score statistics of ``G`` at ``layer`` over ``seeds``."""
@@ -151,7 +152,7 @@ def artifact_statistics(G, seeds: Sequence[int], layer: str | None = None, trunc
 
 
 @torch.no_grad()
-def artifact_regions(G, seeds: Sequence[int], layer: str | None = None, truncation_psi: float = 1.0,
+def artifact_regions(G: Generator, seeds: Sequence[int], layer: str | None = None, truncation_psi: float = 1.0,
                      truncation_cutoff: int | None = None, noise_mode: str = "const",
                      criteria: ArtifactCriteria = ArtifactCriteria(), batch_size: int = 8
                      ) -> tuple[str, list[ArtifactRegion]]:

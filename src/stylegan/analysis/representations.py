@@ -14,10 +14,11 @@ from stylegan.analysis.features import capture_features, list_feature_layers, re
 from stylegan.analysis.figures import channels_as_rgb, image_to_rgb, labelled_grid, save_figure
 from stylegan.analysis.report import _layer_output, _network_info, write_json
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.utils.files import make_folder
 
 
-def default_layers(G, count: int = 5) -> list[str]:
+def default_layers(G: Generator, count: int = 5) -> list[str]:
     """About ``count`` feature layers spread from the first to the last (tRGB outputs and the
     block outputs that repeat a layer's output left out)."""
     found = [(name, shape) for name, shape in list_feature_layers(G) if shape[0] != G.img_channels]
@@ -37,7 +38,7 @@ def internals_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def internals_report(G, seeds: Sequence[int], outdir: str | Path, layers: Sequence[str] | None = None,
+def internals_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layers: Sequence[str] | None = None,
                      channels: tuple[int, int, int] = (0, 1, 2), truncation_psi: float = 1.0,
                      tile: int = 96, class_idx: int | None = None) -> dict:
     """``internals.png``: per seed, the image and the feature maps of ``layers`` (default: a few

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from stylegan.analysis.figures import image_to_rgb, labelled_grid, save_figure
 from stylegan.analysis.report import _network_info, write_json
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator, Transformable
 from stylegan.tools.generate import labels_for, synthesize, user_transform
 from stylegan.utils.files import make_folder
 from stylegan.utils.seeds import z_from_seeds
@@ -85,7 +86,7 @@ def space_time_slice(frames: torch.Tensor, column: int | None = None, rows: tupl
 
 
 @torch.no_grad()
-def walk_frames(G, seed: int, frames: int = 64, radius: float = 0.3, motion: str = "walk",
+def walk_frames(G: Generator, seed: int, frames: int = 64, radius: float = 0.3, motion: str = "walk",
                 distance: float = 1.0, class_idx: int | None = None, batch_size: int = 16) -> torch.Tensor:
     """Frames [T, C, H, W] in [-1, 1] of one seed: ``motion`` 'walk' moves z around a circle of
     ``radius`` about the seed's z (one loop, a slow latent walk; the paper's small latent
@@ -106,7 +107,7 @@ def walk_frames(G, seed: int, frames: int = 64, radius: float = 0.3, motion: str
         z = z0 + radius * math.sqrt(G.z_dim) * (angles.cos()[:, None] * a + angles.sin()[:, None] * b)
     else:
         z = z0.expand(frames, -1)
-        if not isinstance(getattr(getattr(G.synthesis, "input", None), "transform", None), torch.Tensor):
+        if not isinstance(G, Transformable):
             kind = getattr(G, "kind", type(G).__name__)
             raise UserError(f"motion 'translate' needs a StyleGAN3 network (one with a transformable input); "
                             f"this one is a {kind}; use motion 'walk'")

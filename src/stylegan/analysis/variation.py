@@ -26,6 +26,7 @@ from stylegan.analysis.features import ws_for_seeds
 from stylegan.analysis.figures import colorize, image_to_rgb, labelled_grid, save_figure
 from stylegan.analysis.report import _network_info, write_json
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.tools.generate import (
     check_truncation,
     draw_noise_maps,
@@ -39,7 +40,7 @@ from stylegan.utils.files import make_folder
 NOISE_GROUPS = ("all", "coarse", "fine", "none")
 
 
-def _require_noise(G) -> dict[str, torch.Tensor]:
+def _require_noise(G: Generator) -> dict[str, torch.Tensor]:
     inputs = noise_inputs(G)
     if not inputs:
         kind = getattr(G, "kind", type(G).__name__)
@@ -48,7 +49,7 @@ def _require_noise(G) -> dict[str, torch.Tensor]:
     return inputs
 
 
-def select_noise_inputs(G, spec: str) -> list[str]:
+def select_noise_inputs(G: Generator, spec: str) -> list[str]:
     """The noise inputs named by ``spec``: 'all', 'none', 'coarse', 'fine', or a comma list of
     resolutions (``4,8``) and layer names (``b16.conv0``, ``b16``)."""
     inputs = _require_noise(G)
@@ -91,7 +92,7 @@ class Variation:
 
 
 @torch.no_grad()
-def stochastic_variation(G, ws: torch.Tensor, layers: Sequence[str], draws: int = 16, noise_seed: int = 0,
+def stochastic_variation(G: Generator, ws: torch.Tensor, layers: Sequence[str], draws: int = 16, noise_seed: int = 0,
                          noise_maps: list[dict[str, torch.Tensor]] | None = None) -> Variation:
     """Render ws [N, num_ws, w_dim] ``draws`` times, each time with new N(0, 1) noise maps in
     ``layers`` and no noise elsewhere (StyleGAN, Figures 4-5). The draws come from ``noise_seed``
@@ -117,7 +118,7 @@ def noise_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def noise_report(G, seeds: Sequence[int], outdir: str | Path, layers: str = "all", draws: int = 16,
+def noise_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layers: str = "all", draws: int = 16,
                  noise_seed: int = 0, samples: int = 4, truncation_psi: float = 1.0, class_idx: int | None = None,
                  tile: int = 96) -> dict:
     """``variation.png``: per seed, ``samples`` noise draws (at most ``draws``) with the noise in ``layers`` and the map
@@ -182,7 +183,7 @@ def truncation_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def truncation_report(G, seeds: Sequence[int], outdir: str | Path, psis: Sequence[float] = DEFAULT_PSIS,
+def truncation_report(G: Generator, seeds: Sequence[int], outdir: str | Path, psis: Sequence[float] = DEFAULT_PSIS,
                       class_idx: int | None = None, noise_mode: str = "const", tile: int = 96) -> dict:
     """``truncation.png``: one row per seed, one column per psi (w' = w_avg + psi (w - w_avg),
     StyleGAN Eq. 3 and Figure 8), the psi = 0 images (the w_avg image) framed; ``summary.json``: per

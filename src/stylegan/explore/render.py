@@ -40,6 +40,7 @@ from stylegan.analysis.features import FeatureRecorder, ws_for_seeds
 from stylegan.analysis.figures import colorize
 from stylegan.errors import UserError
 from stylegan.layers.modulated import NOISE_MODES
+from stylegan.models.interface import Transformable
 from stylegan.tools.generate import check_truncation, labels_for, synthesize, user_transform
 from stylegan.tools.mix import mix_ws, preset_layers
 from stylegan.utils.seeds import MAX_SEED, z_from_seeds
@@ -137,7 +138,7 @@ def network_kind(G) -> str:
 
 
 def is_stylegan3(G) -> bool:
-    return isinstance(getattr(getattr(G.synthesis, "input", None), "transform", None), torch.Tensor)
+    return isinstance(G, Transformable)
 
 
 def latent_seeds(x: float, y: float, step_y: int = STEP_Y) -> list[tuple[int, float]]:

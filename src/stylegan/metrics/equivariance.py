@@ -25,7 +25,7 @@ used in all, as in the official ``metrics/equivariance.py`` (eqt50k_int, eqt50k_
 
 Which input is transformed:
 
-- StyleGAN3 generators: their Fourier-feature input's ``transform`` buffer (the official way).
+- StyleGAN3 generators: their Fourier-feature input's transform, set with ``G.set_transform`` (the official way).
 - Generators that start from a learned constant (StyleGAN2, StyleGAN): the official tool refuses
   them. Here the constant is transformed instead, with the same band-limited operators as the
   reference (Lanczos translation by t times its size, band-limited rotation), zero outside. This
@@ -44,9 +44,9 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator, Transformable
 from stylegan.ops.upfirdn2d import filter2d, upsample2d
 
 METRICS = ("eqt", "eqt_frac", "eqr")
@@ -219,39 +219,35 @@ def psnr(sum_squared_error: float, num_valid: float) -> float:
 class _InputTransform:
     """Sets a translation or rotation of a generator's input, and resets it."""
 
-    def __init__(self, G: nn.Module):
-        synthesis = G.synthesis
-        matrix = getattr(getattr(synthesis, "input", None), "transform", None)
-        self.matrix = matrix if isinstance(matrix, torch.Tensor) and matrix.shape == (3, 3) else None
-        self.const = None
-        if self.matrix is None:
-            consts = [p for name, p in synthesis.named_parameters() if name.split(".")[-1] == "const" and p.ndim == 3]
+    def __init__(self, G: Generator):
+        self.G = G if isinstance(G, Transformable) else None
+        if self.G is None:
+            consts = [p for name, p in G.synthesis.named_parameters() if name.split(".")[-1] == "const" and p.ndim == 3]
             if len(consts) != 1:
                 raise UserError(
                     "cannot measure equivariance: this generator has neither a transformable input "
-                    "(synthesis.input.transform) nor a single learned constant input"
+                    "(StyleGAN3's set_transform) nor a single learned constant input"
                 )
             self.const = consts[0]
             self.const_orig = self.const.detach().clone()
 
     def identity(self) -> None:
-        if self.matrix is not None:
-            self.matrix.copy_(torch.eye(3))
+        if self.G is not None:
+            self.G.set_transform()
         else:
             self.const.copy_(self.const_orig)
 
     def translate(self, t: torch.Tensor) -> None:
         """Move the image content by t = (x, y) image sizes."""
-        if self.matrix is not None:
-            self.matrix.copy_(torch.eye(3))
-            self.matrix[:2, 2] = -t
+        if self.G is not None:
+            self.G.set_transform((float(t[0]), float(t[1])))
         else:
             self.const.copy_(apply_fractional_translation(self.const_orig[None], t[0], t[1])[0][0])
 
     def rotate(self, angle: torch.Tensor) -> None:
         """Rotate the image content by ``angle`` radians."""
-        if self.matrix is not None:
-            self.matrix.copy_(rotation_matrix(-angle))
+        if self.G is not None:
+            self.G.set_transform(angle_deg=math.degrees(float(angle)))
         else:
             self.const.copy_(apply_fractional_rotation(self.const_orig[None], angle)[0][0])
 
@@ -261,7 +257,7 @@ class _InputTransform:
 
 
 def compute_equivariance_metrics(
-    G: nn.Module,
+    G: Generator,
     metrics: tuple[str, ...] | list[str] = METRICS,
     num_samples: int = 50000,
     batch_size: int = 4,
@@ -346,7 +342,7 @@ def compute_equivariance_metrics(
 
 
 def compute_equivariance(
-    G: nn.Module,
+    G: Generator,
     metric: str,
     num_samples: int = 50000,
     batch_size: int = 4,

@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from stylegan.metrics.ppl import box_downsample
 from stylegan.metrics.sampling import LabelFn, eval_copy, progress_bar
+from stylegan.models.interface import Generator
 
 Classifier = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
@@ -117,7 +117,7 @@ def linear_separability(latents: dict[str, np.ndarray], probs: dict[str, np.ndar
 
 
 @torch.no_grad()
-def ls_samples(G: nn.Module, classifier: Classifier, num_samples: int, labels: LabelFn, batch_size: int = 16,
+def ls_samples(G: Generator, classifier: Classifier, num_samples: int, labels: LabelFn, batch_size: int = 16,
                device: str | torch.device = "cpu", progress: bool = False):
     """Random z, their w (the last of the ws) and the classifier's probabilities on the images
     (random noise; box-downsampled to 256 when larger, as for the official classifiers)."""

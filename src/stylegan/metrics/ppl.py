@@ -15,15 +15,14 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from stylegan.metrics.sampling import (
     LabelFn,
     eval_copy,
     progress_bar,
     randomize_noise_buffers,
-    synthesis_kwargs,
 )
+from stylegan.models.interface import Generator
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -57,7 +56,7 @@ def box_downsample(img: torch.Tensor, factor: int) -> torch.Tensor:
 
 @torch.no_grad()
 def ppl_distances(
-    G: nn.Module,
+    G: Generator,
     distance: Distance,
     num_samples: int,
     labels: LabelFn,
@@ -75,7 +74,7 @@ def ppl_distances(
     if sampling not in ("full", "end"):
         raise ValueError(f"sampling must be 'full' or 'end', got {sampling!r}")
     G = eval_copy(G, device)
-    kwargs = synthesis_kwargs(G, noise_mode="const", force_fp32=True)
+    kwargs = dict(noise_mode="const", force_fp32=True)
     factor = G.img_resolution // 256
     out = []
     bar = progress_bar(num_samples, f"ppl_{space}{sampling}", progress)
@@ -113,6 +112,6 @@ def filtered_mean(dist: np.ndarray) -> float:
     return float(dist[(dist >= lo) & (dist <= hi)].mean())
 
 
-def perceptual_path_length(G: nn.Module, distance: Distance, num_samples: int, labels: LabelFn, **kwargs) -> float:
+def perceptual_path_length(G: Generator, distance: Distance, num_samples: int, labels: LabelFn, **kwargs) -> float:
     """PPL: ``filtered_mean`` of ``ppl_distances`` (see there for the options)."""
     return filtered_mean(ppl_distances(G, distance, num_samples, labels, **kwargs))

@@ -39,11 +39,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from stylegan.errors import UserError
 from stylegan.metrics import sampling
 from stylegan.metrics.detectors import Detector, get_distance, load_detector
+from stylegan.models.interface import Generator
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def parse_metric_list(metrics: str | list[str]) -> list[str]:
 
 @dataclass
 class _Context:
-    G: nn.Module
+    G: Generator
     data: object
     detector: str
     device: torch.device
@@ -157,7 +157,7 @@ class _Context:
 
 
 def run_metrics(
-    G: nn.Module,
+    G: Generator,
     metrics: str | list[str],
     data=None,
     detector: str = "inception",
@@ -197,7 +197,7 @@ def run_metrics(
     return results
 
 
-def compute_metrics(G: nn.Module, metrics: str | list[str], data=None, detector: str = "inception",
+def compute_metrics(G: Generator, metrics: str | list[str], data=None, detector: str = "inception",
                     num_gen: int | None = None, device: str | torch.device = "cpu", batch_size: int = 32,
                     progress: bool = True, **kwargs) -> dict[str, float]:
     """All results of ``metrics`` as one flat dict, keyed like the official tools
@@ -218,7 +218,7 @@ def append_results(path: str | Path, results: list[MetricResult], network: str |
     atomic_append_text(path, "".join(json.dumps(r.record(network, **more)) + "\n" for r in results))
 
 
-def snapshot_metrics(G: nn.Module, metrics: str | list[str], run_dir: str | Path, snapshot: str | Path | None = None,
+def snapshot_metrics(G: Generator, metrics: str | list[str], run_dir: str | Path, snapshot: str | Path | None = None,
                      **kwargs) -> dict[str, float]:
     """For the trainer: compute ``metrics`` for a snapshot and append them to
     ``<run_dir>/metric-<name>.jsonl`` (one file per metric, as the official trainer does)."""
@@ -319,13 +319,8 @@ def _ls(ctx: _Context, spec: MetricDef, _crop) -> MetricResult:
 
 
 def _eq(ctx: _Context, spec: MetricDef, _crop) -> MetricResult:
-    try:
-        from stylegan.metrics.equivariance import compute_equivariance
-    except ImportError:
-        raise UserError(
-            f"{spec.name} needs the equivariance metrics (stylegan.metrics.equivariance), which this installation "
-            f"does not have"
-        ) from None
+    from stylegan.metrics.equivariance import compute_equivariance
+
     value = compute_equivariance(ctx.G, spec.eq, num_samples=spec.num, batch_size=ctx.batch_size, seed=ctx.seed,
                                  device=ctx.device)
     return MetricResult(spec.name, {spec.name: float(value)}, "none (PSNR in dB)", spec.num, 0.0)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
-from torch import nn
 
+from stylegan.models.interface import Generator
 from stylegan.utils.images import quantize
 
 LabelFn = Callable[[int], torch.Tensor]
 
 
-def label_sampler(G: nn.Module, dataset=None, device: str | torch.device = "cpu",
+def label_sampler(G: Generator, dataset=None, device: str | torch.device = "cpu",
                   rng: np.random.Generator | None = None) -> LabelFn:
     """``labels(n) -> c [n, c_dim]``: empty for unconditional networks; for conditional ones the
     labels of random dataset items (as the official tools do), else uniformly random classes."""
@@ -36,27 +35,19 @@ def label_sampler(G: nn.Module, dataset=None, device: str | torch.device = "cpu"
     return uniform
 
 
-def synthesis_kwargs(G: nn.Module, **wanted) -> dict:
-    """The subset of ``wanted`` keyword arguments that ``G.synthesis`` accepts."""
-    params = inspect.signature(G.synthesis.forward).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return dict(wanted)
-    return {k: v for k, v in wanted.items() if k in params}
-
-
-def randomize_noise_buffers(G: nn.Module) -> None:
+def randomize_noise_buffers(G: Generator) -> None:
     """Fresh N(0, 1) values in every ``*.noise_const`` buffer (PPL samples 'const' noise per batch)."""
     for name, buf in G.named_buffers():
         if name.endswith("noise_const"):
             buf.copy_(torch.randn_like(buf))
 
 
-def eval_copy(G: nn.Module, device: str | torch.device) -> nn.Module:
+def eval_copy(G: Generator, device: str | torch.device) -> Generator:
     """A frozen evaluation copy of ``G`` on ``device`` (the caller's network is left untouched)."""
     return copy.deepcopy(G).eval().requires_grad_(False).to(device)
 
 
-def generated_images(G: nn.Module, num: int, batch_size: int, labels: LabelFn,
+def generated_images(G: Generator, num: int, batch_size: int, labels: LabelFn,
                      device: str | torch.device) -> Iterator[torch.Tensor]:
     """uint8 images of ``num`` random samples of ``G`` (z ~ N(0, I), psi 1, random noise), in batches."""
     done = 0

@@ -199,7 +199,8 @@ class StyleGAN1Synthesis(LevelOfDetail):
         return self.num_ws - 2 * whole
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", lod: float | None = None,
-                update_emas: bool = False) -> torch.Tensor:
+                update_emas: bool = False, force_fp32: bool = False) -> torch.Tensor:
+        """``force_fp32`` is accepted for a uniform interface (StyleGAN runs in float32 throughout)."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(torch.float32)

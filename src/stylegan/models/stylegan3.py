@@ -22,6 +22,7 @@ official ``gen_images.py`` convention; the generator's input applies its inverse
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -342,3 +343,16 @@ class StyleGAN3Generator(GeneratorBase):
         """Translate and rotate every image this generator makes from now on (see ``make_transform``);
         no arguments restore the identity."""
         self.synthesis.input.transform.copy_(input_transform(translate, angle_deg))
+
+    @contextlib.contextmanager
+    def transformed(self, translate: tuple[float, float] = (0.0, 0.0), angle_deg: float = 0.0):
+        """``set_transform(translate, angle_deg)`` within a ``with`` block; the transform before it is restored
+        after (also when the block raises)."""
+        matrix = self.synthesis.input.transform
+        saved = matrix.detach().clone()
+        self.set_transform(translate, angle_deg)
+        try:
+            yield self
+        finally:
+            with torch.no_grad():
+                matrix.copy_(saved)

@@ -13,6 +13,7 @@ import torch
 
 from stylegan.errors import UserError
 from stylegan.layers.modulated import NOISE_MODES
+from stylegan.models.interface import Generator, Transformable
 from stylegan.utils.images import grid, save_png, to_uint8
 from stylegan.utils.seeds import z_from_seeds
 
@@ -26,7 +27,7 @@ def check_truncation(psi: float, cutoff: int | None, num_ws: int | None = None) 
         raise UserError(f"truncation cutoff must be within [0, {num_ws}], got {cutoff}")
 
 
-def labels_for(G, class_idx: int | None, batch: int, device) -> torch.Tensor:
+def labels_for(G: Generator, class_idx: int | None, batch: int, device) -> torch.Tensor:
     """One-hot labels for conditional networks; a clear error for a missing or stray class."""
     try:
         return G.one_hot(class_idx, batch, device)
@@ -35,7 +36,7 @@ def labels_for(G, class_idx: int | None, batch: int, device) -> torch.Tensor:
 
 
 @contextlib.contextmanager
-def user_transform(G, translate: tuple[float, float] | None = None, rotate: float | None = None):
+def user_transform(G: Generator, translate: tuple[float, float] | None = None, rotate: float | None = None):
     """Within the block, a StyleGAN3 generator's images are moved by ``translate`` = (x, y) image
     sizes (x right, y down) and rotated by ``rotate`` degrees counter-clockwise (the official
     gen_images.py convention, see ``stylegan.models.stylegan3.make_transform``). No-op when both
@@ -43,22 +44,13 @@ def user_transform(G, translate: tuple[float, float] | None = None, rotate: floa
     if translate is None and rotate is None:
         yield
         return
-    from stylegan.models.stylegan3 import input_transform
-
     if not all(math.isfinite(v) for v in (*(translate or ()), rotate or 0.0)):
         raise UserError("--translate and --rotate must be finite numbers")
-    matrix = getattr(getattr(G.synthesis, "input", None), "transform", None)
-    if not isinstance(matrix, torch.Tensor):
+    if not isinstance(G, Transformable):
         kind = getattr(G, "kind", type(G).__name__)
         raise UserError(f"--translate and --rotate need a StyleGAN3 network; this one is a {kind}")
-    saved = matrix.detach().clone()
-    with torch.no_grad():
-        matrix.copy_(input_transform(translate or (0.0, 0.0), rotate or 0.0))
-    try:
+    with G.transformed(translate or (0.0, 0.0), rotate or 0.0):
         yield
-    finally:
-        with torch.no_grad():
-            matrix.copy_(saved)
 
 
 def noise_buffers(synthesis: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -73,14 +65,14 @@ def noise_buffers(synthesis: torch.nn.Module) -> dict[str, torch.Tensor]:
     return found
 
 
-def noise_inputs(G) -> dict[str, torch.Tensor]:
+def noise_inputs(G: Generator) -> dict[str, torch.Tensor]:
     """The stored noise map [H, W] of every per-pixel noise input of ``G.synthesis``, by layer name
     (``b16.conv0`` for StyleGAN2, ``b16.conv0.epilogue.noise`` for StyleGAN1), in running order.
     Empty for networks without noise inputs (StyleGAN3)."""
     return {name.rsplit(".", 1)[0]: buf for name, buf in noise_buffers(G.synthesis).items()}
 
 
-def draw_noise_maps(G, seed: int, count: int = 1) -> list[dict[str, torch.Tensor]]:
+def draw_noise_maps(G: Generator, seed: int, count: int = 1) -> list[dict[str, torch.Tensor]]:
     """``count`` independent draws of N(0, 1) maps for every noise input of ``G`` (on the CPU), the
     same for the same ``seed`` whatever the device or batch; a ``UserError`` for networks without
     noise inputs."""
@@ -93,7 +85,7 @@ def draw_noise_maps(G, seed: int, count: int = 1) -> list[dict[str, torch.Tensor
 
 
 @contextlib.contextmanager
-def replaced_noise(G, maps: dict[str, torch.Tensor | None]):
+def replaced_noise(G: Generator, maps: dict[str, torch.Tensor | None]):
     """Within the block, the stored noise map of each input named in ``maps`` is that map (zeros
     where None), so that ``noise_mode='const'`` renders with it; the stored maps are restored after."""
     buffers = noise_inputs(G)
@@ -113,7 +105,7 @@ def replaced_noise(G, maps: dict[str, torch.Tensor | None]):
                 buffers[name].copy_(value)
 
 
-def seeded_noise(G, noise_seed: int | None,
+def seeded_noise(G: Generator, noise_seed: int | None,
                  noise_mode: str = "const") -> Callable[[], contextlib.AbstractContextManager]:
     """A context factory: with ``noise_seed``, within the context every noise input of ``G`` takes the
     map drawn from that seed (``draw_noise_maps``), so that 'const' noise is reproducible per seed and
@@ -128,7 +120,7 @@ def seeded_noise(G, noise_seed: int | None,
 
 @torch.no_grad()
 def generate_images(
-    G,
+    G: Generator,
     seeds: list[int],
     truncation_psi: float = 1.0,
     truncation_cutoff: int | None = None,
@@ -151,7 +143,7 @@ def generate_images(
 
 @torch.no_grad()
 def iter_generated_images(
-    G,
+    G: Generator,
     seeds: list[int],
     truncation_psi: float = 1.0,
     truncation_cutoff: int | None = None,
@@ -184,7 +176,7 @@ def iter_generated_images(
     return batches()
 
 
-def truncation_sweep(G, seeds: list[int], psis: list[float], **kwargs) -> torch.Tensor:
+def truncation_sweep(G: Generator, seeds: list[int], psis: list[float], **kwargs) -> torch.Tensor:
     """Images [len(seeds), len(psis), C, H, W] in [-1, 1]: each seed at every truncation psi,
     w' = w_avg + psi (w - w_avg) (StyleGAN, Eq. 3); psi = 0 is the average image, psi < 0 its
     "opposite". Other options as for ``generate_images``."""
@@ -194,11 +186,9 @@ def truncation_sweep(G, seeds: list[int], psis: list[float], **kwargs) -> torch.
     return torch.stack(rows, dim=1)
 
 
-def synthesize(G, ws: torch.Tensor, noise_mode: str = "const", **synthesis_kwargs) -> torch.Tensor:
-    """G.synthesis(ws) for any generation (StyleGAN3 networks take no noise_mode)."""
-    if getattr(G.synthesis, "takes_noise", True):
-        synthesis_kwargs["noise_mode"] = noise_mode
-    return G.synthesis(ws, **synthesis_kwargs)
+def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", **synthesis_kwargs) -> torch.Tensor:
+    """G.synthesis(ws) for any generation (StyleGAN3 networks ignore noise_mode)."""
+    return G.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
 
 
 def load_projected_ws(path: str | Path, num_ws: int, w_dim: int) -> torch.Tensor:
@@ -234,7 +224,7 @@ def load_projected_ws(path: str | Path, num_ws: int, w_dim: int) -> torch.Tensor
 
 
 @torch.no_grad()
-def render_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
+def render_ws(G: Generator, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
               device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
               rotate: float | None = None, noise_seed: int | None = None) -> torch.Tensor:
     """Images [N, C, H, W] in [-1, 1] of ws [N, num_ws, w_dim]; ``translate``/``rotate``: StyleGAN3
@@ -242,7 +232,7 @@ def render_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 
     return torch.cat(list(iter_rendered_ws(G, ws, noise_mode, batch_size, device, translate, rotate, noise_seed)))
 
 
-def iter_rendered_ws(G, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
+def iter_rendered_ws(G: Generator, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
                      device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
                      rotate: float | None = None, noise_seed: int | None = None) -> Iterator[torch.Tensor]:
     """``render_ws`` batch by batch, on the CPU."""

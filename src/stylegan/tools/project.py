@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.tools.generate import labels_for, noise_buffers, synthesize
 from stylegan.tools.media import save_json, save_npz, write_video
 from stylegan.utils.files import make_folder
@@ -70,11 +71,8 @@ def resolve_distance(name: str, device: torch.device | str = "cpu", path: str | 
         return mse_distance
     if name not in DISTANCES:
         raise UserError(f"distance must be one of {', '.join(DISTANCES)}, got {name!r}")
-    try:
-        from stylegan.metrics.detectors import get_distance
-    except ImportError:
-        raise UserError(f"the {name} distance needs stylegan.metrics.detectors, which this installation lacks; "
-                        "use --distance mse") from None
+    from stylegan.metrics.detectors import get_distance
+
     return get_distance(name, path=path, cache_dir=cache_dir, device=device)
 
 
@@ -169,7 +167,7 @@ def for_distance(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def w_statistics(G, num_samples: int = 10_000, class_idx: int | None = None, device="cpu",
+def w_statistics(G: Generator, num_samples: int = 10_000, class_idx: int | None = None, device="cpu",
                  batch_size: int = 1000) -> tuple[torch.Tensor, float]:
     """(w_avg [1, w_dim] on the CPU, w_std): mean of ``num_samples`` mapped latents (z from
     RandomState(123)) and their root mean squared distance to it."""
@@ -209,7 +207,7 @@ class ProjectionResult:
         return w.unsqueeze(0).expand(1, self.num_ws, w.shape[-1])
 
 
-def _target_tensor(G, target) -> torch.Tensor:
+def _target_tensor(G: Generator, target) -> torch.Tensor:
     target = torch.as_tensor(target)
     if target.dtype == torch.uint8:
         if target.ndim == 3 and target.shape[-1] == G.img_channels and target.shape[0] != G.img_channels:
@@ -222,7 +220,7 @@ def _target_tensor(G, target) -> torch.Tensor:
 
 
 def project(
-    G,
+    G: Generator,
     target: torch.Tensor | np.ndarray,
     *,
     distance: Distance = mse_distance,
@@ -324,14 +322,15 @@ class ProjectionFiles:
 
 
 @torch.no_grad()
-def render_projection(G, result: ProjectionResult, w: torch.Tensor | None = None, device="cpu") -> torch.Tensor:
+def render_projection(G: Generator, result: ProjectionResult, w: torch.Tensor | None = None,
+                      device="cpu") -> torch.Tensor:
     """The image of the projected w (or one recorded step) with the network's constant noise, [1, C, H, W]."""
     G = G.to(device).eval()
     return synthesize(G, result.ws(w).to(device), noise_mode="const").cpu()
 
 
 def write_projection(
-    G,
+    G: Generator,
     result: ProjectionResult,
     target: np.ndarray,
     outdir: str | Path,

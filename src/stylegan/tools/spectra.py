@@ -25,6 +25,7 @@ import scipy.ndimage
 import torch
 
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator
 from stylegan.tools.media import save_npz
 from stylegan.utils.files import make_folder
 from stylegan.utils.images import save_png
@@ -148,7 +149,7 @@ def radial_slices(hmap: np.ndarray, image_size: int) -> dict[str, tuple[np.ndarr
 # Sources of images
 
 
-def generated_batches(G, num: int, seed: int = 0, batch_size: int = 8, class_idx: int | None = None,
+def generated_batches(G: Generator, num: int, seed: int = 0, batch_size: int = 8, class_idx: int | None = None,
                       truncation_psi: float = 1.0, noise_mode: str = "random",
                       device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
     """uint8 [B, C, H, W] images of seeds seed, seed + 1, ... (as the official tool: z from

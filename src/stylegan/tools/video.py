@@ -8,21 +8,21 @@ last keyframe each cell returns to its first one. ``space="w"`` interpolates lin
 StyleGAN3 networks can also move: ``translate=(x, y)`` and ``rotate=deg`` swing the image
 through the network's input transform, the offset and angle following ``sin(2 pi t)`` over the loop
 (t in [0, 1)), so the animation loops too. The transform is set per frame as the official tools
-do (the buffer ``G.synthesis.input.transform`` holds the inverse of ``make_transform``) and restored
-afterwards.
+do (``G.set_transform``, see ``stylegan.models.stylegan3.make_transform``) and restored afterwards.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from stylegan.errors import UserError
+from stylegan.models.interface import Generator, Transformable
 from stylegan.tools.generate import check_truncation, labels_for, synthesize
 from stylegan.tools.media import write_video
 from stylegan.utils.images import grid, to_uint8
@@ -73,32 +73,6 @@ def keyframe_schedule(num_keyframes: int, frames_per_seed: int) -> list[tuple[in
             for k in range(num_keyframes) for i in range(frames_per_seed)]
 
 
-def load_make_transform():
-    """``make_transform(translate, angle_deg)`` of the StyleGAN3 model."""
-    try:
-        from stylegan.models.stylegan3 import make_transform
-    except ImportError:
-        raise UserError("--translate/--rotate need StyleGAN3 support (stylegan.models.stylegan3)") from None
-    return make_transform
-
-
-def transform_buffer(G) -> torch.Tensor:
-    buffer = getattr(getattr(G.synthesis, "input", None), "transform", None)
-    if not isinstance(buffer, torch.Tensor):
-        raise UserError("only StyleGAN3 networks take --translate/--rotate")
-    return buffer
-
-
-@contextmanager
-def restored(buffer: torch.Tensor):
-    saved = buffer.detach().clone()
-    try:
-        yield buffer
-    finally:
-        with torch.no_grad():
-            buffer.copy_(saved)
-
-
 def motion_at(t: float, translate: tuple[float, float] | None,
               rotate: float | None) -> tuple[tuple[float, float], float]:
     """Offset and angle (degrees) at loop phase t: amplitude * sin(2 pi t)."""
@@ -107,7 +81,7 @@ def motion_at(t: float, translate: tuple[float, float] | None,
     return (tx * swing, ty * swing), (rotate or 0.0) * swing
 
 
-def _keyframe_latents(G, seeds, grid_w, grid_h, space, truncation_psi, truncation_cutoff, class_idx, device):
+def _keyframe_latents(G: Generator, seeds, grid_w, grid_h, space, truncation_psi, truncation_cutoff, class_idx, device):
     cells = grid_w * grid_h
     if len(seeds) % cells != 0:
         raise UserError(f"the number of seeds ({len(seeds)}) must be a multiple of the grid's {cells} cells "
@@ -137,7 +111,7 @@ class FrameStream:
 
 
 def interpolation_frames(
-    G,
+    G: Generator,
     seeds: list[int],
     grid_size: tuple[int, int] = (1, 1),
     frames_per_seed: int = 60,
@@ -160,8 +134,9 @@ def interpolation_frames(
     check_truncation(truncation_psi, truncation_cutoff, G.num_ws)
     G = G.to(device).eval()
     animate = translate is not None or rotate is not None
-    buffer = transform_buffer(G) if animate else None
-    make_transform = load_make_transform() if animate else None
+    mover = G if animate and isinstance(G, Transformable) else None
+    if animate and mover is None:
+        raise UserError("only StyleGAN3 networks take --translate/--rotate")
     grid_w, grid_h = grid_size
     with torch.no_grad():
         keys, c, num_keyframes = _keyframe_latents(G, seeds, grid_w, grid_h, space, truncation_psi,
@@ -170,25 +145,24 @@ def interpolation_frames(
 
     @torch.no_grad()
     def render() -> Iterator[np.ndarray]:
-        with restored(buffer) if animate else nullcontext():
+        with mover.transformed() if mover is not None else nullcontext():
             for frame, (k, k_next, t) in enumerate(schedule):
                 if space == "w":
                     ws = lerp(keys[:, k], keys[:, k_next], t)
                 else:
                     z = slerp(keys[:, k], keys[:, k_next], t)
                     ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-                if animate:
+                if mover is not None:
                     offset, angle = motion_at(frame / len(schedule), translate, rotate)
-                    matrix = torch.as_tensor(np.asarray(make_transform(offset, angle), dtype=np.float64))
-                    buffer.copy_(torch.linalg.inv(matrix).to(buffer.dtype))
+                    mover.set_transform(offset, angle)
                 images = synthesize(G, ws, noise_mode=noise_mode)
                 yield grid(to_uint8(images), cols=grid_w)
 
     return FrameStream(render, len(schedule))
 
 
-def write_interpolation_video(G, seeds: list[int], output: str | Path, fps: float = 30, progress: bool = False,
-                              notice=print, **frame_kwargs) -> Path:
+def write_interpolation_video(G: Generator, seeds: list[int], output: str | Path, fps: float = 30,
+                              progress: bool = False, notice=print, **frame_kwargs) -> Path:
     """Render ``interpolation_frames(G, seeds, **frame_kwargs)`` into ``output`` (.mp4 or .gif);
     returns the file written (a .gif beside it where ffmpeg is missing)."""
     frames = interpolation_frames(G, seeds, **frame_kwargs)
