@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-all lint format-check typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m stylegan.demo --outdir out/demo
 
-test: $(STAMP)
+# The test suite, after the lint and type checks (CI runs this target).
+test: $(STAMP) lint typecheck
 	$(PY) -m pytest -q
 
 test-all: $(STAMP)
@@ -29,8 +30,18 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
+format-check: $(STAMP)
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# Every static check, and the test that the package has no import cycle (seconds, no suite run).
+check: lint typecheck format-check
+	$(PY) -m pytest -q tests/test_import_cycles.py
+
 bench: $(STAMP)
 	$(PY) benchmarks/inference.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache
