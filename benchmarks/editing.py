@@ -74,18 +74,23 @@ def logits_of(G, probe, ws: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def component_predictions(G, probe, sets, direction, strength):
     """Per vector of ``direction``, the (before, plus, minus) predictions on each input set."""
-    return [[edit_predictions(G, probe, inputs, direction, i, strength) for inputs in sets]
-            for i in range(len(direction))]
+    return [
+        [edit_predictions(G, probe, inputs, direction, i, strength) for inputs in sets] for i in range(len(direction))
+    ]
 
 
 def best_of(preds, direction, factor, strength):
     """The vector and sign of ``direction`` with the highest target rate x preserved rate on the
     selection set (the first set of ``preds``), scored on the test set (the second)."""
+
     def quality(score):
         return score.target * score.preserved
 
-    candidates = [(quality(score_edit(*preds[i][0], factor, strength, sign)), i, sign)
-                  for i in range(len(direction)) for sign in (1.0, -1.0)]
+    candidates = [
+        (quality(score_edit(*preds[i][0], factor, strength, sign)), i, sign)
+        for i in range(len(direction))
+        for sign in (1.0, -1.0)
+    ]
     _, i, sign = max(candidates)
     return {"vector": direction.names[i], "sign": sign, **score_edit(*preds[i][1], factor, strength, sign).as_dict()}
 
@@ -97,15 +102,23 @@ def measure_edits(G, probe, args) -> dict:
     logits = logits_of(G, probe, train.ws)
     select, test = inputs_of(G, 2, args.select), inputs_of(G, 1, args.test)
     a = args.strength
-    results: dict[str, dict] = {"interfacegan": {}, "interfacegan_conditioned": {}, "ganspace": {}, "sefa": {},
-                                "stylespace": {}}
+    results: dict[str, dict] = {
+        "interfacegan": {},
+        "interfacegan_conditioned": {},
+        "ganspace": {},
+        "sefa": {},
+        "stylespace": {},
+    }
     found = {}
     for factor in factor_targets():
         d = D.interfacegan(train.ws[:, 0], score_of(logits, factor), keep=0.02, name=factor, fingerprint=fp)
         found[factor] = d
         results["interfacegan"][factor] = measure_edit(G, probe, test, d, 0, factor, a).as_dict()
-        print(f"interfacegan {factor}: {results['interfacegan'][factor]['target']:.3f} / "
-              f"{results['interfacegan'][factor]['preserved']:.3f}", flush=True)
+        print(
+            f"interfacegan {factor}: {results['interfacegan'][factor]['target']:.3f} / "
+            f"{results['interfacegan'][factor]['preserved']:.3f}",
+            flush=True,
+        )
     binary = [f.name for f in toyfaces.FACTORS if f.kind != "categorical"]
     for factor in binary:  # condition on the two other binary/continuous factors it disturbs most
         per = results["interfacegan"][factor]["per_factor"]
@@ -113,8 +126,10 @@ def measure_edits(G, probe, args) -> dict:
         d = D.conditioned(found[factor], [found[k] for k in worst], G)
         r = measure_edit(G, probe, test, d, 0, factor, a).as_dict()
         results["interfacegan_conditioned"][factor] = {"conditioned_on": worst, **r}
-    for name, direction in (("ganspace", D.find_ganspace(G, args.samples, args.components)),
-                            ("sefa", D.sefa(G, None, args.components))):
+    for name, direction in (
+        ("ganspace", D.find_ganspace(G, args.samples, args.components)),
+        ("sefa", D.sefa(G, None, args.components)),
+    ):
         preds = component_predictions(G, probe, (select, test), direction, a)
         for factor in factor_targets():
             results[name][factor] = best_of(preds, direction, factor, a)
@@ -124,13 +139,25 @@ def measure_edits(G, probe, args) -> dict:
     for factor in factor_targets():
         order = torch.argsort(score_of(pool_logits, factor), stable=True)
         ss = D.stylespace(styles, styles[order[-20:]], styles[order[:20]], G, 1, factor, fp)
-        results["stylespace"][factor] = {"vector": ss.names[0],
-                                         **measure_edit(G, probe, test, ss, 0, factor, a).as_dict()}
-        print(f"{factor}: ganspace {results['ganspace'][factor]['target']:.3f}, "
-              f"sefa {results['sefa'][factor]['target']:.3f}, "
-              f"stylespace {results['stylespace'][factor]['target']:.3f}", flush=True)
-    return {"strength": a, "samples": args.samples, "test": args.test, "select": args.select,
-            "components": args.components, "results": results, "seconds": round(time.perf_counter() - t0, 1)}
+        results["stylespace"][factor] = {
+            "vector": ss.names[0],
+            **measure_edit(G, probe, test, ss, 0, factor, a).as_dict(),
+        }
+        print(
+            f"{factor}: ganspace {results['ganspace'][factor]['target']:.3f}, "
+            f"sefa {results['sefa'][factor]['target']:.3f}, "
+            f"stylespace {results['stylespace'][factor]['target']:.3f}",
+            flush=True,
+        )
+    return {
+        "strength": a,
+        "samples": args.samples,
+        "test": args.test,
+        "select": args.select,
+        "components": args.components,
+        "results": results,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def agreement(probe, a: torch.Tensor, b: torch.Tensor) -> float:
@@ -149,21 +176,37 @@ def measure_inversion(G, probe, smile: D.Direction, args) -> dict:
         rw = project(G, img, distance=dist, num_steps=args.project_steps, w_avg_samples=2000, seed=i)
         rp = project(G, img, distance=dist, num_steps=args.project_steps, w_plus=True, w_avg_samples=2000, seed=i)
         pivot, wplus = rw.ws(), rp.w[None]
-        tuned = pivotal_tuning(G, img, pivot, distance=dist, num_steps=args.pti_steps, learning_rate=args.pti_lr,
-                               seed=i)
+        tuned = pivotal_tuning(
+            G, img, pivot, distance=dist, num_steps=args.pti_steps, learning_rate=args.pti_lr, seed=i
+        )
         for name, net, ws in (("w", G, pivot), ("w+", G, wplus), ("pti", tuned.G, pivot)):
             errors = reconstruction_errors(net, ws, img, dist)
             with torch.no_grad():
                 rec = synthesize(net, ws)
             edit = measure_edit(net, probe, EditInputs(ws), smile, 0, "smile", args.strength, origins=(fp,))
-            rows[name].append({"image": 1_000_000 + i, **errors, "agreement": agreement(probe, target[None], rec),
-                               "edit_target": edit.target, "edit_preserved": edit.preserved})
+            rows[name].append(
+                {
+                    "image": 1_000_000 + i,
+                    **errors,
+                    "agreement": agreement(probe, target[None], rec),
+                    "edit_target": edit.target,
+                    "edit_preserved": edit.preserved,
+                }
+            )
         print(f"image {i}: " + ", ".join(f"{k} mse {v[-1]['mse']:.4f}" for k, v in rows.items()), flush=True)
-    summary = {k: {m: sum(r[m] for r in v) / len(v) for m in ("mse", "distance", "agreement", "edit_target",
-                                                            "edit_preserved")} for k, v in rows.items()}
-    return {"images": args.images, "project_steps": args.project_steps, "pti_steps": args.pti_steps,
-            "pti_lr": args.pti_lr,
-            "mean": summary, "per_image": rows, "seconds": round(time.perf_counter() - t0, 1)}
+    summary = {
+        k: {m: sum(r[m] for r in v) / len(v) for m in ("mse", "distance", "agreement", "edit_target", "edit_preserved")}
+        for k, v in rows.items()
+    }
+    return {
+        "images": args.images,
+        "project_steps": args.project_steps,
+        "pti_steps": args.pti_steps,
+        "pti_lr": args.pti_lr,
+        "mean": summary,
+        "per_image": rows,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def main():

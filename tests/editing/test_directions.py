@@ -138,12 +138,23 @@ def test_direction_files_round_trip_and_bad_files(tmp_path, G8):
 
     save_file({"vectors": torch.zeros(1, 8)}, str(tmp_path / "other.safetensors"), metadata={"format": "x"})
     bad = dict(format=D.FORMAT, method="sefa", space="w", names='["a"]', layers="null", info="{}")
-    save_file({"vectors": torch.full((1, 8), float("nan")), "scales": torch.ones(1)},
-              str(tmp_path / "nan.safetensors"), metadata=bad)
-    save_file({"vectors": torch.ones(1, 8), "scales": torch.ones(1)}, str(tmp_path / "layers.safetensors"),
-              metadata={**bad, "layers": '"0-3"'})
-    for name, match in [("missing", "not found"), ("text", "not a readable"), ("other", "not a direction"),
-                        ("nan", "NaN"), ("layers", "layers")]:
+    save_file(
+        {"vectors": torch.full((1, 8), float("nan")), "scales": torch.ones(1)},
+        str(tmp_path / "nan.safetensors"),
+        metadata=bad,
+    )
+    save_file(
+        {"vectors": torch.ones(1, 8), "scales": torch.ones(1)},
+        str(tmp_path / "layers.safetensors"),
+        metadata={**bad, "layers": '"0-3"'},
+    )
+    for name, match in [
+        ("missing", "not found"),
+        ("text", "not a readable"),
+        ("other", "not a direction"),
+        ("nan", "NaN"),
+        ("layers", "layers"),
+    ]:
         with pytest.raises(UserError, match=match):
             D.load_direction(tmp_path / f"{name}.safetensors")
 

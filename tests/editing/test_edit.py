@@ -76,13 +76,22 @@ def test_an_s_edit_equals_shifting_the_affine_bias(G8):
 
 
 def test_edit_scores_count_the_target_and_the_others():
-    before = {"smile": torch.tensor([0, 0, 1, 1]), "glasses": torch.tensor([0, 1, 0, 1]),
-              "yaw": torch.tensor([0.1, -0.5, 0.3, 0.0])}
+    before = {
+        "smile": torch.tensor([0, 0, 1, 1]),
+        "glasses": torch.tensor([0, 1, 0, 1]),
+        "yaw": torch.tensor([0.1, -0.5, 0.3, 0.0]),
+    }
     # +strength makes everyone smile; -strength makes nobody smile and moves yaw of sample 2 a lot
-    plus = {"smile": torch.tensor([1, 1, 1, 1]), "glasses": torch.tensor([0, 1, 0, 1]),
-            "yaw": torch.tensor([0.1, -0.5, 0.3, 0.0])}
-    minus = {"smile": torch.tensor([0, 0, 0, 1]), "glasses": torch.tensor([0, 0, 0, 1]),
-             "yaw": torch.tensor([0.1, -0.5, -0.6, 0.0])}
+    plus = {
+        "smile": torch.tensor([1, 1, 1, 1]),
+        "glasses": torch.tensor([0, 1, 0, 1]),
+        "yaw": torch.tensor([0.1, -0.5, 0.3, 0.0]),
+    }
+    minus = {
+        "smile": torch.tensor([0, 0, 0, 1]),
+        "glasses": torch.tensor([0, 0, 0, 1]),
+        "yaw": torch.tensor([0.1, -0.5, -0.6, 0.0]),
+    }
     s = score_edit(before, plus, minus, "smile", 3.0)
     assert s.target == 0.75  # samples 0, 1 gain a smile; 2 loses it; 3 keeps it
     assert s.per_factor == {"glasses": 1.0, "yaw": 0.75} and s.preserved == 0.875 and s.preserved_min == 0.75

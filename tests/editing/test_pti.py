@@ -26,9 +26,18 @@ def test_the_locality_regulariser_keeps_distant_latents(G8):
     def drift(G):
         return float((synthesize(G, far) - synthesize(G8, far)).square().mean())
 
-    free = pivotal_tuning(G8, target, pivot, num_steps=25, learning_rate=5e-3, locality_distance_weight=0,
-                          locality_l2_weight=0)
-    local = pivotal_tuning(G8, target, pivot, num_steps=25, learning_rate=5e-3, locality_distance_weight=10,
-                           locality_l2_weight=10, locality_alpha=3.0)
+    free = pivotal_tuning(
+        G8, target, pivot, num_steps=25, learning_rate=5e-3, locality_distance_weight=0, locality_l2_weight=0
+    )
+    local = pivotal_tuning(
+        G8,
+        target,
+        pivot,
+        num_steps=25,
+        learning_rate=5e-3,
+        locality_distance_weight=10,
+        locality_l2_weight=10,
+        locality_alpha=3.0,
+    )
     assert drift(local.G) < 0.7 * drift(free.G)
     assert all(v == 0 for v in free.locality)

@@ -12,8 +12,12 @@ from tests.tools.conftest import build_seeded
 def test_stylegan2_style_layers_and_the_ws_they_read(G8):
     layers = style_layers(G8)
     assert [(s.name, s.ws_index) for s in layers] == [
-        ("b4.conv1.affine", 0), ("b4.torgb.affine", 1), ("b8.conv0.affine", 1), ("b8.conv1.affine", 2),
-        ("b8.torgb.affine", 3)]
+        ("b4.conv1.affine", 0),
+        ("b4.torgb.affine", 1),
+        ("b8.conv0.affine", 1),
+        ("b8.conv1.affine", 2),
+        ("b8.torgb.affine", 3),
+    ]
     assert [s.offset for s in layers] == [0, 8, 16, 24, 32] and style_dim(layers) == 40
 
 

@@ -10,37 +10,104 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, force_option, 
 @click.command(name="directions")
 @network_option
 @click.option("--method", required=True, type=click.Choice(["interfacegan", "ganspace", "sefa", "stylespace"]))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="FILE.safetensors",
-              help="Where to write the direction file.")
-@click.option("--attribute", default=None, metavar="FACTOR[=VALUE]",
-              help="interfacegan, stylespace: score samples with the toyfaces probe: a binary or continuous "
-                   "factor (smile, glasses, yaw, ...) or one class of a categorical one (hair_color=grey).")
-@click.option("--scores", "scores_file", default=None, type=click.Path(dir_okay=False), metavar="FILE.npz",
-              help="interfacegan: your own labelled latents instead of --attribute: arrays 'scores' [N] and "
-                   "'z', 'w' [N, w_dim] or 'ws' [N, num_ws, w_dim] (e.g. projected images with their labels).")
-@click.option("--space", type=click.Choice(["z", "w", "w+"]), default="w", show_default=True,
-              help="interfacegan: the latent space of the boundary.")
-@click.option("--samples", type=click.IntRange(2, 10_000_000), default=None,
-              help="Samples drawn [default: 10000; stylespace 2000; sefa: only to measure each direction's spread].")
-@click.option("--keep", type=FiniteFloat(min=0, max=0.5, min_open=True), default=0.02, show_default=True,
-              help="interfacegan: fraction of highest and of lowest scored samples the SVM sees.")
-@click.option("--condition", "conditions", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="interfacegan: remove this direction's component (conditional editing; at most twice).")
-@click.option("--components", type=click.IntRange(1, 100_000), default=10, show_default=True,
-              help="ganspace, sefa: number of directions.")
-@click.option("--layers", default=None, metavar="RANGE",
-              help="The ws the directions act on, e.g. 0-3 (sefa: also the layers it factorises; stylespace: "
-                   "the layers it searches) [default: all].")
-@click.option("--examples", type=click.IntRange(1), default=20, show_default=True,
-              help="stylespace: positive and negative examples each (the samples of highest and lowest score).")
-@click.option("--channels", type=click.IntRange(1, 100_000), default=5, show_default=True,
-              help="stylespace: style channels kept.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE.safetensors",
+    help="Where to write the direction file.",
+)
+@click.option(
+    "--attribute",
+    default=None,
+    metavar="FACTOR[=VALUE]",
+    help="interfacegan, stylespace: score samples with the toyfaces probe: a binary or continuous "
+    "factor (smile, glasses, yaw, ...) or one class of a categorical one (hair_color=grey).",
+)
+@click.option(
+    "--scores",
+    "scores_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE.npz",
+    help="interfacegan: your own labelled latents instead of --attribute: arrays 'scores' [N] and "
+    "'z', 'w' [N, w_dim] or 'ws' [N, num_ws, w_dim] (e.g. projected images with their labels).",
+)
+@click.option(
+    "--space",
+    type=click.Choice(["z", "w", "w+"]),
+    default="w",
+    show_default=True,
+    help="interfacegan: the latent space of the boundary.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(2, 10_000_000),
+    default=None,
+    help="Samples drawn [default: 10000; stylespace 2000; sefa: only to measure each direction's spread].",
+)
+@click.option(
+    "--keep",
+    type=FiniteFloat(min=0, max=0.5, min_open=True),
+    default=0.02,
+    show_default=True,
+    help="interfacegan: fraction of highest and of lowest scored samples the SVM sees.",
+)
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="interfacegan: remove this direction's component (conditional editing; at most twice).",
+)
+@click.option(
+    "--components",
+    type=click.IntRange(1, 100_000),
+    default=10,
+    show_default=True,
+    help="ganspace, sefa: number of directions.",
+)
+@click.option(
+    "--layers",
+    default=None,
+    metavar="RANGE",
+    help="The ws the directions act on, e.g. 0-3 (sefa: also the layers it factorises; stylespace: "
+    "the layers it searches) [default: all].",
+)
+@click.option(
+    "--examples",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="stylespace: positive and negative examples each (the samples of highest and lowest score).",
+)
+@click.option(
+    "--channels", type=click.IntRange(1, 100_000), default=5, show_default=True, help="stylespace: style channels kept."
+)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the sampled latents.")
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @force_option
 @device_option
-def command(network, method, out, attribute, scores_file, space, samples, keep, conditions, components, layers,
-            examples, channels, seed, class_idx, force, device):
+def command(
+    network,
+    method,
+    out,
+    attribute,
+    scores_file,
+    space,
+    samples,
+    keep,
+    conditions,
+    components,
+    layers,
+    examples,
+    channels,
+    seed,
+    class_idx,
+    force,
+    device,
+):
     """Find edit directions of a network and write them to one safetensors file.
 
     \b
@@ -87,18 +154,38 @@ def command(network, method, out, attribute, scores_file, space, samples, keep, 
         if condition_dirs:
             direction = D.conditioned(direction, condition_dirs)
     elif method == "interfacegan":
-        direction = D.find_interfacegan(G, D.probe_classifier(attribute, dev), samples or 10_000, space, keep, seed,
-                                        attribute, layer_list, class_idx, condition_dirs, progress=bar)
+        direction = D.find_interfacegan(
+            G,
+            D.probe_classifier(attribute, dev),
+            samples or 10_000,
+            space,
+            keep,
+            seed,
+            attribute,
+            layer_list,
+            class_idx,
+            condition_dirs,
+            progress=bar,
+        )
     elif method == "ganspace":
         direction = D.find_ganspace(G, samples or 10_000, components, layer_list, seed, class_idx)
     elif method == "sefa":
         direction = D.sefa(G, layer_list, components, scale_samples=samples if samples is not None else 1000)
     else:
-        direction = D.find_stylespace(G, D.probe_classifier(attribute, dev), samples or 2000, examples, channels,
-                                      seed, attribute, layer_list, class_idx, progress=bar)
+        direction = D.find_stylespace(
+            G,
+            D.probe_classifier(attribute, dev),
+            samples or 2000,
+            examples,
+            channels,
+            seed,
+            attribute,
+            layer_list,
+            class_idx,
+            progress=bar,
+        )
     direction.info["network"] = str(network)
     path = D.save_direction(direction, out)
     scales = ", ".join(f"{n} (sd {float(s):.3g})" for n, s in zip(direction.names[:6], direction.scales[:6]))
     more = f", ... ({len(direction)} in all)" if len(direction) > 6 else ""
     click.echo(f"wrote {path}: {direction.method} in {direction.space}: {scales}{more}")
-

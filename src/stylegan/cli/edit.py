@@ -10,30 +10,81 @@ from stylegan.cli.common import FiniteFloat, device_option, network_option, open
 @click.command(name="edit")
 @network_option
 @click.option("--seeds", default=None, help="Seeds to edit, e.g. 0-7,12.")
-@click.option("--projected-w", default=None, type=click.Path(dir_okay=False), metavar="FILE.npz",
-              help="Edit the ws saved by `stylegan project` (or `stylegan pti`) instead of seeds.")
-@click.option("--direction", "direction_file", required=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="A direction file written by `stylegan directions`.")
-@click.option("--vector", default="0", show_default=True,
-              help="Which of the file's vectors: its name (pc3, smile, ...) or position.")
-@click.option("--strength", default="-3..3", show_default=True,
-              help="Strengths in standard deviations of the latents along the direction: A..B (with --steps), "
-                   "A (meaning -A..A) or a list A,B,C.")
-@click.option("--steps", type=click.IntRange(1, 1000), default=7, show_default=True,
-              help="Images per strip for a range A..B.")
-@click.option("--layers", default=None, metavar="RANGE",
-              help="Edit only these ws, e.g. 0-3 [default: the direction's own layers, else all].")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True,
-              help="Truncation psi of the seeds, in [-2, 2].")
+@click.option(
+    "--projected-w",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE.npz",
+    help="Edit the ws saved by `stylegan project` (or `stylegan pti`) instead of seeds.",
+)
+@click.option(
+    "--direction",
+    "direction_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="A direction file written by `stylegan directions`.",
+)
+@click.option(
+    "--vector",
+    default="0",
+    show_default=True,
+    help="Which of the file's vectors: its name (pc3, smile, ...) or position.",
+)
+@click.option(
+    "--strength",
+    default="-3..3",
+    show_default=True,
+    help="Strengths in standard deviations of the latents along the direction: A..B (with --steps), "
+    "A (meaning -A..A) or a list A,B,C.",
+)
+@click.option(
+    "--steps", type=click.IntRange(1, 1000), default=7, show_default=True, help="Images per strip for a range A..B."
+)
+@click.option(
+    "--layers",
+    default=None,
+    metavar="RANGE",
+    help="Edit only these ws, e.g. 0-3 [default: the direction's own layers, else all].",
+)
+@click.option(
+    "--trunc",
+    "truncation_psi",
+    type=FiniteFloat(),
+    default=1.0,
+    show_default=True,
+    help="Truncation psi of the seeds, in [-2, 2].",
+)
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
-@click.option("--video", "video_frames", type=click.IntRange(0, 10_000), default=0, show_default=True,
-              help="Also write edit.mp4 sweeping the strengths with this many frames (0: no video).")
+@click.option(
+    "--video",
+    "video_frames",
+    type=click.IntRange(0, 10_000),
+    default=0,
+    show_default=True,
+    help="Also write edit.mp4 sweeping the strengths with this many frames (0: no video).",
+)
 @click.option("--fps", type=FiniteFloat(min=0.1, max=240), default=15, show_default=True)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the results.")
 @device_option
-def command(network, seeds, projected_w, direction_file, vector, strength, steps, layers, truncation_psi, class_idx,
-            noise_mode, video_frames, fps, outdir, device):
+def command(
+    network,
+    seeds,
+    projected_w,
+    direction_file,
+    vector,
+    strength,
+    steps,
+    layers,
+    truncation_psi,
+    class_idx,
+    noise_mode,
+    video_frames,
+    fps,
+    outdir,
+    device,
+):
     """Edit images along a direction: one strip per seed (seedNNNN.png) or saved w (projNNNN.png), the
     strengths left to right, plus grid.png (all strips), edit.json and, with --video, edit.mp4.
 
@@ -73,8 +124,10 @@ def command(network, seeds, projected_w, direction_file, vector, strength, steps
         ws = load_projected_ws(projected_w, G.num_ws, G.w_dim)
         inputs = EditInputs(ws.to(dev))
         names = [f"proj{i:04d}" for i in range(ws.shape[0])]
-    refuse_overwriting_inputs({"--network": network, "--projected-w": projected_w, "--direction": direction_file},
-                              edit_paths(outdir, names, video_frames > 0))
+    refuse_overwriting_inputs(
+        {"--network": network, "--projected-w": projected_w, "--direction": direction_file},
+        edit_paths(outdir, names, video_frames > 0),
+    )
     check_writable_folder(outdir)
     origins = _origins(network)
     images = render_edits(G, inputs, direction, index, strengths, layer_list, noise_mode, origins=origins)
@@ -83,14 +136,24 @@ def command(network, seeds, projected_w, direction_file, vector, strength, steps
         lo, hi = min(strengths), max(strengths)
         sweep = [lo + (hi - lo) * i / max(1, video_frames - 1) for i in range(video_frames)]
         video = render_edits(G, inputs, direction, index, sweep, layer_list, noise_mode, origins=origins)
-    info = {"network": str(network), "direction": str(direction_file), "method": direction.method,
-            "space": direction.space, "vector": direction.names[index], "scale": float(direction.scales[index]),
-            "layers": layer_list if layer_list is not None else direction.layers, "noise_mode": noise_mode}
-    files = write_edits(images, names, strengths, outdir, info, video, fps,
-                        notice=lambda m: click.echo(f"note: {m}", err=True))
-    click.echo(f"edited {len(names)} input(s) along {direction.names[index]} ({direction.method}, "
-               f"{direction.space}) at {len(strengths)} strengths; wrote {files.grid}"
-               + (f", {files.video.name}" if files.video else ""))
+    info = {
+        "network": str(network),
+        "direction": str(direction_file),
+        "method": direction.method,
+        "space": direction.space,
+        "vector": direction.names[index],
+        "scale": float(direction.scales[index]),
+        "layers": layer_list if layer_list is not None else direction.layers,
+        "noise_mode": noise_mode,
+    }
+    files = write_edits(
+        images, names, strengths, outdir, info, video, fps, notice=lambda m: click.echo(f"note: {m}", err=True)
+    )
+    click.echo(
+        f"edited {len(names)} input(s) along {direction.names[index]} ({direction.method}, "
+        f"{direction.space}) at {len(strengths)} strengths; wrote {files.grid}"
+        + (f", {files.video.name}" if files.video else "")
+    )
 
 
 def _origins(network: str) -> tuple[str, ...]:

@@ -87,8 +87,11 @@ class Direction:
         try:
             i = int(key)
         except (TypeError, ValueError):
-            raise UserError(f"this direction has no vector {key!r} (it has: {', '.join(self.names[:12])}"
-                            + (", ..." if len(self.names) > 12 else "") + ")") from None
+            raise UserError(
+                f"this direction has no vector {key!r} (it has: {', '.join(self.names[:12])}"
+                + (", ..." if len(self.names) > 12 else "")
+                + ")"
+            ) from None
         if not 0 <= i < len(self):
             raise UserError(f"vector index {i} is outside [0, {len(self)})")
         return i
@@ -100,13 +103,19 @@ class Direction:
         dims = {"z": G.z_dim, "w": G.w_dim, "w+": G.num_ws * G.w_dim}
         dim = dims[self.space] if self.space != "s" else style_dim(layers or style_layers(G))
         if self.vectors.shape[1] != dim:
-            raise UserError(f"this {self.space} direction has {self.vectors.shape[1]} dimensions; the network's "
-                            f"{self.space} space has {dim}")
+            raise UserError(
+                f"this {self.space} direction has {self.vectors.shape[1]} dimensions; the network's "
+                f"{self.space} space has {dim}"
+            )
         if self.layers is not None and any(not 0 <= i < G.num_ws for i in self.layers):
             raise UserError(f"the direction's layers {self.layers} are outside the network's [0, {G.num_ws})")
         if self.fingerprint and self.fingerprint not in also and self.fingerprint != network_fingerprint(G):
-            warnings.warn(f"the direction was found on another network (fingerprint {self.fingerprint}); "
-                          "it applies (same shapes) but may not mean the same", StyleganWarning, stacklevel=2)
+            warnings.warn(
+                f"the direction was found on another network (fingerprint {self.fingerprint}); "
+                "it applies (same shapes) but may not mean the same",
+                StyleganWarning,
+                stacklevel=2,
+            )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,11 +128,19 @@ def save_direction(direction: Direction, path: str | Path) -> Path:
 
     from stylegan.utils.files import atomic_write
 
-    tensors = {"vectors": direction.vectors.detach().float().cpu().contiguous(),
-               "scales": direction.scales.detach().float().cpu().contiguous()}
-    meta = {"format": FORMAT, "method": direction.method, "space": direction.space,
-            "names": json.dumps(direction.names), "layers": json.dumps(direction.layers),
-            "fingerprint": direction.fingerprint, "info": json.dumps(direction.info)}
+    tensors = {
+        "vectors": direction.vectors.detach().float().cpu().contiguous(),
+        "scales": direction.scales.detach().float().cpu().contiguous(),
+    }
+    meta = {
+        "format": FORMAT,
+        "method": direction.method,
+        "space": direction.space,
+        "names": json.dumps(direction.names),
+        "layers": json.dumps(direction.layers),
+        "fingerprint": direction.fingerprint,
+        "info": json.dumps(direction.info),
+    }
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
@@ -172,8 +189,15 @@ def load_direction(path: str | Path) -> Direction:
 
 
 @torch.no_grad()
-def sample_latents(G, num: int, seed: int = 0, class_idx: int | None = None, batch_size: int = 1000,
-                   device="cpu", truncation_psi: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_latents(
+    G,
+    num: int,
+    seed: int = 0,
+    class_idx: int | None = None,
+    batch_size: int = 1000,
+    device="cpu",
+    truncation_psi: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(z [num, z_dim], w [num, w_dim]) of ``num`` samples, z from ``torch.Generator().manual_seed(seed)``."""
     from stylegan.tools.generate import labels_for
 
@@ -199,9 +223,16 @@ def _unit(v: torch.Tensor) -> torch.Tensor:
 # InterFaceGAN
 
 
-def interfacegan(latents: torch.Tensor, scores: torch.Tensor, keep: float = 0.02, C: float = 1.0,
-                 space: str = "w", name: str = "attribute", layers: list[int] | None = None,
-                 fingerprint: str = "") -> Direction:
+def interfacegan(
+    latents: torch.Tensor,
+    scores: torch.Tensor,
+    keep: float = 0.02,
+    C: float = 1.0,
+    space: str = "w",
+    name: str = "attribute",
+    layers: list[int] | None = None,
+    fingerprint: str = "",
+) -> Direction:
     """The unit normal of a linear SVM separating the ``keep`` fraction of samples of highest score
     from the ``keep`` fraction of lowest score (InterFaceGAN, Section 3.1: 2 % of each end); scores
     of two values are labels, and every sample of each is used. Positive strengths move towards
@@ -225,17 +256,33 @@ def interfacegan(latents: torch.Tensor, scores: torch.Tensor, keep: float = 0.02
         order = torch.argsort(scores, stable=True)
         low, high = order[:k], order[-k:]
         if scores[high].min() <= scores[low].max():
-            raise UserError(f"the {k} highest and {k} lowest scores overlap: the attribute does not vary enough "
-                            "among these samples (more samples, or a smaller --keep)")
+            raise UserError(
+                f"the {k} highest and {k} lowest scores overlap: the attribute does not vary enough "
+                "among these samples (more samples, or a smaller --keep)"
+            )
     x = torch.cat([latents[low], latents[high]])
     y = torch.cat([-torch.ones(len(low)), torch.ones(len(high))])
     mean = x.mean(dim=0)
     w = fit_linear_svm(x - mean, y, C)
     normal = _unit(w[:-1].float()[None])
     accuracy = float(((((x - mean).double() @ w[:-1] + w[-1]) > 0).float() * 2 - 1 == y).float().mean())
-    return Direction(normal, _spread(latents, normal), space, "interfacegan", [name], layers, fingerprint,
-                     {"keep": keep, "samples": int(latents.shape[0]), "negatives": len(low),
-                      "positives": len(high), "C": C, "svm_train_accuracy": accuracy})
+    return Direction(
+        normal,
+        _spread(latents, normal),
+        space,
+        "interfacegan",
+        [name],
+        layers,
+        fingerprint,
+        {
+            "keep": keep,
+            "samples": int(latents.shape[0]),
+            "negatives": len(low),
+            "positives": len(high),
+            "C": C,
+            "svm_train_accuracy": accuracy,
+        },
+    )
 
 
 def condition(primary: torch.Tensor, others: list[torch.Tensor]) -> torch.Tensor:
@@ -255,8 +302,13 @@ def condition(primary: torch.Tensor, others: list[torch.Tensor]) -> torch.Tensor
 # GANSpace
 
 
-def ganspace(latents: torch.Tensor, num_components: int = 10, layers: list[int] | None = None,
-             space: str = "w", fingerprint: str = "") -> Direction:
+def ganspace(
+    latents: torch.Tensor,
+    num_components: int = 10,
+    layers: list[int] | None = None,
+    space: str = "w",
+    fingerprint: str = "",
+) -> Direction:
     """Principal components of ``latents`` [N, dim] (GANSpace: sampled w), largest variance first,
     each scaled by its standard deviation and given the sign that makes its largest entry positive."""
     latents = torch.as_tensor(latents).double()
@@ -271,8 +323,16 @@ def ganspace(latents: torch.Tensor, num_components: int = 10, layers: list[int] 
     vectors = vectors * signs
     stds = sv[:num_components] / math.sqrt(n - 1)
     explained = (sv.square() / sv.square().sum())[:num_components]
-    return Direction(vectors.float(), stds.float(), space, "ganspace", [f"pc{i}" for i in range(num_components)],
-                     layers, fingerprint, {"samples": n, "explained_variance": [round(float(e), 6) for e in explained]})
+    return Direction(
+        vectors.float(),
+        stds.float(),
+        space,
+        "ganspace",
+        [f"pc{i}" for i in range(num_components)],
+        layers,
+        fingerprint,
+        {"samples": n, "explained_variance": [round(float(e), 6) for e in explained]},
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -291,8 +351,9 @@ def sefa_vectors(weights: list[torch.Tensor], normalize: bool = True) -> tuple[t
     return (vh * signs).float(), s.square().float()
 
 
-def sefa(G, layers: list[int] | None = None, num_components: int = 10, normalize: bool = True,
-         scale_samples: int = 1000) -> Direction:
+def sefa(
+    G, layers: list[int] | None = None, num_components: int = 10, normalize: bool = True, scale_samples: int = 1000
+) -> Direction:
     """Closed-form factorisation (SeFa) of the affine layers that read the ws in ``layers`` (all by
     default). The directions need no sampling; ``scale_samples`` mapped latents only measure each
     direction's spread (0: scale 1, i.e. strength in raw w units as in the SeFa paper)."""
@@ -306,9 +367,20 @@ def sefa(G, layers: list[int] | None = None, num_components: int = 10, normalize
         scales = _spread(sample_latents(G, scale_samples, seed=0)[1], vectors)
     else:
         scales = torch.ones(vectors.shape[0])
-    return Direction(vectors, scales, "w", "sefa", [f"sefa{i}" for i in range(vectors.shape[0])], layers,
-                     network_fingerprint(G), {"eigenvalues": [round(float(e), 6) for e in eigenvalues],
-                                              "normalize": normalize, "style_layers": [s.name for s in chosen]})
+    return Direction(
+        vectors,
+        scales,
+        "w",
+        "sefa",
+        [f"sefa{i}" for i in range(vectors.shape[0])],
+        layers,
+        network_fingerprint(G),
+        {
+            "eigenvalues": [round(float(e), 6) for e in eigenvalues],
+            "normalize": normalize,
+            "style_layers": [s.name for s in chosen],
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -327,9 +399,16 @@ def sample_styles(G, ws: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     return torch.cat(captured)
 
 
-def stylespace(styles: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, G=None,
-               num_channels: int = 5, name: str = "attribute", fingerprint: str = "",
-               layers: list[int] | None = None) -> Direction:
+def stylespace(
+    styles: torch.Tensor,
+    positive: torch.Tensor,
+    negative: torch.Tensor,
+    G=None,
+    num_channels: int = 5,
+    name: str = "attribute",
+    fingerprint: str = "",
+    layers: list[int] | None = None,
+) -> Direction:
     """The ``num_channels`` style channels most specific to an attribute (StyleSpace, Section 4.2):
     per channel, (mean over positive examples - mean over negative ones) / standard deviation over
     ``styles`` (samples of S). One one-hot vector per channel, sign towards the positive examples,
@@ -358,13 +437,26 @@ def stylespace(styles: torch.Tensor, positive: torch.Tensor, negative: torch.Ten
     layers = style_layers(G) if G is not None else None
     labels = []
     for c in top.tolist():
-        where = next((f"{s.name}[{c - s.offset}]" for s in layers or [] if s.offset <= c < s.offset + s.channels),
-                     f"channel{c}")
+        where = next(
+            (f"{s.name}[{c - s.offset}]" for s in layers or [] if s.offset <= c < s.offset + s.channels), f"channel{c}"
+        )
         labels.append(f"{name}:{where}")
     ws_of = sorted({s.ws_index for s in layers or [] for c in top.tolist() if s.offset <= c < s.offset + s.channels})
-    return Direction(vectors, std[top].float(), "s", "stylespace", labels, ws_of or None, fingerprint,
-                     {"channels": top.tolist(), "scores": [round(float(score[c]), 4) for c in top],
-                      "positives": int(positive.shape[0]), "negatives": int(negative.shape[0])})
+    return Direction(
+        vectors,
+        std[top].float(),
+        "s",
+        "stylespace",
+        labels,
+        ws_of or None,
+        fingerprint,
+        {
+            "channels": top.tolist(),
+            "scores": [round(float(score[c]), 4) for c in top],
+            "positives": int(positive.shape[0]),
+            "negatives": int(negative.shape[0]),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -424,7 +516,6 @@ def score_samples(G, classifier: Classifier, ws: torch.Tensor, batch_size: int =
     return scores
 
 
-
 # ------------------------------------------------------------------------------------------------
 # From a network and a classifier to a direction (what `stylegan directions` calls)
 
@@ -439,19 +530,37 @@ def _latents_in(space: str, G, z: torch.Tensor, w: torch.Tensor) -> torch.Tensor
     raise UserError(f"InterFaceGAN works in z, w or w+, not {space!r}")
 
 
-def find_interfacegan(G, classifier: Classifier, samples: int = 10_000, space: str = "w", keep: float = 0.02,
-                      seed: int = 0, name: str = "attribute", layers: list[int] | None = None,
-                      class_idx: int | None = None, conditions: list[Direction] = (), progress=None) -> Direction:
+def find_interfacegan(
+    G,
+    classifier: Classifier,
+    samples: int = 10_000,
+    space: str = "w",
+    keep: float = 0.02,
+    seed: int = 0,
+    name: str = "attribute",
+    layers: list[int] | None = None,
+    class_idx: int | None = None,
+    conditions: list[Direction] = (),
+    progress=None,
+) -> Direction:
     """Sample ``samples`` latents, score their images with ``classifier`` (any callable: images in
     [-1, 1] -> one score per image), fit the InterFaceGAN boundary in ``space``, optionally conditioned
     on up to two other directions of the same space."""
     device = next(G.synthesis.parameters()).device
     z, w = sample_latents(G, samples, seed, class_idx, device=device)
     ws = w[:, None].expand(-1, G.num_ws, -1)
-    scores = torch.cat([score_samples(G, classifier, ws[i : i + 1000])
-                        for i in _progress(range(0, samples, 1000), progress)])
-    direction = interfacegan(_latents_in(space, G, z, w), scores, keep, space=space, name=name, layers=layers,
-                             fingerprint=network_fingerprint(G))
+    scores = torch.cat(
+        [score_samples(G, classifier, ws[i : i + 1000]) for i in _progress(range(0, samples, 1000), progress)]
+    )
+    direction = interfacegan(
+        _latents_in(space, G, z, w),
+        scores,
+        keep,
+        space=space,
+        name=name,
+        layers=layers,
+        fingerprint=network_fingerprint(G),
+    )
     if conditions:
         return conditioned(direction, conditions, G)
     return direction
@@ -478,8 +587,10 @@ def interfacegan_from_file(G, path, keep: float = 0.02, layers: list[int] | None
     x = arrays[key]
     expected = {"z": (G.z_dim,), "w": (G.w_dim,), "ws": (G.num_ws, G.w_dim)}[key]
     if not np.issubdtype(x.dtype, np.floating) or x.ndim != 1 + len(expected) or tuple(x.shape[1:]) != expected:
-        raise UserError(f"{path}: '{key}' must be floating-point [N, {', '.join(map(str, expected))}], "
-                        f"got {x.dtype} {list(x.shape)}")
+        raise UserError(
+            f"{path}: '{key}' must be floating-point [N, {', '.join(map(str, expected))}], "
+            f"got {x.dtype} {list(x.shape)}"
+        )
     scores = arrays["scores"]
     if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == bool):
         raise UserError(f"{path}: 'scores' must be numbers, got {scores.dtype}")
@@ -487,16 +598,25 @@ def interfacegan_from_file(G, path, keep: float = 0.02, layers: list[int] | None
         raise UserError(f"{path}: '{key}' holds NaN or infinite values")
     space = {"z": "z", "w": "w", "ws": "w+"}[key]
     latents = torch.from_numpy(x.astype(np.float32)).flatten(1)
-    return interfacegan(latents, torch.from_numpy(scores.astype(np.float64)).reshape(-1), keep, space=space,
-                          name=str(path), layers=layers, fingerprint=network_fingerprint(G))
+    return interfacegan(
+        latents,
+        torch.from_numpy(scores.astype(np.float64)).reshape(-1),
+        keep,
+        space=space,
+        name=str(path),
+        layers=layers,
+        fingerprint=network_fingerprint(G),
+    )
 
 
 def conditioned(direction: Direction, conditions: list[Direction], G=None) -> Direction:
     """``direction`` (its first vector) with the first vector of each condition removed (Eq. 4)."""
     for c in conditions:
         if c.space != direction.space or c.vectors.shape[1] != direction.vectors.shape[1]:
-            raise UserError(f"a condition must be a direction of the same space ({direction.space}, "
-                            f"{direction.vectors.shape[1]} dimensions), got {c.space} with {c.vectors.shape[1]}")
+            raise UserError(
+                f"a condition must be a direction of the same space ({direction.space}, "
+                f"{direction.vectors.shape[1]} dimensions), got {c.space} with {c.vectors.shape[1]}"
+            )
     vector = condition(direction.vectors[0], [c.vectors[0] for c in conditions])[None]
     info = {**direction.info, "conditioned_on": [c.names[0] for c in conditions]}
     scales = direction.scales[:1]
@@ -504,21 +624,44 @@ def conditioned(direction: Direction, conditions: list[Direction], G=None) -> Di
         device = next(G.synthesis.parameters()).device
         z, w = sample_latents(G, 2000, seed=0, device=device)
         scales = _spread(_latents_in(direction.space, G, z, w), vector)
-    return Direction(vector, scales, direction.space, direction.method, direction.names[:1], direction.layers,
-                     direction.fingerprint, info)
+    return Direction(
+        vector,
+        scales,
+        direction.space,
+        direction.method,
+        direction.names[:1],
+        direction.layers,
+        direction.fingerprint,
+        info,
+    )
 
 
-def find_ganspace(G, samples: int = 10_000, components: int = 10, layers: list[int] | None = None,
-                  seed: int = 0, class_idx: int | None = None) -> Direction:
+def find_ganspace(
+    G,
+    samples: int = 10_000,
+    components: int = 10,
+    layers: list[int] | None = None,
+    seed: int = 0,
+    class_idx: int | None = None,
+) -> Direction:
     """GANSpace directions of ``G``: PCA of ``samples`` mapped latents."""
     device = next(G.synthesis.parameters()).device
     _, w = sample_latents(G, samples, seed, class_idx, device=device)
     return ganspace(w, components, layers, "w", network_fingerprint(G))
 
 
-def find_stylespace(G, classifier: Classifier, samples: int = 2000, examples: int = 20, channels: int = 5,
-                    seed: int = 0, name: str = "attribute", layers: list[int] | None = None,
-                    class_idx: int | None = None, progress=None) -> Direction:
+def find_stylespace(
+    G,
+    classifier: Classifier,
+    samples: int = 2000,
+    examples: int = 20,
+    channels: int = 5,
+    seed: int = 0,
+    name: str = "attribute",
+    layers: list[int] | None = None,
+    class_idx: int | None = None,
+    progress=None,
+) -> Direction:
     """StyleSpace channels of ``G`` for an attribute: S of ``samples`` samples gives each channel's
     spread; the ``examples`` samples of highest and of lowest score are the positive and negative examples."""
     device = next(G.synthesis.parameters()).device
@@ -526,12 +669,15 @@ def find_stylespace(G, classifier: Classifier, samples: int = 2000, examples: in
     ws = w[:, None].expand(-1, G.num_ws, -1)
     if not 1 <= examples <= samples // 2:
         raise UserError(f"examples must be within [1, samples / 2 = {samples // 2}], got {examples}")
-    parts = [(score_samples(G, classifier, ws[i : i + 500]), sample_styles(G, ws[i : i + 500]))
-             for i in _progress(range(0, samples, 500), progress)]
+    parts = [
+        (score_samples(G, classifier, ws[i : i + 500]), sample_styles(G, ws[i : i + 500]))
+        for i in _progress(range(0, samples, 500), progress)
+    ]
     scores, styles = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     order = torch.argsort(scores, stable=True)
-    return stylespace(styles, styles[order[-examples:]], styles[order[:examples]], G, channels, name,
-                      network_fingerprint(G), layers)
+    return stylespace(
+        styles, styles[order[-examples:]], styles[order[:examples]], G, channels, name, network_fingerprint(G), layers
+    )
 
 
 def _progress(iterable, progress):

@@ -59,8 +59,14 @@ class EditInputs:
 
 
 @torch.no_grad()
-def inputs_from_seeds(G, seeds: list[int], class_idx: int | None = None, truncation_psi: float = 1.0,
-                      truncation_cutoff: int | None = None, device="cpu") -> EditInputs:
+def inputs_from_seeds(
+    G,
+    seeds: list[int],
+    class_idx: int | None = None,
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    device="cpu",
+) -> EditInputs:
     from stylegan.utils.seeds import z_from_seeds
 
     z = z_from_seeds(seeds, G.z_dim).to(device)
@@ -77,16 +83,21 @@ def _layers(G, direction: Direction, layers: list[int] | None) -> list[int]:
     return chosen
 
 
-def edited_ws(G, inputs: EditInputs, direction: Direction, index: int, strength: float,
-              layers: list[int] | None = None) -> torch.Tensor:
+def edited_ws(
+    G, inputs: EditInputs, direction: Direction, index: int, strength: float, layers: list[int] | None = None
+) -> torch.Tensor:
     """The ws of ``inputs`` moved by ``strength`` along vector ``index`` (z, w and w+ spaces)."""
     v = direction.vectors[index] * direction.scales[index] * strength
     chosen = _layers(G, direction, layers)
     if direction.space == "z":
         if inputs.z is None:
             raise UserError("a Z direction edits z, so it needs seeds; projected ws have no z (use a W direction)")
-        ws = G.mapping(inputs.z + v.to(inputs.z), inputs.c, truncation_psi=inputs.truncation_psi,
-                       truncation_cutoff=inputs.truncation_cutoff)
+        ws = G.mapping(
+            inputs.z + v.to(inputs.z),
+            inputs.c,
+            truncation_psi=inputs.truncation_psi,
+            truncation_cutoff=inputs.truncation_cutoff,
+        )
         keep = torch.ones(G.num_ws, dtype=torch.bool)
         keep[chosen] = False
         ws[:, keep] = inputs.ws[:, keep]  # a layer range limits a Z edit too
@@ -102,8 +113,9 @@ def edited_ws(G, inputs: EditInputs, direction: Direction, index: int, strength:
     return ws
 
 
-def style_offset(G, direction: Direction, index: int, strength: float, layers: list[int] | None = None,
-                 slayers=None) -> torch.Tensor:
+def style_offset(
+    G, direction: Direction, index: int, strength: float, layers: list[int] | None = None, slayers=None
+) -> torch.Tensor:
     """The S offset of an S direction, zero outside the style layers that read the chosen ws."""
     slayers = style_layers(G) if slayers is None else slayers
     chosen = set(_layers(G, direction, layers)) if layers is not None else None
@@ -118,9 +130,18 @@ def style_offset(G, direction: Direction, index: int, strength: float, layers: l
 
 
 @torch.no_grad()
-def render_edits(G, inputs: EditInputs, direction: Direction, index: int, strengths: list[float],
-                 layers: list[int] | None = None, noise_mode: str = "const", batch_size: int = 16,
-                 progress=None, origins: tuple[str, ...] = ()) -> torch.Tensor:
+def render_edits(
+    G,
+    inputs: EditInputs,
+    direction: Direction,
+    index: int,
+    strengths: list[float],
+    layers: list[int] | None = None,
+    noise_mode: str = "const",
+    batch_size: int = 16,
+    progress=None,
+    origins: tuple[str, ...] = (),
+) -> torch.Tensor:
     """Images [N, len(strengths), C, H, W] in [-1, 1] on the CPU: each input edited at each strength.
     ``origins``: fingerprints of networks ``G`` derives from (see ``Direction.check_network``)."""
     index = direction.index(index)
@@ -131,16 +152,20 @@ def render_edits(G, inputs: EditInputs, direction: Direction, index: int, streng
     for k, a in enumerate(strengths):
         images = []
         for i in range(0, inputs.ws.shape[0], batch_size):
-            part = EditInputs(inputs.ws[i : i + batch_size].to(device),
-                              None if inputs.z is None else inputs.z[i : i + batch_size].to(device),
-                              None if inputs.c is None else inputs.c[i : i + batch_size].to(device),
-                              inputs.truncation_psi, inputs.truncation_cutoff)
+            part = EditInputs(
+                inputs.ws[i : i + batch_size].to(device),
+                None if inputs.z is None else inputs.z[i : i + batch_size].to(device),
+                None if inputs.c is None else inputs.c[i : i + batch_size].to(device),
+                inputs.truncation_psi,
+                inputs.truncation_cutoff,
+            )
             if direction.space == "s":
                 with offset_styles(G, style_offset(G, direction, index, a, layers, slayers).to(device), slayers):
                     images.append(synthesize(G, part.ws, noise_mode=noise_mode).cpu())
             else:
-                images.append(synthesize(G, edited_ws(G, part, direction, index, a, layers),
-                                         noise_mode=noise_mode).cpu())
+                images.append(
+                    synthesize(G, edited_ws(G, part, direction, index, a, layers), noise_mode=noise_mode).cpu()
+                )
         columns.append(torch.cat(images))
         if progress is not None:
             progress(k + 1, len(strengths))
@@ -165,8 +190,16 @@ def edit_paths(outdir: str | Path, names: list[str], video: bool = False) -> lis
     return paths + ([outdir / "edit.mp4", outdir / "edit.gif"] if video else [])
 
 
-def write_edits(images: torch.Tensor, names: list[str], strengths: list[float], outdir: str | Path,
-                info: dict, video_images: torch.Tensor | None = None, fps: float = 15, notice=print) -> EditFiles:
+def write_edits(
+    images: torch.Tensor,
+    names: list[str],
+    strengths: list[float],
+    outdir: str | Path,
+    info: dict,
+    video_images: torch.Tensor | None = None,
+    fps: float = 15,
+    notice=print,
+) -> EditFiles:
     """One strip per input (``<name>.png``: the strengths left to right), ``grid.png`` (every strip,
     one per row), ``edit.json`` and, given ``video_images`` ([N, F, C, H, W]: the inputs rendered at
     F strengths), ``edit.mp4``: a grid of the inputs swept through the F strengths and back."""

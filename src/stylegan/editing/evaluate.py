@@ -80,9 +80,15 @@ class EditScore:
     samples: int
 
     def as_dict(self) -> dict:
-        return {"factor": self.factor, "strength": self.strength, "target": round(self.target, 4),
-                "preserved": round(self.preserved, 4), "preserved_min": round(self.preserved_min, 4),
-                "per_factor": {k: round(v, 4) for k, v in self.per_factor.items()}, "samples": self.samples}
+        return {
+            "factor": self.factor,
+            "strength": self.strength,
+            "target": round(self.target, 4),
+            "preserved": round(self.preserved, 4),
+            "preserved_min": round(self.preserved_min, 4),
+            "per_factor": {k: round(v, 4) for k, v in self.per_factor.items()},
+            "samples": self.samples,
+        }
 
 
 def score_edit(before: dict, plus: dict, minus: dict, factor: str, strength: float, sign: float = 1.0) -> EditScore:
@@ -95,22 +101,46 @@ def score_edit(before: dict, plus: dict, minus: dict, factor: str, strength: flo
     after = {k: torch.where(take_plus, plus[k], minus[k]) for k in before}
     changed = target_changed(before, after, factor, signs)
     kept = {k: float(unchanged(before, after, k).float().mean()) for k in before if k != name}
-    return EditScore(factor, strength, float(changed.float().mean()), sum(kept.values()) / len(kept),
-                     min(kept.values()), kept, int(signs.shape[0]))
+    return EditScore(
+        factor,
+        strength,
+        float(changed.float().mean()),
+        sum(kept.values()) / len(kept),
+        min(kept.values()),
+        kept,
+        int(signs.shape[0]),
+    )
 
 
 @torch.no_grad()
-def edit_predictions(G, probe, inputs: EditInputs, direction: Direction, index: int | str, strength: float,
-                     layers: list[int] | None = None, origins: tuple[str, ...] = ()) -> tuple[dict, dict, dict]:
+def edit_predictions(
+    G,
+    probe,
+    inputs: EditInputs,
+    direction: Direction,
+    index: int | str,
+    strength: float,
+    layers: list[int] | None = None,
+    origins: tuple[str, ...] = (),
+) -> tuple[dict, dict, dict]:
     """Probe predictions of the inputs unedited, edited by +strength and by -strength."""
     images = render_edits(G, inputs, direction, index, [0.0, strength, -strength], layers, origins=origins)
     return tuple(predictions(probe, images[:, j]) for j in range(3))
 
 
 @torch.no_grad()
-def measure_edit(G, probe, inputs: EditInputs, direction: Direction, index: int | str, factor: str,
-                 strength: float, layers: list[int] | None = None, sign: float = 1.0,
-                 origins: tuple[str, ...] = ()) -> EditScore:
+def measure_edit(
+    G,
+    probe,
+    inputs: EditInputs,
+    direction: Direction,
+    index: int | str,
+    factor: str,
+    strength: float,
+    layers: list[int] | None = None,
+    sign: float = 1.0,
+    origins: tuple[str, ...] = (),
+) -> EditScore:
     """``EditScore`` of editing ``inputs`` along vector ``index`` by ``strength`` towards (or, where
     the sample has it, away from) ``factor``. ``sign`` flips the direction."""
     before, plus, minus = edit_predictions(G, probe, inputs, direction, index, strength, layers, origins)

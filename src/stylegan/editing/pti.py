@@ -92,8 +92,10 @@ def pivotal_tuning(
                 w_r = pivot + locality_alpha * step_dir / step_dir.norm(dim=-1, keepdim=True).clamp(min=1e-8)
                 reference = synthesize(original, w_r, noise_mode="const")
             moved = synthesize(tuned, w_r, noise_mode="const")
-            loc = (locality_distance_weight * distance(for_distance(moved), for_distance(reference)).sum()
-                   + locality_l2_weight * mse_distance(moved, reference).sum())
+            loc = (
+                locality_distance_weight * distance(for_distance(moved), for_distance(reference)).sum()
+                + locality_l2_weight * mse_distance(moved, reference).sum()
+            )
             loss = loss + loc
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -121,8 +123,15 @@ def reconstruction_errors(G, ws: torch.Tensor, target, distance: Distance | None
     return out
 
 
-PTI_FILES = ("projected_w.npz", "tuned.safetensors", "target.png", "pivot.png", "tuned.png", "side_by_side.png",
-             "pti.json")
+PTI_FILES = (
+    "projected_w.npz",
+    "tuned.safetensors",
+    "target.png",
+    "pivot.png",
+    "tuned.png",
+    "side_by_side.png",
+    "pti.json",
+)
 
 
 def pti_paths(outdir: str | Path) -> list[Path]:
@@ -130,8 +139,15 @@ def pti_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def write_pti(G, result: PTIResult, pivot_w: torch.Tensor, target: np.ndarray, outdir: str | Path,
-              distance: Distance | None = None, info: dict | None = None) -> dict:
+def write_pti(
+    G,
+    result: PTIResult,
+    pivot_w: torch.Tensor,
+    target: np.ndarray,
+    outdir: str | Path,
+    distance: Distance | None = None,
+    info: dict | None = None,
+) -> dict:
     """Write the pivot (``projected_w.npz``, key ``w`` as ``stylegan project`` saves it), the tuned
     network (``tuned.safetensors``, naming ``G``'s fingerprint as ``pti_of``), ``target.png``,
     ``pivot.png`` (``G`` at the pivot), ``tuned.png``, ``side_by_side.png`` and ``pti.json`` (errors
@@ -156,8 +172,15 @@ def write_pti(G, result: PTIResult, pivot_w: torch.Tensor, target: np.ndarray, o
     save_png(pivot_img, out / "pivot.png")
     save_png(tuned_img, out / "tuned.png")
     save_png(np.concatenate([target, pivot_img, tuned_img], axis=1), out / "side_by_side.png")
-    summary = {**(info or {}), "seconds": round(result.seconds, 3), "before": before, "after": after,
-               "per_step": {"reconstruction": [float(f"{v:.6g}") for v in result.reconstruction],
-                            "locality": [float(f"{v:.6g}") for v in result.locality]}}
+    summary = {
+        **(info or {}),
+        "seconds": round(result.seconds, 3),
+        "before": before,
+        "after": after,
+        "per_step": {
+            "reconstruction": [float(f"{v:.6g}") for v in result.reconstruction],
+            "locality": [float(f"{v:.6g}") for v in result.locality],
+        },
+    }
     save_json(out / "pti.json", json.dumps(summary, indent=1) + "\n")
     return summary

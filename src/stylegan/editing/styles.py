@@ -31,10 +31,16 @@ class StyleLayer:
 
 
 def _affine_modules(synthesis: nn.Module) -> list[tuple[str, FullyConnectedLayer]]:
-    skip = {f"{name}.affine" if name else "affine" for name, m in synthesis.named_modules()
-            if isinstance(m, FourierFeatureInput)}
-    return [(name, m) for name, m in synthesis.named_modules()
-            if isinstance(m, FullyConnectedLayer) and name.rsplit(".", 1)[-1] == "affine" and name not in skip]
+    skip = {
+        f"{name}.affine" if name else "affine"
+        for name, m in synthesis.named_modules()
+        if isinstance(m, FourierFeatureInput)
+    }
+    return [
+        (name, m)
+        for name, m in synthesis.named_modules()
+        if isinstance(m, FullyConnectedLayer) and name.rsplit(".", 1)[-1] == "affine" and name not in skip
+    ]
 
 
 @torch.no_grad()
@@ -43,6 +49,7 @@ def style_layers(G) -> list[StyleLayer]:
     index of the w it reads (traced by running the network once on distinct ws)."""
     modules = _affine_modules(G.synthesis)
     seen: dict[str, torch.Tensor] = {}
+
     def record(name, w):
         seen.setdefault(name, w[0].clone())  # a hook that returns a value would replace the output
 
@@ -87,8 +94,9 @@ def capture_styles(G, layers: list[StyleLayer] | None = None):
             captured.append(torch.cat([current[layer.name] for layer in layers], dim=1).cpu())
             current.clear()
 
-    handles = [modules[layer.name].register_forward_hook(lambda m, a, o, n=layer.name: hook(m, a, o, n))
-               for layer in layers]
+    handles = [
+        modules[layer.name].register_forward_hook(lambda m, a, o, n=layer.name: hook(m, a, o, n)) for layer in layers
+    ]
     try:
         yield captured
     finally:
@@ -108,8 +116,9 @@ def offset_styles(G, delta: torch.Tensor, layers: list[StyleLayer] | None = None
         d = delta[..., layer.offset : layer.offset + layer.channels].to(out.device, out.dtype)
         return out + d
 
-    handles = [modules[layer.name].register_forward_hook(lambda m, a, o, lay=layer: hook(m, a, o, lay))
-               for layer in layers]
+    handles = [
+        modules[layer.name].register_forward_hook(lambda m, a, o, lay=layer: hook(m, a, o, lay)) for layer in layers
+    ]
     try:
         yield
     finally:
