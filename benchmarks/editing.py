@@ -160,6 +160,22 @@ def measure_edits(G, probe, args) -> dict:
     }
 
 
+def measure_activations(G, probe, args) -> dict:
+    """GANSpace on the activations of ``--activations`` (regressed back to W), scored like GANSpace on w."""
+    t0 = time.perf_counter()
+    select, test = inputs_of(G, 2, args.select), inputs_of(G, 1, args.test)
+    direction = D.find_ganspace_activations(G, args.activations, 2000, args.components)
+    preds = component_predictions(G, probe, (select, test), direction, args.strength)
+    results = {factor: best_of(preds, direction, factor, args.strength) for factor in factor_targets()}
+    return {
+        "layer": direction.info["layer"],
+        "strength": args.strength,
+        "test": args.test,
+        "results": results,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 def agreement(probe, a: torch.Tensor, b: torch.Tensor) -> float:
     pa, pb = predictions(probe, a), predictions(probe, b)
     return sum(float(unchanged(pa, pb, k).float().mean()) for k in pa) / len(pa)
@@ -222,7 +238,8 @@ def main():
     p.add_argument("--project-steps", type=int, default=300)
     p.add_argument("--pti-steps", type=int, default=350)
     p.add_argument("--pti-lr", type=float, default=3e-4)
-    p.add_argument("--parts", default="inversion,edits", help="What to measure: inversion, edits or both.")
+    p.add_argument("--activations", default="b8.conv1", help="Layer of the activation-space GANSpace part.")
+    p.add_argument("--parts", default="inversion,edits", help="What to measure: inversion, edits, activations.")
     args = p.parse_args()
     torch.set_num_threads(1)
     G = stylegan.load(args.network).eval()
@@ -240,6 +257,9 @@ def main():
     smile = D.interfacegan(w, smile_scores, keep=0.02, name="smile", fingerprint=fp)
     if "inversion" in args.parts:
         out["inversion"] = measure_inversion(G, probe, smile, args)
+        write()
+    if "activations" in args.parts:
+        out["ganspace_activations"] = measure_activations(G, probe, args)
         write()
     if "edits" in args.parts:
         out["edits"] = measure_edits(G, probe, args)

@@ -62,6 +62,24 @@ def test_directions_sefa_and_ganspace_files(sefa_file, tiny_generator_path, tmp_
     assert g.method == "ganspace" and len(g) == 3 and g.info["samples"] == 300 and g.info["network"]
     code, _, err = run_cli("directions", "--network", tiny_generator_path, "--method", "ganspace", "--out", out)
     assert code == 2 and "--force" in err  # an existing output is replaced only with --force
+    code, _, err = run_cli(
+        "directions",
+        "--network",
+        tiny_generator_path,
+        "--method",
+        "ganspace",
+        "--activations",
+        "b8.conv1",
+        "--samples",
+        "100",
+        "--components",
+        "2",
+        "--out",
+        out,
+        "--force",
+    )
+    assert code == 0, err
+    assert load_direction(out).info["layer"] == "synthesis.b8.conv1"
 
 
 def test_directions_interfacegan_from_the_probe_and_from_a_scores_file(tiny_generator_path, tmp_path):
@@ -141,6 +159,8 @@ def test_directions_stylespace(tiny_generator_path, tmp_path):
         (["--method", "sefa", "--attribute", "smile"], "unsupervised"),
         (["--method", "sefa", "--layers", "0-40"], "--layers must be within"),
         (["--method", "ganspace", "--condition", "x.safetensors"], "--condition applies to interfacegan"),
+        (["--method", "sefa", "--activations", "b8.conv1"], "--activations applies to ganspace"),
+        (["--method", "ganspace", "--activations", "b99.conv1"], "no layer named"),
         (["--method", "interfacegan", "--scores", "missing.npz"], "scores file not found"),
     ],
 )

@@ -190,3 +190,26 @@ def test_probe_classifier_scores_and_names():
         D.probe_classifier("hair_color")
     with pytest.raises(UserError, match="without a value"):
         D.probe_classifier("smile=yes")
+
+
+def test_ganspace_on_the_activations_of_a_linear_generator_finds_the_pca_of_w():
+    """A generator whose layer is linear in w (y = w B^T + b, B with orthonormal columns): PCA of the
+    activations, regressed back to w, gives the PCA directions of w (GANSpace Section 2)."""
+    g = torch.Generator().manual_seed(6)
+    scale = torch.diag(torch.tensor([3.0, 2.0, 1.0, 0.5, 0.25]))
+    w = torch.randn(5000, 5, generator=g) @ scale @ torch.linalg.qr(torch.randn(5, 5, generator=g))[0]
+    basis, _ = torch.linalg.qr(torch.randn(40, 5, generator=g))
+    features = (w @ basis.T + torch.randn(40, generator=g)).reshape(5000, 10, 2, 2)  # any feature-map shape
+    d = D.ganspace_from_features(w, features, 3)
+    assert _same_up_to_sign(d.vectors, D.ganspace(w, 3).vectors, atol=1e-4)
+    assert torch.allclose(d.scales, D.ganspace(w, 3).scales, rtol=1e-4) and d.info["features"] == 40
+    with pytest.raises(UserError, match="one feature row per latent"):
+        D.ganspace_from_features(w[:10], features, 3)
+
+
+def test_find_ganspace_activations_on_a_network(G8):
+    d = D.find_ganspace_activations(G8, "b8.conv0", samples=200, components=3)
+    assert d.info["layer"] == "synthesis.b8.conv0" and len(d) == 3 and d.space == "w"
+    assert torch.allclose(d.vectors.norm(dim=1), torch.ones(3), atol=1e-5)
+    with pytest.raises(UserError, match="no layer named"):
+        D.find_ganspace_activations(G8, "b99.conv0", samples=10)

@@ -44,7 +44,8 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, force_option, 
     "--samples",
     type=click.IntRange(2, 10_000_000),
     default=None,
-    help="Samples drawn [default: 10000; stylespace 2000; sefa: only to measure each direction's spread].",
+    help="Samples drawn [default: 10000; stylespace, ganspace --activations 2000; sefa: only to measure "
+    "each direction's spread].",
 )
 @click.option(
     "--keep",
@@ -76,6 +77,13 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, force_option, 
     "the layers it searches) [default: all].",
 )
 @click.option(
+    "--activations",
+    default=None,
+    metavar="LAYER",
+    help="ganspace: PCA of this synthesis layer's activations (e.g. b16.conv0; `stylegan analyze layers` "
+    "lists them), regressed back to W, instead of PCA of w.",
+)
+@click.option(
     "--examples",
     type=click.IntRange(1),
     default=20,
@@ -101,6 +109,7 @@ def command(
     conditions,
     components,
     layers,
+    activations,
     examples,
     channels,
     seed,
@@ -112,7 +121,7 @@ def command(
 
     \b
     interfacegan  linear boundary of an attribute (--attribute, or --scores for your own labels)
-    ganspace      principal components of sampled w
+    ganspace      principal components of sampled w (or of a layer's activations)
     sefa          eigenvectors of the style affine weights (closed form, no sampling)
     stylespace    style channels that control an attribute (--attribute)
 
@@ -131,6 +140,8 @@ def command(
         raise UserError("stylespace needs --attribute (and takes no --scores)")
     if method in ("ganspace", "sefa") and (attribute or scores_file):
         raise UserError(f"{method} is unsupervised: it takes no --attribute or --scores")
+    if activations and method != "ganspace":
+        raise UserError("--activations applies to ganspace")
     if conditions and method != "interfacegan":
         raise UserError("--condition applies to interfacegan")
     if len(conditions) > 2:
@@ -166,6 +177,10 @@ def command(
             class_idx,
             condition_dirs,
             progress=bar,
+        )
+    elif method == "ganspace" and activations:
+        direction = D.find_ganspace_activations(
+            G, activations, samples or 2000, components, layer_list, seed, class_idx
         )
     elif method == "ganspace":
         direction = D.find_ganspace(G, samples or 10_000, components, layer_list, seed, class_idx)

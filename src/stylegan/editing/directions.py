@@ -335,6 +335,59 @@ def ganspace(
     )
 
 
+def ganspace_from_features(
+    latents: torch.Tensor,
+    features: torch.Tensor,
+    num_components: int = 10,
+    layers: list[int] | None = None,
+    fingerprint: str = "",
+) -> Direction:
+    """GANSpace on activations (Harkonen et al., Section 2, their recipe for BigGAN): principal
+    components V of ``features`` [N, D] (a layer's flattened activations of the samples), their
+    coordinates x = (y - mean) V^T, and the latent basis U fitted by least squares,
+    ``latents - mean ~ x U``; the rows of U (normalised) are the directions in the latent space."""
+    latents, features = torch.as_tensor(latents).double(), torch.as_tensor(features).double().flatten(1)
+    if latents.shape[0] != features.shape[0]:
+        raise UserError(f"need one feature row per latent: {latents.shape[0]} latents, {features.shape[0]} rows")
+    pca = ganspace(features, num_components)
+    coords = (features - features.mean(dim=0)) @ pca.vectors.double().T  # [N, k]
+    basis = torch.linalg.lstsq(coords, latents - latents.mean(dim=0)).solution  # [k, dim]
+    vectors = _unit(basis).float()
+    return Direction(
+        vectors,
+        _spread(latents, vectors),
+        "w",
+        "ganspace",
+        [f"pc{i}" for i in range(len(vectors))],
+        layers,
+        fingerprint,
+        {**pca.info, "features": int(features.shape[1])},
+    )
+
+
+def find_ganspace_activations(
+    G,
+    layer: str,
+    samples: int = 2000,
+    components: int = 10,
+    layers: list[int] | None = None,
+    seed: int = 0,
+    class_idx: int | None = None,
+    batch_size: int = 64,
+) -> Direction:
+    """GANSpace directions in W from the activations of ``layer`` (a module of ``G.synthesis``, as
+    ``stylegan analyze layers`` lists them) over ``samples`` samples."""
+    from stylegan.analysis.features import capture_features, resolve_layer
+
+    name = resolve_layer(G, layer)[0]
+    device = next(G.synthesis.parameters()).device
+    _, w = sample_latents(G, samples, seed, class_idx, device=device)
+    capture = capture_features(G, [name], w[:, None].expand(-1, G.num_ws, -1).to(device), batch_size=batch_size)
+    direction = ganspace_from_features(w, capture.features[name], components, layers, network_fingerprint(G))
+    direction.info["layer"] = name
+    return direction
+
+
 # ------------------------------------------------------------------------------------------------
 # SeFa
 
