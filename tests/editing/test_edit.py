@@ -106,3 +106,22 @@ def test_continuous_targets_flip_sign():
     minus = {"yaw": torch.tensor([-0.1, -0.9]), "smile": torch.tensor([1, 1])}
     s = score_edit(before, plus, minus, "yaw", 1.0)
     assert s.target == 1.0 and s.per_factor == {"smile": 0.5}
+
+
+@pytest.mark.parametrize("preset", ["stylegan1", "stylegan3-t"])
+def test_sefa_and_style_edits_on_every_generation(preset):
+    from stylegan.models import build_preset
+    from tests.tools.conftest import build_seeded
+
+    G = build_seeded(build_preset(preset, 16, channel_base=64, channel_max=8, map_layers=1, z_dim=8, w_dim=8))
+    inputs = inputs_from_seeds(G, [0, 1])
+    plain = synthesize(G, inputs.ws)
+    sefa = D.sefa(G, num_components=2, scale_samples=20)
+    images = render_edits(G, inputs, sefa, 0, [0.0, 3.0])
+    assert torch.allclose(images[:, 0], plain, atol=1e-5) and not torch.allclose(images[:, 1], plain, atol=1e-3)
+    layers = style_layers(G)
+    vectors = torch.zeros(1, style_dim(layers))
+    vectors[0, layers[1].offset] = 1.0
+    s_dir = D.Direction(vectors, torch.ones(1), "s", "stylespace", ["c"])
+    edited = render_edits(G, inputs, s_dir, 0, [0.0, 5.0])
+    assert torch.allclose(edited[:, 0], plain, atol=1e-5) and not torch.allclose(edited[:, 1], plain, atol=1e-4)
