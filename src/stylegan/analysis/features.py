@@ -61,7 +61,7 @@ class FeatureRecorder:
         self.to_cpu = to_cpu
         self.names = [resolve_layer(model, n)[0] for n in names]
         self.features: dict[str, torch.Tensor] = {}
-        self._handles = []
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
     def _hook(self, name: str):
         def hook(module, inputs, output):
@@ -160,7 +160,8 @@ def capture_features(G: Generator, layers: Iterable[str], ws: torch.Tensor, nois
                      batch_size: int = 8, to_cpu: bool = True, **synthesis_kwargs) -> Capture:
     """Run ``G.synthesis`` on ``ws`` (in batches) and record the outputs of ``layers``."""
     layers = list(layers)
-    images, feats = [], {}
+    images = []
+    feats: dict[str, list[torch.Tensor]] = {}
     for start in range(0, ws.shape[0], batch_size):
         with FeatureRecorder(G, layers, to_cpu=to_cpu) as rec:
             img = synthesize(G, ws[start : start + batch_size], noise_mode=noise_mode, **synthesis_kwargs)

@@ -26,7 +26,8 @@ def read_gate_trajectories(run_dir: str | Path) -> dict:
     path = Path(run_dir) / "stats.jsonl"
     if not path.is_file():
         raise UserError(f"no stats.jsonl in {run_dir} (give a training run directory)")
-    kimg, layers, low, high = [], {}, [], []
+    kimg, low, high = [], [], []
+    layers: dict[str, dict[str, list]] = {}
     for number, line in enumerate(path.read_text().splitlines(), 1):
         try:
             row = json.loads(line)

@@ -287,11 +287,11 @@ def _inputs(source: str, resolution: int, max_images: int | None, grayscale: boo
     def read(name):
         return decode_image(src.read(name), grayscale=grayscale, background=background, alpha=alpha)
 
-    def items():
+    def folder_items():
         for name in src.names:
             yield name, (lambda name=name: read(name)), table.get(name) if table else None
 
-    return len(src.names), bool(table), names, items()
+    return len(src.names), bool(table), names, folder_items()
 
 
 def _ordered_map(fn, items, workers: int):
@@ -300,7 +300,7 @@ def _ordered_map(fn, items, workers: int):
         yield from map(fn, items)
         return
     with ThreadPoolExecutor(workers) as pool:
-        pending = deque()
+        pending: deque = deque()
         for item in items:
             pending.append(pool.submit(fn, item))
             if len(pending) >= 4 * workers:
@@ -330,12 +330,12 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
         raise UserError(f"--alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
     pool = None if select and source == TOYFACES else max_images  # selecting: draw from all toyfaces
     count, has_labels, label_names, items = _inputs(source, resolution, pool, grayscale, background, alpha)
-    if select:
-        conditions = parse_select(select, has_labels, label_names)
-        items = _selected(items, conditions, lambda: setattr(report, "not_selected", report.not_selected + 1))
     report = ConversionReport(source=source, dest=str(dest), resolution=resolution, transform=transform,
                               channels=1 if grayscale else 3, labels=has_labels, background=background, alpha=alpha,
                               select=list(select))
+    if select:
+        conditions = parse_select(select, has_labels, label_names)
+        items = _selected(items, conditions, lambda: setattr(report, "not_selected", report.not_selected + 1))
     total = min(count, max_images) if max_images else count
     bar = tqdm(total=total, desc=f"converting {Path(source).name}", unit="img", disable=not progress)
     say = echo or (lambda line: bar.write(line, file=sys.stderr))

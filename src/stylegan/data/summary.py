@@ -168,9 +168,11 @@ def summarize(source: str, columns: int = 8, rows: int = 8, thumb: int = 64) -> 
     if not src.names:
         raise UserError(f"no image files (.png, .jpg, .webp, ...) found in {source}")
     summary = DatasetSummary(source=str(source))
-    sizes, modes = Counter(), Counter()
+    sizes: Counter[tuple[int, int]] = Counter()
+    modes: Counter[str] = Counter()
     prints = []
-    tiles, readable = [], []
+    tiles: list = []
+    readable = []
     for name in src.names:
         try:
             data = src.read(name)

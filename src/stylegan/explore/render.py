@@ -419,8 +419,10 @@ def layer_table(G) -> list[dict]:
     ws = ws_for_seeds(G, [0], class_idx=0 if G.c_dim else None, device=device)
     with FeatureRecorder(G, names) as rec:
         synthesize(G, ws, noise_mode="const")
-    table = [{"name": name, "shape": list(t.shape[1:]), "dtype": str(t.dtype).replace("torch.", "")}
-             for name, t in rec.features.items() if t.ndim == 4]
+    table: list[dict[str, object]] = [
+        {"name": name, "shape": list(t.shape[1:]), "dtype": str(t.dtype).replace("torch.", "")}
+        for name, t in rec.features.items() if t.ndim == 4
+    ]
     table.append({"name": None, "shape": [G.img_channels, G.img_resolution, G.img_resolution], "dtype": "float32"})
     return table
 

@@ -122,7 +122,8 @@ def ls_samples(G: Generator, classifier: Classifier, num_samples: int, labels: L
     """Random z, their w (the last of the ws) and the classifier's probabilities on the images
     (random noise; box-downsampled to 256 when larger, as for the official classifiers)."""
     G = eval_copy(G, device)
-    zs, ws, probs = [], [], {}
+    zs, ws = [], []
+    probs: dict = {}
     bar = progress_bar(num_samples, "ls", progress)
     done = 0
     while done < num_samples:

@@ -43,9 +43,9 @@ SYMLET6 = [
     -0.021060292512300564, 0.04472490177066578, 0.0017677118642428036, -0.007800708325034148,
 ]  # fmt: skip
 
-_BLIT = {"xflip": 1, "rotate90": 1, "xint": 1}
-_GEOM = {"scale": 1, "rotate": 1, "aniso": 1, "xfrac": 1}
-_COLOR = {"brightness": 1, "contrast": 1, "lumaflip": 1, "hue": 1, "saturation": 1}
+_BLIT: dict[str, float] = {"xflip": 1, "rotate90": 1, "xint": 1}
+_GEOM: dict[str, float] = {"scale": 1, "rotate": 1, "aniso": 1, "xfrac": 1}
+_COLOR: dict[str, float] = {"brightness": 1, "contrast": 1, "lumaflip": 1, "hue": 1, "saturation": 1}
 
 # Named sets of transforms (the paper's ablations); "bgc" is the ADA default.
 PRESETS: dict[str, dict[str, float]] = {
@@ -428,12 +428,14 @@ class AugmentPipe(nn.Module):
         if self.brightness > 0:
             b = draws.normal([n]) * self.brightness_std
             on = draws.gate([n], self.brightness * p)
-            c_mat = _mm(translate3d(*[torch.where(on, b, zeros)] * 3, like), c_mat)
+            shift = torch.where(on, b, zeros)
+            c_mat = _mm(translate3d(shift, shift, shift, like), c_mat)
             selected |= on
         if self.contrast > 0:
             k = torch.exp2(draws.normal([n]) * self.contrast_std)
             on = draws.gate([n], self.contrast * p)
-            c_mat = _mm(scale3d(*[torch.where(on, k, ones)] * 3, like), c_mat)
+            gain = torch.where(on, k, ones)
+            c_mat = _mm(scale3d(gain, gain, gain, like), c_mat)
             selected |= on
         if self.lumaflip > 0:
             flip = draws.choice([n], 2)
