@@ -160,6 +160,7 @@ def test_directions_stylespace(tiny_generator_path, tmp_path):
         (["--method", "sefa", "--layers", "0-40"], "--layers must be within"),
         (["--method", "ganspace", "--condition", "x.safetensors"], "--condition applies to interfacegan"),
         (["--method", "sefa", "--activations", "b8.conv1"], "--activations applies to ganspace"),
+        (["--method", "ganspace", "--samples", "1"], "--samples must be at least 2"),
         (["--method", "ganspace", "--activations", "b99.conv1"], "no layer named"),
         (["--method", "interfacegan", "--scores", "missing.npz"], "scores file not found"),
     ],

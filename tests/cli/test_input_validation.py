@@ -52,11 +52,17 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
                 "--num", "4", "--max-real", "4", "--cache-dir", "{tmp}/cache", "--quiet"],
     "train --resume": ["train", "--resume", NET, "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16",
                        "--outdir", "{tmp}/runs", "--kimg", "0.001"],
+    "directions": ["directions", "--network", NET, "--method", "sefa", "--samples", "0", "--out",
+                   "{tmp}/d2.safetensors"],
+    "edit": ["edit", "--network", NET, "--seeds", "0", "--direction", "{tmp}/d.safetensors", "--steps", "2",
+             "--outdir", "{tmp}/e"],
+    "pti": ["pti", "--network", NET, "--target", "{tmp}/target.png", "--outdir", "{tmp}/pti", "--distance", "mse",
+            "--project-steps", "1", "--steps", "1", "--w-avg-samples", "16"],
 }
 REFUSE_NAN_WEIGHTS = {"project", "spectra", "analyze artifacts", "analyze compare", "metrics", "train --resume",
                       "analyze noise", "analyze truncation", "analyze contribution", "analyze internals",
                       "analyze sticking", "analyze attribute", "analyze ablation", "analyze amplification",
-                      "analyze rates"}
+                      "analyze rates", "directions", "pti"}
 
 MALFORMED_CONFIGS = {  # config changes that no longer describe the stored weights, or no network at all
     "shapes disagree with the weights": dict(w_dim=32),
@@ -108,7 +114,10 @@ def nan_network(tiny_generator_path, tmp_path_factory):
 
 
 def _target(tmp_path):
+    from stylegan.editing.directions import Direction, save_direction
+
     Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(tmp_path / "target.png")
+    save_direction(Direction(torch.eye(16)[:1], torch.ones(1), "w", "ganspace", ["pc0"]), tmp_path / "d.safetensors")
 
 
 def _assert_one_error_line(code, out, err, *fragments):

@@ -48,7 +48,24 @@ def args_for(name: str, net, out, tmp_path) -> list:
         "dataset folder": ["dataset", "--source", "toyfaces", "--dest", out, "--resolution", "16", "--max-images",
                            "2"],
         "train": ["train", *TRAIN, "--outdir", out],
+        "directions": ["directions", "--network", net, "--method", "sefa", "--samples", "0", "--out", out],
+        "edit": ["edit", "--network", net, "--seeds", "0", "--direction", _direction(tmp_path), "--steps", "2",
+                 "--outdir", out],
+        "pti": ["pti", "--network", net, "--target", target, "--outdir", out, "--distance", "mse", "--project-steps",
+                "1", "--steps", "1", "--w-avg-samples", "10"],
     }[name]
+
+
+def _direction(tmp_path):
+    """A direction file for the 16-dimensional W of the test network."""
+    import torch
+
+    from stylegan.editing.directions import Direction, save_direction
+
+    path = tmp_path / "dir" / "d.safetensors"
+    if not path.exists():
+        save_direction(Direction(torch.eye(16)[:1], torch.ones(1), "w", "ganspace", ["pc0"]), path)
+    return path
 
 
 # The output each command is given: a file name (with the suffix it needs) or a folder name.
@@ -57,7 +74,7 @@ OUTPUT_NAME = {
     "analyze artifacts": "artifacts", "analyze compare": "c.json", "metrics --results": "r.jsonl",
     "analyze noise": "noise", "analyze sticking": "sticking",
     "metrics --cache-dir": "cache", "convert": "c.safetensors", "dataset zip": "d.zip", "dataset folder": "d",
-    "train": "runs", "export": "e.pkl",
+    "train": "runs", "export": "e.pkl", "directions": "d.safetensors", "edit": "edit", "pti": "pti",
 }
 COMMANDS = list(OUTPUT_NAME)
 
@@ -119,7 +136,8 @@ def test_full_disk_is_one_error_line_and_leaves_nothing(name, tiny_generator_pat
         assert sorted(p.name for p in next((tmp_path / "runs").iterdir()).iterdir()) == before
     elif name == "train":
         assert not list((tmp_path / "runs").iterdir())  # the run that could not start is gone
-    elif name in ("generate", "project", "spectra", "analyze artifacts", "analyze noise", "analyze sticking"):
+    elif name in ("generate", "project", "spectra", "analyze artifacts", "analyze noise", "analyze sticking", "edit",
+                  "pti"):
         assert not list((tmp_path / OUTPUT_NAME[name]).iterdir())
     else:
         assert not (tmp_path / OUTPUT_NAME[name]).exists()
@@ -143,7 +161,7 @@ def _copy(src, dst):
 
 @pytest.mark.parametrize("name", ["generate", "mix", "video", "project", "spectra", "analyze artifacts",
                                   "analyze compare", "metrics --results", "convert", "export", "dataset folder",
-                                  "train"])
+                                  "train", "directions", "edit", "pti"])
 def test_an_output_that_is_an_input_is_refused(name, tiny_generator_path, tmp_path):
     net = tiny_generator_path
     if name == "generate":  # the network saved where a generated image would go
@@ -155,8 +173,14 @@ def test_an_output_that_is_an_input_is_refused(name, tiny_generator_path, tmp_pa
     elif name == "video":
         net = _copy(tiny_generator_path, tmp_path / "net.mp4")
         args = args_for(name, net, net, tmp_path)
-    elif name == "project":  # the target image lies in --outdir under the name of the target copy
+    elif name in ("project", "pti"):  # the target image lies in --outdir under the name of the target copy
         args = args_for(name, net, tmp_path, tmp_path)
+    elif name == "directions":  # the direction file written over the network
+        net = _copy(tiny_generator_path, tmp_path / "n.safetensors")
+        args = args_for(name, net, net, tmp_path) + ["--force"]
+    elif name == "edit":  # the direction file lies in --outdir under the name of the grid
+        args = args_for(name, net, tmp_path / "e", tmp_path)
+        args[args.index("--direction") + 1] = _copy(_direction(tmp_path), tmp_path / "e" / "grid.png")
     elif name == "spectra":  # into the dataset measured
         data = tmp_path / "data"
         data.mkdir()
@@ -189,7 +213,7 @@ def test_an_output_that_is_an_input_is_refused(name, tiny_generator_path, tmp_pa
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
-@pytest.mark.parametrize("name", ["mix", "video", "analyze compare", "convert", "export", "dataset zip"])
+@pytest.mark.parametrize("name", ["mix", "video", "analyze compare", "convert", "export", "dataset zip", "directions"])
 def test_an_existing_output_file_is_replaced_only_with_force(name, tiny_generator_path, tmp_path):
     out = tmp_path / OUTPUT_NAME[name]
     out.write_bytes(b"precious")

@@ -42,10 +42,10 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, force_option, 
 )
 @click.option(
     "--samples",
-    type=click.IntRange(2, 10_000_000),
+    type=click.IntRange(0, 10_000_000),
     default=None,
     help="Samples drawn [default: 10000; stylespace, ganspace --activations 2000; sefa: only to measure "
-    "each direction's spread].",
+    "each direction's spread, 0 for scale 1].",
 )
 @click.option(
     "--keep",
@@ -140,6 +140,8 @@ def command(
         raise UserError("stylespace needs --attribute (and takes no --scores)")
     if method in ("ganspace", "sefa") and (attribute or scores_file):
         raise UserError(f"{method} is unsupervised: it takes no --attribute or --scores")
+    if samples is not None and samples < 2 and method != "sefa":
+        raise UserError(f"--samples must be at least 2 for {method}, got {samples}")
     if activations and method != "ganspace":
         raise UserError("--activations applies to ganspace")
     if conditions and method != "interfacegan":
