@@ -187,30 +187,19 @@ def _tf_builders(path: Path) -> dict[str, Callable[[], nn.Module]]:
             "D": lambda: _import_tf_discriminator(D, path)}
 
 
-def _stylegan1_importer(path: Path):
-    import importlib
-
-    try:
-        tf_stylegan1 = importlib.import_module("stylegan.io.tf_stylegan1")
-    except ModuleNotFoundError as e:
-        if e.name != "stylegan.io.tf_stylegan1":
-            raise
-        raise CheckpointError(f"{path} is a StyleGAN (v1) TensorFlow pickle; StyleGAN1 TF import is unavailable "
-                              "in this installation") from None
-    return tf_stylegan1
-
-
 def _import_tf_generator(tf, path: Path) -> nn.Module:
-    if tf.build_func_name in STYLEGAN1_GENERATOR_FUNCS:
-        return _stylegan1_importer(path).import_tf_stylegan1(tf)
+    from stylegan.io.tf_stylegan1 import import_tf_stylegan1
     from stylegan.io.tf_stylegan2 import import_tf_stylegan2
 
+    if tf.build_func_name in STYLEGAN1_GENERATOR_FUNCS:
+        return import_tf_stylegan1(tf)
     return import_tf_stylegan2(tf)
 
 
 def _import_tf_discriminator(tf, path: Path) -> nn.Module:
-    if tf.build_func_name in STYLEGAN1_DISCRIMINATOR_FUNCS:
-        return _stylegan1_importer(path).import_tf_stylegan1_discriminator(tf)
+    from stylegan.io.tf_stylegan1 import import_tf_stylegan1_discriminator
     from stylegan.io.tf_stylegan2 import import_tf_stylegan2_discriminator
 
+    if tf.build_func_name in STYLEGAN1_DISCRIMINATOR_FUNCS:
+        return import_tf_stylegan1_discriminator(tf)
     return import_tf_stylegan2_discriminator(tf)
