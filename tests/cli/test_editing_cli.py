@@ -360,3 +360,58 @@ def test_directions_bad_scores_files(tiny_generator_path, tmp_path, arrays, mess
         tmp_path / "d.safetensors",
     )
     assert code == 2 and message in err, err
+
+
+@pytest.mark.parametrize("space, dim", [("z", 16), ("w+", 6 * 16)])
+def test_interfacegan_in_z_and_w_plus_and_editing_with_it(tiny_generator_path, tmp_path, space, dim):
+    out = tmp_path / "d.safetensors"
+    code, _, err = run_cli(
+        "directions",
+        "--network",
+        tiny_generator_path,
+        "--method",
+        "interfacegan",
+        "--attribute",
+        "yaw",
+        "--space",
+        space,
+        "--samples",
+        "200",
+        "--keep",
+        "0.1",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    d = load_direction(out)
+    assert d.space == space and d.vectors.shape == (1, dim)
+    code, _, err = run_cli(
+        "edit",
+        "--network",
+        tiny_generator_path,
+        "--seeds",
+        "0-1",
+        "--direction",
+        out,
+        "--steps",
+        "3",
+        "--outdir",
+        tmp_path / "e",
+    )
+    assert code == 0, err
+    np.savez(tmp_path / "w.npz", w=np.zeros((1, 16), np.float32))
+    code, _, err = run_cli(
+        "edit",
+        "--network",
+        tiny_generator_path,
+        "--projected-w",
+        tmp_path / "w.npz",
+        "--direction",
+        out,
+        "--outdir",
+        tmp_path / "p",
+    )
+    if space == "z":
+        assert code == 2 and "needs seeds" in err
+    else:
+        assert code == 0, err
