@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from stylegan.errors import CheckpointError
-from stylegan.io.translate import load_state_strict
+from stylegan.io.translate import Entries, load_state_strict
 from stylegan.io.unpickle import load_torch_file
 from stylegan.models.mapping import MappingConfig
 from stylegan.models.stylegan2 import (
@@ -72,34 +72,16 @@ def is_rosinality(ckpt: Mapping[str, Any]) -> bool:
     return any(isinstance(n, Mapping) for n in nets) and all(n is None or isinstance(n, Mapping) for n in nets)
 
 
-class _State:
-    """A rosinality state dict; ``take`` marks entries used, ``finish`` names what was not understood."""
-
-    def __init__(self, what: str, sd: Mapping[str, Any]):
-        self.what = what
-        self.sd = {k: v for k, v in sd.items()}
-        for k, v in self.sd.items():
-            if not isinstance(v, torch.Tensor):
-                raise CheckpointError(f"{what}: entry {k!r} is not a tensor")
-        self.used: set[str] = set()
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.sd
-
-    def take(self, name: str) -> torch.Tensor:
-        if name not in self.sd:
-            raise CheckpointError(f"{self.what}: {name!r} is missing (not a rosinality StyleGAN2 checkpoint?)")
-        self.used.add(name)
-        return self.sd[name].detach().to(torch.float32)
-
-    def finish(self) -> None:
-        left = [k for k in self.sd if k not in self.used]
-        if left:
-            raise CheckpointError(f"{self.what}: entries this importer does not understand: {', '.join(left[:8])}"
-                                  + (" ..." if len(left) > 8 else ""))
+def _state_entries(what: str, sd: Mapping[str, Any]) -> Entries:
+    """A rosinality state dict as ``Entries``: every value a tensor, read as float32."""
+    for k, v in sd.items():
+        if not isinstance(v, torch.Tensor):
+            raise CheckpointError(f"{what}: entry {k!r} is not a tensor")
+    return Entries(what, {k: v.detach().to(torch.float32) for k, v in sd.items()},
+                   missing_hint=" (not a rosinality StyleGAN2 checkpoint?)")
 
 
-def _resample_filter(st: _State, names: list[str]) -> tuple:
+def _resample_filter(st: Entries, names: list[str]) -> tuple:
     """The 1-D FIR filter behind rosinality's 2-D blur kernels (all must agree)."""
     filt = None
     for name in names:
@@ -205,7 +187,7 @@ def discriminator_kernel_names(resolution: int) -> list[tuple[str, str]]:
     return [(f"convs.{j}.{n}.0.kernel", "down") for j in range(1, num_blocks + 1) for n in ("conv2", "skip")]
 
 
-def _take_all(st: _State, names: list[tuple[str, str, str]], own: Mapping[str, torch.Tensor],
+def _take_all(st: Entries, names: list[tuple[str, str, str]], own: Mapping[str, torch.Tensor],
               out: dict[str, torch.Tensor]) -> None:
     for ours, theirs, layout in names:
         tensor = st.take(theirs)
@@ -218,23 +200,23 @@ def _take_all(st: _State, names: list[tuple[str, str, str]], own: Mapping[str, t
 def convert_generator(sd: Mapping[str, torch.Tensor], what: str = "rosinality generator",
                       lr_mlp: float = 0.01, latent_avg: torch.Tensor | None = None) -> StyleGAN2Generator:
     """Our StyleGAN2 generator with the weights of a rosinality ``Generator`` state dict."""
-    st = _State(what, sd)
+    st = _state_entries(what, sd)
     n_mlp = 0
     while f"style.{n_mlp + 1}.weight" in st:
         n_mlp += 1
     if n_mlp == 0 or "input.input" not in st:
         raise CheckpointError(f"{what}: not a rosinality StyleGAN2 generator (no style.1 / input.input)")
-    style_dim = st.sd["style.1.weight"].shape[1]
+    style_dim = st.entries["style.1.weight"].shape[1]
     num_up = 0
     while f"convs.{2 * num_up}.conv.weight" in st:
         num_up += 1
     resolution = 4 * 2**num_up
-    channels = {4: st.sd["input.input"].shape[1]}
+    channels = {4: st.entries["input.input"].shape[1]}
     for k in range(num_up):
-        channels[8 * 2**k] = st.sd[f"convs.{2 * k}.conv.weight"].shape[1]
+        channels[8 * 2**k] = st.entries[f"convs.{2 * k}.conv.weight"].shape[1]
     channel_base, channel_max = _channel_config(what, channels)
     resample_filter = _resample_filter(st, [n for n, _ in generator_kernel_names(num_up) if n in st])
-    img_channels = st.sd["to_rgb1.conv.weight"].shape[1] if "to_rgb1.conv.weight" in st else 3
+    img_channels = st.entries["to_rgb1.conv.weight"].shape[1] if "to_rgb1.conv.weight" in st else 3
     cfg = StyleGAN2GeneratorConfig(
         z_dim=style_dim, c_dim=0, w_dim=style_dim, img_resolution=resolution, img_channels=img_channels,
         mapping=MappingConfig(num_layers=n_mlp, lr_multiplier=lr_mlp, w_avg_beta=0.995),
@@ -286,20 +268,20 @@ def estimate_w_avg(G: nn.Module, num: int = W_AVG_SAMPLES, seed: int = 0, batch:
 def convert_discriminator(sd: Mapping[str, torch.Tensor], what: str = "rosinality discriminator",
                           stddev_group: int = 4) -> StyleGAN2Discriminator:
     """Our StyleGAN2 (resnet) discriminator with the weights of a rosinality ``Discriminator``."""
-    st = _State(what, sd)
+    st = _state_entries(what, sd)
     if "convs.0.0.weight" not in st or "final_linear.1.weight" not in st:
         raise CheckpointError(f"{what}: not a rosinality StyleGAN2 discriminator (no convs.0 / final_linear)")
     num_blocks = 0
     while f"convs.{num_blocks + 1}.conv1.0.weight" in st:
         num_blocks += 1
     resolution = 4 * 2**num_blocks
-    channels = {resolution: st.sd["convs.0.0.weight"].shape[0]}
+    channels = {resolution: st.entries["convs.0.0.weight"].shape[0]}
     for j in range(1, num_blocks + 1):
-        channels[resolution // 2**j] = st.sd[f"convs.{j}.conv2.1.weight"].shape[0]
+        channels[resolution // 2**j] = st.entries[f"convs.{j}.conv2.1.weight"].shape[0]
     channel_base, channel_max = _channel_config(what, channels)
     resample_filter = _resample_filter(st, [n for n, _ in discriminator_kernel_names(resolution) if n in st])
     cfg = StyleGAN2DiscriminatorConfig(
-        c_dim=0, img_resolution=resolution, img_channels=st.sd["convs.0.0.weight"].shape[1], architecture="resnet",
+        c_dim=0, img_resolution=resolution, img_channels=st.entries["convs.0.0.weight"].shape[1], architecture="resnet",
         channel_base=channel_base, channel_max=channel_max, num_fp16_res=0, conv_clamp=None,
         resample_filter=resample_filter, mbstd_group_size=stddev_group, mbstd_num_channels=1,
     )

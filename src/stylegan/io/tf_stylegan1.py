@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from stylegan.errors import CheckpointError
-from stylegan.io.translate import KwargReader, load_state_strict
+from stylegan.io.translate import Entries, KwargReader, load_state_strict
 from stylegan.models.mapping import MappingConfig
 from stylegan.models.stylegan1 import (
     StyleGAN1Discriminator,
@@ -75,10 +75,9 @@ def _check_build_func(net, expected: str) -> None:
         raise CheckpointError(f"TensorFlow network {getattr(net, 'name', '?')!r} is a {name!r}, not a {expected!r}")
 
 
-def _unused(variables: Mapping[str, np.ndarray], used: set[str], what: str) -> None:
-    left = [k for k in variables if k not in used]
-    if left:
-        raise CheckpointError(f"{what}: unexpected TensorFlow variable(s) {left[:5]}")
+def _variables_read(what: str, variables: Mapping[str, np.ndarray]) -> Entries:
+    """The TF variables of one network as ``Entries``: the importer marks what it translates."""
+    return Entries(what, variables, noun="TensorFlow variable", nouns="TensorFlow variable(s)")
 
 
 def _tensor(v: np.ndarray) -> torch.Tensor:
@@ -156,7 +155,7 @@ _EPILOGUE_PARAM = {
 
 def _synthesis_state(variables: Mapping[str, np.ndarray], G: StyleGAN1Generator) -> dict[str, torch.Tensor]:
     state: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
+    read = _variables_read("G_synthesis", variables)
     res_log2 = int(math.log2(G.img_resolution))
     for name, value in variables.items():
         key = None
@@ -177,8 +176,8 @@ def _synthesis_state(variables: Mapping[str, np.ndarray], G: StyleGAN1Generator)
             key, tensor = f"b{m.group(1)}.{_LAYER_SLOT[m.group(2)]}.{target}", fn(value)
         if key is not None:
             state[key] = tensor
-            used.add(name)
-    _unused(variables, used, "G_synthesis")
+            read.use(name)
+    read.finish()
     return state
 
 
@@ -193,22 +192,24 @@ def import_tf_stylegan1(gs) -> StyleGAN1Generator:
     state = {f"synthesis.{k}": v for k, v in _synthesis_state(_variables(components["synthesis"]), G).items()}
 
     own = _variables(gs)
-    _unused(own, {"lod", "dlatent_avg"}, "G_style")
+    own_read = _variables_read("G_style", own)
+    own_read.use("lod", "dlatent_avg")
+    own_read.finish()
     if "lod" in own:  # the full G copies its lod into the synthesis network before running it
         state["synthesis.lod"] = _tensor(own["lod"].reshape([]))
     if "dlatent_avg" in own:
         state["mapping.w_avg"] = _tensor(own["dlatent_avg"])
 
     mapping = _variables(components["mapping"])
-    used = set()
+    mapping_read = _variables_read("G_mapping", mapping)
     for idx in range(cfg.mapping.num_layers):
         w, b = f"Dense{idx}/weight", f"Dense{idx}/bias"
         if w not in mapping or b not in mapping:
             raise CheckpointError(f"G_mapping: missing variables of layer Dense{idx}")
         state[f"mapping.fc{idx}.weight"] = _dense(mapping[w])
         state[f"mapping.fc{idx}.bias"] = _tensor(mapping[b] / np.float32(math.sqrt(2)))
-        used.update([w, b])
-    _unused(mapping, used, "G_mapping")
+        mapping_read.use(w, b)
+    mapping_read.finish()
     if cfg.mapping.w_avg_beta is None:
         state.pop("mapping.w_avg", None)
     load_state_strict(G, state, "G_style")
@@ -257,7 +258,7 @@ def import_tf_stylegan1_discriminator(d) -> StyleGAN1Discriminator:
     res_log2 = int(math.log2(cfg.img_resolution))
     variables = _variables(d)
     state: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
+    read = _variables_read("D_basic", variables)
     for name, value in variables.items():
         key = None
         if name == "lod":
@@ -271,8 +272,8 @@ def import_tf_stylegan1_discriminator(d) -> StyleGAN1Discriminator:
             key, tensor = f"b{m.group(1)}.{_D_SLOT[m.group(2)]}.{m.group(3)}", fn(value)
         if key is not None:
             state[key] = tensor
-            used.add(name)
-    _unused(variables, used, "D_basic")
+            read.use(name)
+    read.finish()
     load_state_strict(D, state, "D_basic")
     return D.eval()
 

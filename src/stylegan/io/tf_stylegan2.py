@@ -20,7 +20,7 @@ from torch import nn
 
 from stylegan.errors import CheckpointError
 from stylegan.io.official import translate_official
-from stylegan.io.translate import load_state_strict
+from stylegan.io.translate import Entries, KwargReader, load_state_strict
 from stylegan.io.unpickle import TFNetwork
 from stylegan.models.registry import build
 
@@ -35,52 +35,12 @@ _G_RUNTIME_KWARGS = {"truncation_psi", "truncation_cutoff", "truncation_psi_val"
 _D_RUNTIME_KWARGS = {"structure", "conditioning"}
 
 
-class _Kwargs:
-    """Reads TF static kwargs with defaults; ``finish`` names whatever was not understood."""
-
-    def __init__(self, what: str, kwargs: Mapping[str, Any]):
-        self.what = what
-        self.kwargs = dict(kwargs)
-        self.seen: set[str] = set()
-
-    def get(self, name: str, default: Any = None, none: Any = None) -> Any:
-        self.seen.add(name)
-        value = self.kwargs.get(name, default)
-        return none if value is None else value
-
-    def finish(self, ignored: set[str]) -> None:
-        unknown = sorted(set(self.kwargs) - self.seen - ignored)
-        if unknown:
-            raise CheckpointError(f"{self.what}: unsupported TensorFlow kwarg(s): {', '.join(unknown)}")
+def _kwargs(what: str, kwargs: Mapping[str, Any]) -> KwargReader:
+    return KwargReader(what, kwargs, source="TensorFlow")
 
 
-class _Variables:
-    """TF variables by full name; ``take`` marks them used, ``finish`` names the unused ones."""
-
-    def __init__(self, what: str, variables: dict[str, np.ndarray]):
-        self.what = what
-        self.vars = dict(variables)
-        self.used: set[str] = set()
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.vars
-
-    def take(self, name: str) -> np.ndarray:
-        if name not in self.vars:
-            raise CheckpointError(f"{self.what}: TensorFlow variable {name!r} is missing")
-        self.used.add(name)
-        return self.vars[name]
-
-    def ignore(self, pattern: str) -> None:
-        self.used.update(n for n in self.vars if re.fullmatch(pattern, n))
-
-    def finish(self) -> None:
-        unused = [n for n in self.vars if n not in self.used]
-        if unused:
-            raise CheckpointError(
-                f"{self.what}: TensorFlow variable(s) this importer does not understand: {', '.join(unused[:8])}"
-                + (" ..." if len(unused) > 8 else "")
-            )
+def _variables(what: str, variables: dict[str, np.ndarray]) -> Entries:
+    return Entries(what, variables, noun="TensorFlow variable", nouns="TensorFlow variable(s)")
 
 
 def _tensor(a: np.ndarray) -> torch.Tensor:
@@ -118,7 +78,7 @@ def _check_version(net: TFNetwork, what: str) -> None:
 
 def generator_kwargs(tf: TFNetwork) -> dict[str, Any]:
     """Constructor kwargs of the official PyTorch ``networks_stylegan2.Generator`` for a TF ``G_main``."""
-    k = _Kwargs(f"TensorFlow generator {tf.name!r}", tf.static_kwargs)
+    k = _kwargs(f"TensorFlow generator {tf.name!r}", tf.static_kwargs)
     kwargs = dict(
         z_dim=k.get("latent_size", 512),
         c_dim=k.get("label_size", 0),
@@ -146,7 +106,7 @@ def generator_kwargs(tf: TFNetwork) -> dict[str, Any]:
         value = k.get(name, None)
         if value is not None and value not in allowed:
             raise CheckpointError(f"TensorFlow generator {tf.name!r}: unsupported {name} {value!r}")
-    k.finish(_G_RUNTIME_KWARGS)
+    k.finish(ignore=_G_RUNTIME_KWARGS)
     return kwargs
 
 
@@ -161,13 +121,13 @@ def generator_state(tf: TFNetwork, kwargs: dict[str, Any]) -> dict[str, torch.Te
     """The TF generator's weights under the official PyTorch names (buffers made by the
     constructor, i.e. the resampling filters, are not included)."""
     what = f"TensorFlow generator {tf.name!r}"
-    v = _Variables(what, tf.all_variables())
+    v = _variables(what, tf.all_variables())
     # Renamed ToRGB of the original progressive-growing layout: means the 'orig' architecture.
-    for name in list(v.vars):
+    for name in list(v.entries):
         m = re.fullmatch(r"synthesis/ToRGB_lod(\d+)/(.*)", name)
         if m:
             r = kwargs["img_resolution"] // 2 ** int(m.group(1))
-            v.vars[f"synthesis/{r}x{r}/ToRGB/{m.group(2)}"] = v.vars.pop(name)
+            v.entries[f"synthesis/{r}x{r}/ToRGB/{m.group(2)}"] = v.entries.pop(name)
             kwargs["architecture"] = "orig"
     v.ignore(r"(.*/)?lod")
     mk = kwargs["mapping_kwargs"]
@@ -234,7 +194,7 @@ def convert_generator(tf: TFNetwork) -> tuple[str, dict[str, Any], dict[str, tor
 
 def discriminator_kwargs(tf: TFNetwork) -> dict[str, Any]:
     """Constructor kwargs of the official PyTorch ``networks_stylegan2.Discriminator`` for a TF D."""
-    k = _Kwargs(f"TensorFlow discriminator {tf.name!r}", tf.static_kwargs)
+    k = _kwargs(f"TensorFlow discriminator {tf.name!r}", tf.static_kwargs)
     activation = k.get("nonlinearity", "lrelu")
     kwargs = dict(
         c_dim=k.get("label_size", 0),
@@ -264,18 +224,18 @@ def discriminator_kwargs(tf: TFNetwork) -> dict[str, Any]:
             activation=activation,
         ),
     )
-    k.finish(_D_RUNTIME_KWARGS)
+    k.finish(ignore=_D_RUNTIME_KWARGS)
     return kwargs
 
 
 def discriminator_state(tf: TFNetwork, kwargs: dict[str, Any]) -> dict[str, torch.Tensor]:
     what = f"TensorFlow discriminator {tf.name!r}"
-    v = _Variables(what, tf.all_variables())
-    for name in list(v.vars):
+    v = _variables(what, tf.all_variables())
+    for name in list(v.entries):
         m = re.fullmatch(r"FromRGB_lod(\d+)/(.*)", name)
         if m:
             r = kwargs["img_resolution"] // 2 ** int(m.group(1))
-            v.vars[f"{r}x{r}/FromRGB/{m.group(2)}"] = v.vars.pop(name)
+            v.entries[f"{r}x{r}/FromRGB/{m.group(2)}"] = v.entries.pop(name)
             kwargs["architecture"] = "orig"
     v.ignore(r"(.*/)?lod")
     sd: dict[str, torch.Tensor] = {}
