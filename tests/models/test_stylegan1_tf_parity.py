@@ -15,12 +15,8 @@ import torch
 from stylegan.analysis.features import FeatureRecorder
 from stylegan.errors import CheckpointError
 from stylegan.io.loading import load_network, load_networks
-from stylegan.io.tf_stylegan1 import (
-    TF_IMPORTERS,
-    import_tf_network,
-    import_tf_stylegan1,
-    import_tf_stylegan1_discriminator,
-)
+from stylegan.io.tf_import import TF_IMPORTERS, import_tf_network
+from stylegan.io.tf_stylegan1 import import_tf_stylegan1, import_tf_stylegan1_discriminator
 from stylegan.io.unpickle import load_tf_pickle
 from stylegan.ops.norm import normalize_2nd_moment
 from stylegan.ops.resample import downscale2d

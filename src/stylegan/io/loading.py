@@ -175,31 +175,11 @@ def _snapshot_builders(path: Path) -> dict[str, Callable[[], nn.Module]]:
     }
 
 
-STYLEGAN1_GENERATOR_FUNCS = {"G_style"}
-STYLEGAN1_DISCRIMINATOR_FUNCS = {"D_basic"}
-
-
 def _tf_builders(path: Path) -> dict[str, Callable[[], nn.Module]]:
+    from stylegan.io.tf_import import import_tf_network
     from stylegan.io.unpickle import load_tf_pickle
 
     G, D, Gs = load_tf_pickle(path, scan=False)  # detect_format has just scanned it
-    return {"G": lambda: _import_tf_generator(G, path), "G_ema": lambda: _import_tf_generator(Gs, path),
-            "D": lambda: _import_tf_discriminator(D, path)}
+    return {name: (lambda net=net: import_tf_network(net)) for name, net in (("G", G), ("G_ema", Gs), ("D", D))}
 
 
-def _import_tf_generator(tf, path: Path) -> nn.Module:
-    from stylegan.io.tf_stylegan1 import import_tf_stylegan1
-    from stylegan.io.tf_stylegan2 import import_tf_stylegan2
-
-    if tf.build_func_name in STYLEGAN1_GENERATOR_FUNCS:
-        return import_tf_stylegan1(tf)
-    return import_tf_stylegan2(tf)
-
-
-def _import_tf_discriminator(tf, path: Path) -> nn.Module:
-    from stylegan.io.tf_stylegan1 import import_tf_stylegan1_discriminator
-    from stylegan.io.tf_stylegan2 import import_tf_stylegan2_discriminator
-
-    if tf.build_func_name in STYLEGAN1_DISCRIMINATOR_FUNCS:
-        return import_tf_stylegan1_discriminator(tf)
-    return import_tf_stylegan2_discriminator(tf)

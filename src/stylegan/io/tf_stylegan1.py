@@ -11,14 +11,14 @@ correlations); dense weights [in, out] -> [out, in]; the mapping layers' biases 
 sqrt(2) (the official dense layer applies the He gain to the weight only, ours after the activation:
 lrelu(sqrt(2) a + b) = sqrt(2) lrelu(a + b / sqrt(2))); ``noise<i>`` [1, 1, r, r] -> the layer's
 ``noise_const``; ``lod`` -> the ``lod`` buffer; ``dlatent_avg`` -> ``mapping.w_avg``.
-``TF_IMPORTERS`` maps a ``build_func_name`` to its importer.
+``stylegan.io.tf_import`` picks the importer of any official TensorFlow network.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -276,18 +276,3 @@ def import_tf_stylegan1_discriminator(d) -> StyleGAN1Discriminator:
     read.finish()
     load_state_strict(D, state, "D_basic")
     return D.eval()
-
-
-# build_func_name of an official TensorFlow network -> its importer.
-TF_IMPORTERS: dict[str, Callable[[Any], torch.nn.Module]] = {
-    "G_style": import_tf_stylegan1,
-    "D_basic": import_tf_stylegan1_discriminator,
-}
-
-
-def import_tf_network(net) -> torch.nn.Module:
-    """Import any official TensorFlow network this module knows (by its ``build_func_name``)."""
-    name = str(getattr(net, "build_func_name", "")).split(".")[-1]
-    if name not in TF_IMPORTERS:
-        raise CheckpointError(f"no importer for TensorFlow networks built by {name!r}; known: {sorted(TF_IMPORTERS)}")
-    return TF_IMPORTERS[name](net)
