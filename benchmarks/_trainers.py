@@ -202,8 +202,14 @@ def train(spec: RunSpec, echo=print, on_checkpoint=None) -> dict:
         shutil.rmtree(outdir)
     outdir.mkdir(parents=True)
     (outdir / SPEC).write_text(json.dumps(dataclasses.asdict(spec), indent=2))
-    env = dict(os.environ, OMP_NUM_THREADS=str(spec.threads), MKL_NUM_THREADS=str(spec.threads),
-               OMP_WAIT_POLICY="PASSIVE", PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(spec.threads),
+        MKL_NUM_THREADS=str(spec.threads),
+        OMP_WAIT_POLICY="PASSIVE",
+        PYTHONUNBUFFERED="1",
+        PYTHONWARNINGS="ignore",
+    )
     load_before = os.getloadavg()
     start = time.time()
     seen = 0
@@ -218,8 +224,12 @@ def train(spec: RunSpec, echo=print, on_checkpoint=None) -> dict:
         seen = max(seen, len(complete))
 
     with open(outdir / LOG, "w") as log:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(outdir / SPEC)], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), str(outdir / SPEC)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             while True:
                 try:
@@ -237,8 +247,9 @@ def train(spec: RunSpec, echo=print, on_checkpoint=None) -> dict:
     seconds = time.time() - start
     if proc.returncode != 0 or not (outdir / DONE).is_file():
         tail = "\n".join((outdir / LOG).read_text(errors="replace").splitlines()[-25:])
-        raise RuntimeError(f"{spec.impl} seed {spec.seed}: training failed (exit {proc.returncode}); "
-                           f"end of {outdir / LOG}:\n{tail}")
+        raise RuntimeError(
+            f"{spec.impl} seed {spec.seed}: training failed (exit {proc.returncode}); end of {outdir / LOG}:\n{tail}"
+        )
     run = load_run(outdir)
     run.update(seconds=seconds, loadavg_before=load_before, loadavg_after=os.getloadavg())
     (outdir / DONE).write_text(json.dumps(run, indent=2))
@@ -277,14 +288,25 @@ def read_ticks_from_lines(lines: list[str]) -> list[dict]:
             s = json.loads(line)
         except json.JSONDecodeError:
             continue
-        ticks.append(dict(nimg=int(round(s["Progress/kimg"]["mean"] * 1000)),
-                          sec_per_tick=float(s["Timing/sec_per_tick"]["mean"]),
-                          total_sec=float(s["Timing/total_sec"]["mean"])))
+        ticks.append(
+            dict(
+                nimg=int(round(s["Progress/kimg"]["mean"] * 1000)),
+                sec_per_tick=float(s["Timing/sec_per_tick"]["mean"]),
+                total_sec=float(s["Timing/total_sec"]["mean"]),
+            )
+        )
     return ticks
 
 
-def measure(network: str | Path, data: str, metrics: list[str], num: int | None, threads: int = 1,
-            seed: int = 0, max_real: int | None = None) -> dict:
+def measure(
+    network: str | Path,
+    data: str,
+    metrics: list[str],
+    num: int | None,
+    threads: int = 1,
+    seed: int = 0,
+    max_real: int | None = None,
+) -> dict:
     """Probe metrics of the generator in ``network`` (an official pickle or our snapshot):
     ``{metric: value, ..., "metric_sec": seconds}``."""
     import torch
@@ -295,22 +317,42 @@ def measure(network: str | Path, data: str, metrics: list[str], num: int | None,
     torch.set_num_threads(threads)
     start = time.time()
     G = load_network(network, "G")
-    out = compute_metrics(G, metrics, data=data, detector="probe", num_gen=num, progress=False, seed=seed,
-                          max_real=max_real)
+    out = compute_metrics(
+        G, metrics, data=data, detector="probe", num_gen=num, progress=False, seed=seed, max_real=max_real
+    )
     out["metric_sec"] = time.time() - start
     return out
 
 
-def measure_in_subprocess(network: str | Path, data: str, metrics: list[str], num: int | None, threads: int = 1,
-                          seed: int = 0, max_real: int | None = None) -> dict:
+def measure_in_subprocess(
+    network: str | Path,
+    data: str,
+    metrics: list[str],
+    num: int | None,
+    threads: int = 1,
+    seed: int = 0,
+    max_real: int | None = None,
+) -> dict:
     """``measure`` in a fresh process of ``threads`` threads (a trainer's process keeps its own
     patches and thread count); ``metric_sec`` is the whole subprocess's time."""
-    args = dict(network=str(network), data=str(data), metrics=list(metrics), num=num, threads=threads, seed=seed,
-                max_real=max_real)
+    args = dict(
+        network=str(network),
+        data=str(data),
+        metrics=list(metrics),
+        num=num,
+        threads=threads,
+        seed=seed,
+        max_real=max_real,
+    )
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONWARNINGS="ignore")
     start = time.time()
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure", json.dumps(args)], env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--measure", json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"measuring {network} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -320,14 +362,47 @@ def measure_in_subprocess(network: str | Path, data: str, metrics: list[str], nu
 
 # TrainingOptions fields that are a run's bookkeeping (set by run_ours from the RunSpec, or not needed),
 # not what it trains.
-_BOOKKEEPING = frozenset({"cfg", "data", "batch", "gamma", "cbase", "cmax", "map_depth", "aug", "mirror", "seed",
-                          "kimg", "tick", "snap", "img_snap", "workers", "outdir", "desc", "grid", "time_limit",
-                          "metrics", "metrics_detector", "metrics_num", "bad_files", "resolved"})
+_BOOKKEEPING = frozenset(
+    {
+        "cfg",
+        "data",
+        "batch",
+        "gamma",
+        "cbase",
+        "cmax",
+        "map_depth",
+        "aug",
+        "mirror",
+        "seed",
+        "kimg",
+        "tick",
+        "snap",
+        "img_snap",
+        "workers",
+        "outdir",
+        "desc",
+        "grid",
+        "time_limit",
+        "metrics",
+        "metrics_detector",
+        "metrics_num",
+        "bad_files",
+        "resolved",
+    }
+)
 
 
-def options_to_specs(opts, *, resolution: int, data: str, seed: int, outdirs: dict[str, str],
-                     official: str | None = None, watch: Watch | None = None,
-                     tick: float = 1.0) -> tuple[dict[str, RunSpec], list[str]]:
+def options_to_specs(
+    opts,
+    *,
+    resolution: int,
+    data: str,
+    seed: int,
+    outdirs: dict[str, str],
+    official: str | None = None,
+    watch: Watch | None = None,
+    tick: float = 1.0,
+) -> tuple[dict[str, RunSpec], list[str]]:
     """``({"ours": spec, "official": spec}, notes)`` for a ``TrainingOptions`` of ours (StyleGAN2, no
     augmentation, mirroring or labels; ``cbase``, ``cmax``, ``z_dim`` and ``w_dim`` given): ours
     trains with ``opts`` (its bookkeeping replaced by the spec's), the official trainer with the same
@@ -341,33 +416,62 @@ def options_to_specs(opts, *, resolution: int, data: str, seed: int, outdirs: di
     if missing:
         raise ValueError(f"options_to_specs needs explicit {', '.join(missing)}")
     if r.cfg != "stylegan2" or r.aug != "none" or r.mirror or r.cond:
-        raise ValueError("the official equivalent is made for --cfg stylegan2 without augmentation, mirroring "
-                         "or labels")
+        raise ValueError(
+            "the official equivalent is made for --cfg stylegan2 without augmentation, mirroring or labels"
+        )
     defaults = TrainingOptions()
-    ours_options = {k: v for k, v in dataclasses.asdict(opts).items()
-                    if k not in _BOOKKEEPING and v != getattr(defaults, k)}
-    common = dict(data=str(data), seed=seed, cfg=r.cfg, batch=r.batch, gamma=r.gamma, cbase=r.cbase, cmax=r.cmax,
-                  map_depth=r.map_depth, tick=tick, workers=opts.workers, threads=1, kimg_points=[],
-                  watch=dataclasses.asdict(watch) if watch is not None else None)
+    ours_options = {
+        k: v for k, v in dataclasses.asdict(opts).items() if k not in _BOOKKEEPING and v != getattr(defaults, k)
+    }
+    common = dict(
+        data=str(data),
+        seed=seed,
+        cfg=r.cfg,
+        batch=r.batch,
+        gamma=r.gamma,
+        cbase=r.cbase,
+        cmax=r.cmax,
+        map_depth=r.map_depth,
+        tick=tick,
+        workers=opts.workers,
+        threads=1,
+        kimg_points=[],
+        watch=dataclasses.asdict(watch) if watch is not None else None,
+    )
     ours = RunSpec(impl="ours", outdir=outdirs["ours"], ours_options=ours_options, **common)
     official_args = ["--glr", repr(float(r.glr)), "--dlr", repr(float(r.dlr)), "--mbstd-group", str(r.mbstd_group)]
     official_config = {
-        "G_kwargs.z_dim": r.z_dim, "G_kwargs.w_dim": r.w_dim, "ema_kimg": r.ema_kimg, "ema_rampup": r.ema_rampup,
-        "loss_kwargs.style_mixing_prob": r.style_mixing, "loss_kwargs.pl_weight": r.pl_weight,
-        "loss_kwargs.pl_batch_shrink": r.pl_batch_shrink, "loss_kwargs.pl_decay": r.pl_decay,
-        "G_reg_interval": r.g_reg_interval, "D_reg_interval": r.d_reg_interval,
+        "G_kwargs.z_dim": r.z_dim,
+        "G_kwargs.w_dim": r.w_dim,
+        "ema_kimg": r.ema_kimg,
+        "ema_rampup": r.ema_rampup,
+        "loss_kwargs.style_mixing_prob": r.style_mixing,
+        "loss_kwargs.pl_weight": r.pl_weight,
+        "loss_kwargs.pl_batch_shrink": r.pl_batch_shrink,
+        "loss_kwargs.pl_decay": r.pl_decay,
+        "G_reg_interval": r.g_reg_interval,
+        "D_reg_interval": r.d_reg_interval,
     }
     if not r.noise:
         official_config["G_kwargs.use_noise"] = False
-    off = RunSpec(impl="official", outdir=outdirs["official"], official=official, official_args=official_args,
-                  official_config=official_config, **common)
+    off = RunSpec(
+        impl="official",
+        outdir=outdirs["official"],
+        official=official,
+        official_args=official_args,
+        official_config=official_config,
+        **common,
+    )
     notes = []
     if r.gpus > 1:
-        notes.append(f"ours trains in {r.gpus} processes of one thread ({r.batch_gpu} images each per step); the "
-                     f"official trainer in one process of one thread")
+        notes.append(
+            f"ours trains in {r.gpus} processes of one thread ({r.batch_gpu} images each per step); the "
+            f"official trainer in one process of one thread"
+        )
     if r.precision != "fp32":
-        notes.append(f"ours computes in {r.precision}; the official trainer in float32 (its float16 layers are "
-                     f"CUDA only)")
+        notes.append(
+            f"ours computes in {r.precision}; the official trainer in float32 (its float16 layers are CUDA only)"
+        )
     if r.compile:
         notes.append("ours runs torch.compile")
     return {"ours": ours, "official": off}, notes
@@ -556,27 +660,54 @@ class _Watcher:
 
     def checkpoint(self, network: Path) -> bool:
         w = self.w
-        result = measure_in_subprocess(network, self.data, [w.metric], w.num, threads=w.metric_threads,
-                                       seed=w.metric_seed, max_real=w.max_real)
+        result = measure_in_subprocess(
+            network, self.data, [w.metric], w.num, threads=w.metric_threads, seed=w.metric_seed, max_real=w.max_real
+        )
         value = float(result[w.metric])
-        _append_line(self.outdir / CHECKPOINTS, dict(
-            kimg=self.nimg / 1000, nimg=self.nimg, network=str(network), train_sec=self.train_sec,
-            total_sec=self.total_sec, wall_sec=self.total_sec - self.metric_sec, metric=w.metric, value=value,
-            num=w.num, metric_sec=result["metric_sec"]))
+        _append_line(
+            self.outdir / CHECKPOINTS,
+            dict(
+                kimg=self.nimg / 1000,
+                nimg=self.nimg,
+                network=str(network),
+                train_sec=self.train_sec,
+                total_sec=self.total_sec,
+                wall_sec=self.total_sec - self.metric_sec,
+                metric=w.metric,
+                value=value,
+                num=w.num,
+                metric_sec=result["metric_sec"],
+            ),
+        )
         self.metric_sec += result["metric_sec"]
         if self.best is None or value < self.best[0]:
             self.best = (value, self.nimg)
-        print(f"watch: {self.nimg / 1000:g} kimg after {self.train_sec / 60:.2f} min of training: {w.metric} "
-              f"{value:.4g} (best {self.best[0]:.4g}; measured in {result['metric_sec']:.0f} s)", flush=True)
+        print(
+            f"watch: {self.nimg / 1000:g} kimg after {self.train_sec / 60:.2f} min of training: {w.metric} "
+            f"{value:.4g} (best {self.best[0]:.4g}; measured in {result['metric_sec']:.0f} s)",
+            flush=True,
+        )
         self.next_nimg = (self.nimg // self.step_nimg + 1) * self.step_nimg
-        reason = ("threshold" if self.best[0] <= min(w.thresholds) else
-                  "time" if self.train_sec >= w.max_train_sec else None)
+        reason = (
+            "threshold" if self.best[0] <= min(w.thresholds) else "time" if self.train_sec >= w.max_train_sec else None
+        )
         if reason is not None:
             self.stopped = True
-            (self.outdir / STOP).write_text(json.dumps(dict(
-                reason=reason, nimg=self.nimg, train_sec=self.train_sec, best=self.best[0], best_nimg=self.best[1])))
-            print(f"watch: stopping ({'the last threshold is reached' if reason == 'threshold' else 'time is up'})",
-                  flush=True)
+            (self.outdir / STOP).write_text(
+                json.dumps(
+                    dict(
+                        reason=reason,
+                        nimg=self.nimg,
+                        train_sec=self.train_sec,
+                        best=self.best[0],
+                        best_nimg=self.best[1],
+                    )
+                )
+            )
+            print(
+                f"watch: stopping ({'the last threshold is reached' if reason == 'threshold' else 'time is up'})",
+                flush=True,
+            )
         return self.stopped
 
 
@@ -607,8 +738,11 @@ class _OursWatchHook:
         if not network.is_file():
             import stylegan
 
-            stylegan.save(trainer.G_ema, network, extra_metadata={
-                "training_kimg": f"{trainer.cur_nimg / 1e3:g}", "training_cfg": trainer.opts.cfg})
+            stylegan.save(
+                trainer.G_ema,
+                network,
+                extra_metadata={"training_kimg": f"{trainer.cur_nimg / 1e3:g}", "training_cfg": trainer.opts.cfg},
+            )
         if w.checkpoint(network):
             trainer.opts = dataclasses.replace(trainer.opts, time_limit=1e-9)
 
@@ -693,11 +827,43 @@ def run_official(spec: RunSpec) -> Path:
         return launch(c=c, desc=desc, outdir=outdir, dry_run=dry_run)
 
     official_train.launch_training = launch_adjusted
-    args = ["--outdir", str(outdir), "--cfg", spec.cfg, "--data", spec.data, "--gpus", "1",
-            "--batch", str(spec.batch), "--gamma", str(spec.gamma), "--cbase", str(spec.cbase),
-            "--cmax", str(spec.cmax), "--map-depth", str(spec.map_depth), "--mirror", "0", "--aug", "noaug",
-            "--metrics", "none", "--kimg", str(max(1, int(run_kimg(spec)))), "--tick", "1", "--snap", "1",
-            "--seed", str(spec.seed), "--workers", str(max(spec.workers, 1)), *spec.official_args]
+    args = [
+        "--outdir",
+        str(outdir),
+        "--cfg",
+        spec.cfg,
+        "--data",
+        spec.data,
+        "--gpus",
+        "1",
+        "--batch",
+        str(spec.batch),
+        "--gamma",
+        str(spec.gamma),
+        "--cbase",
+        str(spec.cbase),
+        "--cmax",
+        str(spec.cmax),
+        "--map-depth",
+        str(spec.map_depth),
+        "--mirror",
+        "0",
+        "--aug",
+        "noaug",
+        "--metrics",
+        "none",
+        "--kimg",
+        str(max(1, int(run_kimg(spec)))),
+        "--tick",
+        "1",
+        "--snap",
+        "1",
+        "--seed",
+        str(spec.seed),
+        "--workers",
+        str(max(spec.workers, 1)),
+        *spec.official_args,
+    ]
     try:
         official_train.main(args=args, standalone_mode=False)
     except _StopTraining:
@@ -730,9 +896,23 @@ def run_ours(spec: RunSpec) -> Path:
         hook = _OursWatchHook(spec)
         options["time_limit"] = float(WATCH_KIMG)
     opts = TrainingOptions(
-        cfg=spec.cfg, data=spec.data, batch=spec.batch, gamma=spec.gamma, cbase=spec.cbase, cmax=spec.cmax,
-        map_depth=spec.map_depth, aug="none", mirror=False, seed=spec.seed, kimg=run_kimg(spec),
-        tick=spec.tick, snap=10**9, img_snap=10**9, workers=spec.workers, outdir=str(outdir), **options,
+        cfg=spec.cfg,
+        data=spec.data,
+        batch=spec.batch,
+        gamma=spec.gamma,
+        cbase=spec.cbase,
+        cmax=spec.cmax,
+        map_depth=spec.map_depth,
+        aug="none",
+        mirror=False,
+        seed=spec.seed,
+        kimg=run_kimg(spec),
+        tick=spec.tick,
+        snap=10**9,
+        img_snap=10**9,
+        workers=spec.workers,
+        outdir=str(outdir),
+        **options,
     )
     return Path(train_ours(opts, hooks={"after_tick": hook}))
 
@@ -744,8 +924,14 @@ def worker(spec_path: str) -> None:
     torch.set_num_threads(spec.threads)
     start = time.time()
     run_dir = run_official(spec) if spec.impl == "official" else run_ours(spec)
-    done = dict(impl=spec.impl, seed=spec.seed, run_dir=str(run_dir), worker_sec=time.time() - start,
-                threads=torch.get_num_threads(), torch=torch.__version__)
+    done = dict(
+        impl=spec.impl,
+        seed=spec.seed,
+        run_dir=str(run_dir),
+        worker_sec=time.time() - start,
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+    )
     (Path(spec.outdir) / DONE).write_text(json.dumps(done, indent=2))
 
 

@@ -45,8 +45,15 @@ def main() -> None:
         print(f"{case:12s} {psnrs['eqt']:8.2f} {psnrs['eqt_frac']:10.2f} {psnrs['eqr']:8.2f} {seconds:8.1f}")
         if args.out is not None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            record = dict(network=case, num=args.num, batch=args.batch, seed=args.seed, machine=machine,
-                          seconds=round(seconds, 1), **{k: round(v, 3) for k, v in psnrs.items()})
+            record = dict(
+                network=case,
+                num=args.num,
+                batch=args.batch,
+                seed=args.seed,
+                machine=machine,
+                seconds=round(seconds, 1),
+                **{k: round(v, 3) for k, v in psnrs.items()},
+            )
             with args.out.open("a") as f:
                 f.write(json.dumps(record) + "\n")
 

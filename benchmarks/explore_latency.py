@@ -56,9 +56,16 @@ def measure(preset: str, res: int, changes: int, tmp: Path, precision: str = "fp
             if i > 1:
                 latencies.append(page.js("return window.explorer.lastLatencyMs"))
                 renders.append(page.js("return window.explorer.lastResponse.render_ms"))
-    return {"preset": preset, "res": res, "precision": precision, "changes": changes, "open_s": round(open_s, 2),
-            "latency_ms_median": round(statistics.median(latencies), 1), "latency_ms": [round(x, 1) for x in latencies],
-            "render_ms_median": round(statistics.median(renders), 1)}
+    return {
+        "preset": preset,
+        "res": res,
+        "precision": precision,
+        "changes": changes,
+        "open_s": round(open_s, 2),
+        "latency_ms_median": round(statistics.median(latencies), 1),
+        "latency_ms": [round(x, 1) for x in latencies],
+        "render_ms_median": round(statistics.median(renders), 1),
+    }
 
 
 def screenshot(path: Path, tmp: Path) -> None:
@@ -89,11 +96,15 @@ def screenshot(path: Path, tmp: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configs", default="stylegan2:64,stylegan2:256,stylegan3-t:256",
-                        help="preset:resolution[:precision] (fp32 by default, bf16, fp16)")
+    parser.add_argument(
+        "--configs",
+        default="stylegan2:64,stylegan2:256,stylegan3-t:256",
+        help="preset:resolution[:precision] (fp32 by default, bf16, fp16)",
+    )
     parser.add_argument("--changes", type=int, default=5, help="control changes timed per network")
-    parser.add_argument("--output", default=None,
-                        help="JSON file (default: benchmarks/results/explore-latency-cpu.json)")
+    parser.add_argument(
+        "--output", default=None, help="JSON file (default: benchmarks/results/explore-latency-cpu.json)"
+    )
     parser.add_argument("--screenshot", default=None, help="only take the README's screenshot into this PNG")
     parser.add_argument("--note", default="", help="a note stored with the results (e.g. the machine's load)")
     args = parser.parse_args()
@@ -108,13 +119,22 @@ def main() -> None:
             preset, res, *precision = item.split(":")
             row = measure(preset, int(res), args.changes, Path(tmp), *precision)
             rows.append(row)
-            print(f"{row['preset']:12s} {row['res']:5d} px {row['precision']}  control->image median "
-                  f"{row['latency_ms_median']:8.1f} ms  (render {row['render_ms_median']:.1f} ms, "
-                  f"open {row['open_s']:.1f} s)", flush=True)
+            print(
+                f"{row['preset']:12s} {row['res']:5d} px {row['precision']}  control->image median "
+                f"{row['latency_ms_median']:8.1f} ms  (render {row['render_ms_median']:.1f} ms, "
+                f"open {row['open_s']:.1f} s)",
+                flush=True,
+            )
     out = Path(args.output) if args.output else RESULTS / "explore-latency-cpu.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": platform.machine(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "load_average": os.getloadavg(), "note": args.note}
+    meta = {
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "load_average": os.getloadavg(),
+        "note": args.note,
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -31,8 +31,12 @@ RESULTS = REPO / "benchmarks" / "results"
 
 def run_runner(module: str, root: Path, path: Path, inputs: dict, tmp: Path) -> dict:
     torch.save(inputs, tmp / "in.pt")
-    proc = subprocess.run([sys.executable, "-m", module, str(root), str(path), str(tmp / "in.pt"),
-                           str(tmp / "out.pt")], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, str(root), str(path), str(tmp / "in.pt"), str(tmp / "out.pt")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{module} failed:\n{proc.stderr[-3000:]}")
     return torch.load(tmp / "out.pt", weights_only=False)
@@ -77,8 +81,12 @@ def main() -> None:
             G = nets.get("G_ema", nets.get("G"))
             gen = torch.Generator().manual_seed(0)
             c = torch.zeros(8, G.c_dim)
-            x = dict(z=torch.randn(8, G.z_dim, generator=gen), c=c, psi=0.7,
-                     img=torch.randn(8, G.img_channels, G.img_resolution, G.img_resolution, generator=gen))
+            x = dict(
+                z=torch.randn(8, G.z_dim, generator=gen),
+                c=c,
+                psi=0.7,
+                img=torch.randn(8, G.img_channels, G.img_resolution, G.img_resolution, generator=gen),
+            )
             with torch.no_grad():
                 ours = G(x["z"], c, truncation_psi=0.7, noise_mode="const")
             for code, root in (("stylegan3", args.official), ("stylegan2-ada-pytorch", args.official_ada)):
@@ -99,19 +107,37 @@ def main() -> None:
                 rows.append({"network": label, "format": "onnx", "images": verify_onnx(net, tmp / "g.onnx", 8)})
         if args.rosinality:
             torch.manual_seed(0)
-            G = StyleGAN2Generator(StyleGAN2GeneratorConfig(
-                z_dim=64, w_dim=64, img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0,
-                conv_clamp=None, mapping=MappingConfig(num_layers=4))).eval()
-            D = StyleGAN2Discriminator(StyleGAN2DiscriminatorConfig(
-                img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0, conv_clamp=None)).eval()
+            G = StyleGAN2Generator(
+                StyleGAN2GeneratorConfig(
+                    z_dim=64,
+                    w_dim=64,
+                    img_resolution=8,
+                    channel_base=32768,
+                    channel_max=512,
+                    num_fp16_res=0,
+                    conv_clamp=None,
+                    mapping=MappingConfig(num_layers=4),
+                )
+            ).eval()
+            D = StyleGAN2Discriminator(
+                StyleGAN2DiscriminatorConfig(
+                    img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0, conv_clamp=None
+                )
+            ).eval()
             ckpt = rosinality_checkpoint({"G_ema": G, "D": D})
             torch.save(ckpt, tmp / "r.pt")
             z = torch.randn(8, 64, generator=torch.Generator().manual_seed(0))
             out = run_runner("tests.io.rosinality_runner", args.rosinality, tmp / "r.pt", {"z": z}, tmp)
             with torch.no_grad():
                 ours = G(z, None, truncation_psi=0.7, noise_mode="const")
-                rows.append({"network": "rosinality-shaped 8 px (random)", "format": "rosinality",
-                             "images": diff(out["images"], ours), "logits": diff(out["logits"], D(out["images"]))})
+                rows.append(
+                    {
+                        "network": "rosinality-shaped 8 px (random)",
+                        "format": "rosinality",
+                        "images": diff(out["images"], ours),
+                        "logits": diff(out["logits"], D(out["images"])),
+                    }
+                )
     for row in rows:
         extra = f", D logits {row['logits']:.3g}" if "logits" in row else ""
         print(f"{row['format']:40s} {row['network']:34s} images {row['images']:.3g}{extra}")

@@ -74,10 +74,19 @@ def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: 
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
-        "preset": preset, "resolution": res, "batch": batch, "device": device, "compile": compile_,
-        "compile_status": compile_status, "reference_ops": os.environ.get("STYLEGAN_REFERENCE_OPS", "0") == "1",
-        "images_per_s": batch / median, "ms_per_image": 1000 * median / batch, "peak_memory_mb": peak_mb,
-        "iters": iters, "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "preset": preset,
+        "resolution": res,
+        "batch": batch,
+        "device": device,
+        "compile": compile_,
+        "compile_status": compile_status,
+        "reference_ops": os.environ.get("STYLEGAN_REFERENCE_OPS", "0") == "1",
+        "images_per_s": batch / median,
+        "ms_per_image": 1000 * median / batch,
+        "peak_memory_mb": peak_mb,
+        "iters": iters,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
     }
 
 
@@ -125,8 +134,18 @@ def main() -> int:
         for res in [int(r) for r in args.res.split(",")]:
             for batch in [int(b) for b in args.batch.split(",")]:
                 for comp in compiles:
-                    cmd = [sys.executable, __file__, "--device", args.device, "--iters", str(args.iters),
-                           "--warmup", str(args.warmup), "--one", f"{preset}:{res}:{batch}:{int(comp)}"]
+                    cmd = [
+                        sys.executable,
+                        __file__,
+                        "--device",
+                        args.device,
+                        "--iters",
+                        str(args.iters),
+                        "--warmup",
+                        str(args.warmup),
+                        "--one",
+                        f"{preset}:{res}:{batch}:{int(comp)}",
+                    ]
                     proc = subprocess.run(cmd, capture_output=True, text=True)
                     if proc.returncode != 0:
                         print(f"{preset:<13}{res:>6}{batch:>7}{comp!s:>9}  failed: {proc.stderr.strip()[-200:]}")
@@ -134,8 +153,10 @@ def main() -> int:
                     row = json.loads(proc.stdout.strip().splitlines()[-1])
                     rows.append(row)
                     note = "" if row["compile_status"] in ("on", "off") else f"  {row['compile_status']}"
-                    print(f"{preset:<13}{res:>6}{batch:>7}{comp!s:>9}{row['images_per_s']:>10.2f}"
-                          f"{row['ms_per_image']:>10.1f}{row['peak_memory_mb']:>10.0f}{note}")
+                    print(
+                        f"{preset:<13}{res:>6}{batch:>7}{comp!s:>9}{row['images_per_s']:>10.2f}"
+                        f"{row['ms_per_image']:>10.1f}{row['peak_memory_mb']:>10.0f}{note}"
+                    )
     suffix = "-reference" if args.reference else ""
     out = Path(args.out) if args.out else RESULTS / f"inference-{args.device.replace(':', '')}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

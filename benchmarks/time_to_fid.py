@@ -83,13 +83,15 @@ def ours_options(name: str, data: str, resolution: int, seed: int, processes: in
     from stylegan.demo import demo_options
     from stylegan.training.options import TrainingOptions
 
-    demo = dataclasses.replace(demo_options(Path("unused"), 1.0, resolution, seed, processes), data=data,
-                               time_limit=None)
+    demo = dataclasses.replace(
+        demo_options(Path("unused"), 1.0, resolution, seed, processes), data=data, time_limit=None
+    )
     if name == "demo":
         return demo
     capacity = {k: getattr(demo, k) for k in ("cbase", "cmax", "z_dim", "w_dim")}
-    return TrainingOptions(cfg="stylegan2", data=data, resolution=resolution, gpus=processes, aug="none", seed=seed,
-                           workers=0, **capacity)
+    return TrainingOptions(
+        cfg="stylegan2", data=data, resolution=resolution, gpus=processes, aug="none", seed=seed, workers=0, **capacity
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -158,27 +160,46 @@ def plot(entries: list[dict], thresholds: list[float], path: Path) -> Path | Non
     for e in entries:
         cps = sorted(e["checkpoints"], key=lambda c: c["nimg"])
         if cps:
-            series[e["impl"]] = (np.array([cp["train_sec"] / 60 for cp in cps]),
-                                                      np.array([cp["value"] for cp in cps], dtype=np.float64))
+            series[e["impl"]] = (
+                np.array([cp["train_sec"] / 60 for cp in cps]),
+                np.array([cp["value"] for cp in cps], dtype=np.float64),
+            )
     if not series:
         return None
     tmax = max(float(t.max()) for t, _ in series.values()) or 1.0
     fmax = max(float(f.max()) for _, f in series.values()) * 1.05
     what = f"{entries[0]['ours_config']} config, seed {entries[0]['seed']}"
-    panels = [Panel(f"probe FID against training time ({what})", series, (0, tmax), (0, fmax),
-                    xlabel="minutes of training", ylabel="probe FID")]
+    panels = [
+        Panel(
+            f"probe FID against training time ({what})",
+            series,
+            (0, tmax),
+            (0, fmax),
+            xlabel="minutes of training",
+            ylabel="probe FID",
+        )
+    ]
     zoom = 2 * max(thresholds)
     if zoom < fmax:
-        panels.append(Panel(f"the same, FID up to {zoom:g}", series, (0, tmax), (0, zoom),
-                            xlabel="minutes of training", ylabel="probe FID"))
+        panels.append(
+            Panel(
+                f"the same, FID up to {zoom:g}",
+                series,
+                (0, tmax),
+                (0, zoom),
+                xlabel="minutes of training",
+                ylabel="probe FID",
+            )
+        )
     return save_png(line_figure(panels), path)
 
 
 # ------------------------------------------------------------------------------------------------
 
 
-def run_one(engine, tvo, key: str, spec, notes: list[str], extra: dict, results: dict, results_path: Path,
-            retrain: bool) -> None:
+def run_one(
+    engine, tvo, key: str, spec, notes: list[str], extra: dict, results: dict, results_path: Path, retrain: bool
+) -> None:
     """Train ``spec`` (a watched run) unless the results hold it finished, saving after every measurement."""
     entry = results["runs"].get(key)
     if entry is not None and not retrain and entry.get("stop") and entry["config"] == spec.config():
@@ -186,25 +207,48 @@ def run_one(engine, tvo, key: str, spec, notes: list[str], extra: dict, results:
         return
     for note in notes:
         print(f"{key}: note: {note}", flush=True)
-    entry = dict(impl=spec.impl, seed=spec.seed, config=spec.config(), notes=notes, machine=tvo.machine(),
-                 started_at=tvo._now(), loadavg_before=os.getloadavg(), checkpoints=[], stop=None, **extra)
+    entry = dict(
+        impl=spec.impl,
+        seed=spec.seed,
+        config=spec.config(),
+        notes=notes,
+        machine=tvo.machine(),
+        started_at=tvo._now(),
+        loadavg_before=os.getloadavg(),
+        checkpoints=[],
+        stop=None,
+        **extra,
+    )
     results["runs"][key] = entry
     tvo.save_results(results_path, results)
 
     def on_checkpoint(cp: dict) -> None:
-        entry["checkpoints"].append({k: cp[k] for k in ("kimg", "nimg", "train_sec", "wall_sec", "value",
-                                                          "metric_sec")} | dict(loadavg=os.getloadavg()))
+        entry["checkpoints"].append(
+            {k: cp[k] for k in ("kimg", "nimg", "train_sec", "wall_sec", "value", "metric_sec")}
+            | dict(loadavg=os.getloadavg())
+        )
         tvo.save_results(results_path, results)
-        print(f"{key}: {cp['kimg']:g} kimg, {cp['train_sec'] / 60:.2f} min of training: probe FID "
-              f"{cp['value']:.4g}", flush=True)
+        print(
+            f"{key}: {cp['kimg']:g} kimg, {cp['train_sec'] / 60:.2f} min of training: probe FID {cp['value']:.4g}",
+            flush=True,
+        )
 
     print(f"{key}: training (log: {Path(spec.outdir) / engine.LOG}) ...", flush=True)
     run = engine.train(spec, on_checkpoint=on_checkpoint)
-    entry.update(stop=run.get("stop"), run_dir=run["run_dir"], torch=run.get("torch"), threads=run.get("threads"),
-                 training_wall_sec=run["seconds"], loadavg_after=os.getloadavg(), finished_at=tvo._now())
+    entry.update(
+        stop=run.get("stop"),
+        run_dir=run["run_dir"],
+        torch=run.get("torch"),
+        threads=run.get("threads"),
+        training_wall_sec=run["seconds"],
+        loadavg_after=os.getloadavg(),
+        finished_at=tvo._now(),
+    )
     if len(entry["checkpoints"]) != len(run["checkpoints"]):  # the files are the record
-        entry["checkpoints"] = [{k: cp[k] for k in ("kimg", "nimg", "train_sec", "wall_sec", "value", "metric_sec")}
-                                for cp in run["checkpoints"]]
+        entry["checkpoints"] = [
+            {k: cp[k] for k in ("kimg", "nimg", "train_sec", "wall_sec", "value", "metric_sec")}
+            for cp in run["checkpoints"]
+        ]
     tvo.save_results(results_path, results)
     stop = run.get("stop") or {}
     print(f"{key}: stopped ({stop.get('reason')}) after {run['seconds'] / 60:.1f} min", flush=True)
@@ -219,14 +263,25 @@ def main() -> int:
     p.add_argument("--max-minutes", type=float, default=120.0, help="training minutes per run at most")
     p.add_argument("--every-kimg", type=float, default=2.0, help="measure every this many kimg")
     p.add_argument("--metrics-num", type=int, default=5000, help="generated images per measurement")
-    p.add_argument("--metric-threads", type=int, default=None,
-                   help="threads of the measurement, while the training waits (default: one per core)")
-    p.add_argument("--processes", type=int, default=None,
-                   help="ours: gloo processes of one thread (default: one per core, at most 2)")
+    p.add_argument(
+        "--metric-threads",
+        type=int,
+        default=None,
+        help="threads of the measurement, while the training waits (default: one per core)",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="ours: gloo processes of one thread (default: one per core, at most 2)",
+    )
     p.add_argument("--official-threads", type=int, default=1, help="threads of the official trainer's process")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", help="training zip (made as train_vs_official.py makes it), or 'toyfaces' (ours only); "
-                                  "default: a 20k-image toyfaces zip made in --workdir")
+    p.add_argument(
+        "--data",
+        help="training zip (made as train_vs_official.py makes it), or 'toyfaces' (ours only); "
+        "default: a 20k-image toyfaces zip made in --workdir",
+    )
     p.add_argument("--res", type=int, default=32)
     p.add_argument("--images", type=int, default=20000, help="images in the toyfaces zip made without --data")
     p.add_argument("--workdir", type=Path, default=Path("runs/time-to-fid"), help="run directories")
@@ -270,22 +325,42 @@ def main() -> int:
             tvo.make_dataset(Path(data), args.res, args.images)
         elif data != "toyfaces" and not Path(data).exists():
             raise SystemExit(f"--data {data} does not exist")
-        watch = engine.Watch(every_kimg=args.every_kimg, thresholds=thresholds, max_train_sec=args.max_minutes * 60,
-                             metric=METRIC, num=args.metrics_num,
-                             max_real=TOYFACES_REAL if data == "toyfaces" else None, metric_threads=metric_threads)
+        watch = engine.Watch(
+            every_kimg=args.every_kimg,
+            thresholds=thresholds,
+            max_train_sec=args.max_minutes * 60,
+            metric=METRIC,
+            num=args.metrics_num,
+            max_real=TOYFACES_REAL if data == "toyfaces" else None,
+            metric_threads=metric_threads,
+        )
         opts = ours_options(args.ours_config, data, args.res, args.seed, processes)
         specs, notes = engine.options_to_specs(
-            opts, resolution=args.res, data=data, seed=args.seed, watch=watch, tick=min(1.0, args.every_kimg),
+            opts,
+            resolution=args.res,
+            data=data,
+            seed=args.seed,
+            watch=watch,
+            tick=min(1.0, args.every_kimg),
             official=str(args.official.resolve()) if args.official else None,
-            outdirs={impl: str((args.workdir / f"{impl}-{args.ours_config}-seed{args.seed}").resolve())
-                     for impl in engine.IMPLS})
+            outdirs={
+                impl: str((args.workdir / f"{impl}-{args.ours_config}-seed{args.seed}").resolve())
+                for impl in engine.IMPLS
+            },
+        )
         specs["official"].threads = args.official_threads
         if args.official_threads != 1:
             notes.append(f"the official trainer runs {args.official_threads} threads in its process")
         results.update(machine=tvo.machine(), updated_at=tvo._now(), results_file=str(args.results))
         for impl in impls:
-            extra = dict(ours_config=args.ours_config, processes=processes if impl == "ours" else 1,
-                         metrics_num=args.metrics_num, metric=METRIC, detector="probe", data=data)
+            extra = dict(
+                ours_config=args.ours_config,
+                processes=processes if impl == "ours" else 1,
+                metrics_num=args.metrics_num,
+                metric=METRIC,
+                detector="probe",
+                data=data,
+            )
             run_one(engine, tvo, keys[impl], specs[impl], notes, extra, results, args.results, args.retrain)
 
     entries = [results["runs"][keys[i]] for i in impls if keys[i] in results["runs"]]
@@ -293,8 +368,10 @@ def main() -> int:
         print(f"no runs {', '.join(keys.values())} in {args.results}")
         return 0
     nums = sorted({e.get("metrics_num") for e in entries})
-    print(f"\n{tvo.machine()}; probe FID with {', '.join(map(str, nums))} generated images; minutes of training "
-          f"(the trainers' own tick times) when a threshold was first measured")
+    print(
+        f"\n{tvo.machine()}; probe FID with {', '.join(map(str, nums))} generated images; minutes of training "
+        f"(the trainers' own tick times) when a threshold was first measured"
+    )
     print_table(entries, thresholds)
     out = plot(entries, thresholds, args.plot or args.results.with_suffix(".png"))
     print(f"results in {args.results}" + (f", plot {out}" if out else ""))

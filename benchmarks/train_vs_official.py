@@ -134,16 +134,41 @@ def make_dataset(dest: Path, resolution: int, images: int) -> Path:
     print(f"making {dest} ({images} toyfaces at {resolution} px) ...", flush=True)
     log = dest.with_suffix(".log")
     with open(log, "w") as f:
-        proc = subprocess.run([sys.executable, "-m", "stylegan", "dataset", "--source", "toyfaces", "--dest", str(dest),
-                               "--resolution", str(resolution), "--max-images", str(images)],
-                              stdout=f, stderr=subprocess.STDOUT, check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "stylegan",
+                "dataset",
+                "--source",
+                "toyfaces",
+                "--dest",
+                str(dest),
+                "--resolution",
+                str(resolution),
+                "--max-images",
+                str(images),
+            ],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if proc.returncode != 0 or not dest.is_file():
         raise SystemExit(f"stylegan dataset failed; see {log}")
     return dest
 
 
-def run_one(engine, spec, results: dict, results_path: Path, points: list[float], metrics: list[str],
-            metrics_num: int | None, threads: int, retrain: bool) -> None:
+def run_one(
+    engine,
+    spec,
+    results: dict,
+    results_path: Path,
+    points: list[float],
+    metrics: list[str],
+    metrics_num: int | None,
+    threads: int,
+    retrain: bool,
+) -> None:
     """Train (or reuse) one run and measure its requested checkpoints, saving after each metric."""
     key = f"{spec.impl}/seed{spec.seed}"
     entry = results["runs"].get(key)
@@ -164,16 +189,19 @@ def run_one(engine, spec, results: dict, results_path: Path, points: list[float]
             old = engine.RunSpec(**json.loads((outdir / engine.SPEC).read_text()))
             if _same_run_config(old.config(), spec.config()) and set(spec.kimg_points) <= set(old.kimg_points):
                 run = engine.load_run(outdir)
-                on_ticks = [cp["nimg"] == engine.checkpoint_nimg(cp["kimg"], old.batch, old.tick)
-                            for cp in run["checkpoints"]]
+                on_ticks = [
+                    cp["nimg"] == engine.checkpoint_nimg(cp["kimg"], old.batch, old.tick) for cp in run["checkpoints"]
+                ]
                 if all(on_ticks):
                     spec = old
                     print(f"{key}: reusing the finished run in {outdir}", flush=True)
                 else:
                     run = None
         if run is None:
-            print(f"{key}: training to {max(spec.kimg_points):g} kimg (log: {Path(spec.outdir) / engine.LOG}) ...",
-                  flush=True)
+            print(
+                f"{key}: training to {max(spec.kimg_points):g} kimg (log: {Path(spec.outdir) / engine.LOG}) ...",
+                flush=True,
+            )
             run = engine.train(spec)
             print(f"{key}: trained in {run['seconds'] / 60:.1f} min", flush=True)
         checkpoints = {}
@@ -181,24 +209,40 @@ def run_one(engine, spec, results: dict, results_path: Path, points: list[float]
         for cp in sorted(run["checkpoints"], key=lambda c: c["nimg"]):
             expected = engine.checkpoint_nimg(cp["kimg"], spec.batch, spec.tick)
             if cp["nimg"] != expected:
-                print(f"{key}: warning: checkpoint {cp['kimg']:g} kimg at {cp['nimg']} images, not {expected}",
-                      flush=True)
+                print(
+                    f"{key}: warning: checkpoint {cp['kimg']:g} kimg at {cp['nimg']} images, not {expected}", flush=True
+                )
             dk = (cp["nimg"] - previous["nimg"]) / 1000
             checkpoints[_key(cp["kimg"])] = dict(
-                kimg=cp["kimg"], nimg=cp["nimg"], train_sec=cp["train_sec"], total_sec=cp["total_sec"],
+                kimg=cp["kimg"],
+                nimg=cp["nimg"],
+                train_sec=cp["train_sec"],
+                total_sec=cp["total_sec"],
                 sec_per_kimg=(cp["train_sec"] - previous["train_sec"]) / dk if dk > 0 else None,
-                network=cp["network"], metrics={},
+                network=cp["network"],
+                metrics={},
             )
             previous = cp
         shared = [k for k, cp in checkpoints.items() if cp["sec_per_kimg"] is None]
         if shared:
-            print(f"{key}: checkpoints {shared} fell on the same tick as the one before (use a smaller --tick)",
-                  flush=True)
-        entry = dict(impl=spec.impl, seed=spec.seed, config=spec.config(), run_dir=run["run_dir"],
-                     machine=machine(), torch=run.get("torch"), threads=run.get("threads"),
-                     trained_at=_now(), training_wall_sec=run.get("seconds"),
-                     loadavg_before=run.get("loadavg_before"), loadavg_after=run.get("loadavg_after"),
-                     checkpoints=checkpoints)
+            print(
+                f"{key}: checkpoints {shared} fell on the same tick as the one before (use a smaller --tick)",
+                flush=True,
+            )
+        entry = dict(
+            impl=spec.impl,
+            seed=spec.seed,
+            config=spec.config(),
+            run_dir=run["run_dir"],
+            machine=machine(),
+            torch=run.get("torch"),
+            threads=run.get("threads"),
+            trained_at=_now(),
+            training_wall_sec=run.get("seconds"),
+            loadavg_before=run.get("loadavg_before"),
+            loadavg_after=run.get("loadavg_after"),
+            checkpoints=checkpoints,
+        )
         results["runs"][key] = entry
         save_results(results_path, results)
 
@@ -245,15 +289,22 @@ def summarize(results: dict, config: dict, metrics: list[str], metrics_num: int 
     """Per kimg: official and ours statistics over seeds (runs of the same config, metrics of the same
     sample count)."""
     runs = [r for r in results["runs"].values() if _same_run_config(r["config"], config)]
-    kimgs = sorted({cp["kimg"] for r in runs for cp in r["checkpoints"].values()
-                    if cp["metrics"] and cp.get("metrics_num") == metrics_num})
+    kimgs = sorted(
+        {
+            cp["kimg"]
+            for r in runs
+            for cp in r["checkpoints"].values()
+            if cp["metrics"] and cp.get("metrics_num") == metrics_num
+        }
+    )
     rows = []
     for kimg in kimgs:
         row = dict(kimg=kimg)
         for impl in ("official", "ours"):
             measured = [(r["seed"], r["checkpoints"].get(_key(kimg))) for r in runs if r["impl"] == impl]
-            measured = [(seed, cp) for seed, cp in measured
-                        if cp and cp["metrics"] and cp.get("metrics_num") == metrics_num]
+            measured = [
+                (seed, cp) for seed, cp in measured if cp and cp["metrics"] and cp.get("metrics_num") == metrics_num
+            ]
             cps = [cp for _, cp in measured]
             for m in metrics:
                 row[f"{impl}_{m}"] = _stats([cp["metrics"][m] for cp in cps if m in cp["metrics"]])
@@ -279,9 +330,12 @@ def print_table(rows: list[dict], metrics: list[str]) -> None:
         cells = [f"{row['kimg']:g}"]
         for m in metrics:
             cells += [_fmt(row[f"official_{m}"]), _fmt(row[f"ours_{m}"])]
-        cells += [_fmt(row["official_sec_per_kimg"], 3), _fmt(row["ours_sec_per_kimg"], 3),
-                  f"{row['speedup']:.2f}x" if row["speedup"] else "-",
-                  {True: "yes", False: "no", None: "-"}[row["ours_within_or_better"]]]
+        cells += [
+            _fmt(row["official_sec_per_kimg"], 3),
+            _fmt(row["ours_sec_per_kimg"], 3),
+            f"{row['speedup']:.2f}x" if row["speedup"] else "-",
+            {True: "yes", False: "no", None: "-"}[row["ours_within_or_better"]],
+        ]
         lines.append(cells)
     print("| " + " | ".join(lines[0]) + " |")
     print("|" + "---|" * len(lines[0]))
@@ -298,8 +352,11 @@ def plot(rows: list[dict], metric: str, path: Path) -> Path | None:
 
     by_kimg, by_time = {}, {}
     for impl in ("official", "ours"):
-        pts = [(r[f"{impl}_kimg_reached"]["mean"], r[f"{impl}_{metric}"]["mean"], r[f"{impl}_train_sec"]["mean"] / 60)
-               for r in rows if r[f"{impl}_{metric}"] and r[f"{impl}_train_sec"]]
+        pts = [
+            (r[f"{impl}_kimg_reached"]["mean"], r[f"{impl}_{metric}"]["mean"], r[f"{impl}_train_sec"]["mean"] / 60)
+            for r in rows
+            if r[f"{impl}_{metric}"] and r[f"{impl}_train_sec"]
+        ]
         if pts:
             k, f, t = (np.array(v, dtype=np.float64) for v in zip(*pts))
             n = max(r[f"{impl}_{metric}"]["n"] for r in rows if r[f"{impl}_{metric}"])
@@ -311,11 +368,19 @@ def plot(rows: list[dict], metric: str, path: Path) -> Path | None:
     kmax = max(float(k.max()) for k, _ in by_kimg.values())
     tmax = max(float(t.max()) for t, _ in by_time.values())
     name = f"probe {metric.split('50k')[0].upper()}"
-    image = line_figure([
-        Panel(f"{name} against kimg", by_kimg, (0, kmax), (0, fmax), xlabel="kimg", ylabel=name),
-        Panel(f"{name} against training time", by_time, (0, tmax), (0, fmax), xlabel="minutes of training",
-              ylabel=name),
-    ])
+    image = line_figure(
+        [
+            Panel(f"{name} against kimg", by_kimg, (0, kmax), (0, fmax), xlabel="kimg", ylabel=name),
+            Panel(
+                f"{name} against training time",
+                by_time,
+                (0, tmax),
+                (0, fmax),
+                xlabel="minutes of training",
+                ylabel=name,
+            ),
+        ]
+    )
     return save_png(image, path)
 
 
@@ -334,8 +399,12 @@ def main() -> int:
     p.add_argument("--impls", default="official,ours")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--kimg-points", default="5,10,20,40,80")
-    p.add_argument("--tick", type=float, default=None,
-                   help="kimg per tick, both trainers (default: 1, or less where checkpoints are closer)")
+    p.add_argument(
+        "--tick",
+        type=float,
+        default=None,
+        help="kimg per tick, both trainers (default: 1, or less where checkpoints are closer)",
+    )
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--gamma", type=float, default=0.0128)
     p.add_argument("--cbase", type=int, default=2048)
@@ -363,10 +432,20 @@ def main() -> int:
 
     def spec_for(impl: str, seed: int):
         return engine.RunSpec(
-            impl=impl, data=str(data), outdir=str((args.workdir / f"{impl}-seed{seed}").resolve()), seed=seed,
-            kimg_points=list(points), official=str(args.official.resolve()) if args.official else None,
-            batch=args.batch, gamma=args.gamma, cbase=args.cbase, cmax=args.cmax, map_depth=args.map_depth,
-            tick=args.tick, workers=args.workers, threads=args.threads,
+            impl=impl,
+            data=str(data),
+            outdir=str((args.workdir / f"{impl}-seed{seed}").resolve()),
+            seed=seed,
+            kimg_points=list(points),
+            official=str(args.official.resolve()) if args.official else None,
+            batch=args.batch,
+            gamma=args.gamma,
+            cbase=args.cbase,
+            cmax=args.cmax,
+            map_depth=args.map_depth,
+            tick=args.tick,
+            workers=args.workers,
+            threads=args.threads,
         )
 
     if not args.report_only:
@@ -383,16 +462,28 @@ def main() -> int:
         results.update(machine=machine(), updated_at=_now(), results_file=str(args.results))
         for seed in seeds:
             for impl in impls:
-                run_one(engine, spec_for(impl, seed), results, args.results, points, metrics, args.metrics_num,
-                        args.threads, args.retrain)
+                run_one(
+                    engine,
+                    spec_for(impl, seed),
+                    results,
+                    args.results,
+                    points,
+                    metrics,
+                    args.metrics_num,
+                    args.threads,
+                    args.retrain,
+                )
 
     config = spec_for("official", 0).config()
     rows = summarize(results, config, metrics, args.metrics_num)
-    print(f"\n{machine()}; probe metrics with {args.metrics_num} generated images; sec/kimg: training steps "
-          f"only, one thread, between consecutive checkpoints")
+    print(
+        f"\n{machine()}; probe metrics with {args.metrics_num} generated images; sec/kimg: training steps "
+        f"only, one thread, between consecutive checkpoints"
+    )
     print_table(rows, metrics)
-    results["summary"] = dict(config={k: v for k, v in config.items() if k != "kimg_points"},
-                              metrics_num=args.metrics_num, rows=rows)
+    results["summary"] = dict(
+        config={k: v for k, v in config.items() if k != "kimg_points"}, metrics_num=args.metrics_num, rows=rows
+    )
     if rows:
         save_results(args.results, results)
         out = plot(rows, metrics[0], args.plot or args.results.with_suffix(".png"))

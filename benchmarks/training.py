@@ -58,8 +58,19 @@ class RandomImages:
         return self.images[i], np.zeros([0], dtype=np.float32)
 
 
-def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: int, aug: str, cbase, cmax,
-            compile_: bool = False, precisions: tuple[str, ...] = ("fp32",)) -> list[dict]:
+def run_one(
+    preset: str,
+    res: int,
+    batch: int,
+    device: str,
+    iters: int,
+    warmup: int,
+    aug: str,
+    cbase,
+    cmax,
+    compile_: bool = False,
+    precisions: tuple[str, ...] = ("fp32",),
+) -> list[dict]:
     """One row per precision; several precisions are measured interleaved, step by step."""
     import torch
 
@@ -76,10 +87,26 @@ def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: 
     with tempfile.TemporaryDirectory() as tmp:
         trainers, times = {}, {}
         for precision in precisions:
-            opts = resolve_options(TrainingOptions(
-                cfg=preset, data="random", resolution=res, batch=batch, kimg=1, aug=aug, workers=0, outdir=tmp,
-                cbase=cbase, cmax=cmax, progressive=progressive, grid=(1, 1), compile=compile_, precision=precision,
-            ), res, device_type=dev.type)
+            opts = resolve_options(
+                TrainingOptions(
+                    cfg=preset,
+                    data="random",
+                    resolution=res,
+                    batch=batch,
+                    kimg=1,
+                    aug=aug,
+                    workers=0,
+                    outdir=tmp,
+                    cbase=cbase,
+                    cmax=cmax,
+                    progressive=progressive,
+                    grid=(1, 1),
+                    compile=compile_,
+                    precision=precision,
+                ),
+                res,
+                device_type=dev.type,
+            )
             trainer = Trainer(opts, tmp, RandomImages(max(batch, 64), res), device=dev, verbose=False)
             trainers[precision] = (trainer, *trainer.feed.next())
             times[precision] = {p.name: [] for p in trainer.phases} | {"ema": []}
@@ -101,8 +128,9 @@ def run_one(preset: str, res: int, batch: int, device: str, iters: int, warmup: 
                 sync()
                 if step >= warmup:
                     times[precision]["ema"].append(time.perf_counter() - t0)
-        return [_row(trainers[p][0], times[p], p, preset, res, batch, device, aug, compile_, iters, dev)
-                for p in precisions]
+        return [
+            _row(trainers[p][0], times[p], p, preset, res, batch, device, aug, compile_, iters, dev) for p in precisions
+        ]
 
 
 def _row(trainer, times, precision, preset, res, batch, device, aug, compile_, iters, dev) -> dict:
@@ -126,13 +154,26 @@ def _row(trainer, times, precision, preset, res, batch, device, aug, compile_, i
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
-        "preset": preset, "resolution": res, "batch": batch, "device": device, "aug": aug,
-        "compile": compile_, "compile_status": compile_status,
-        "sec_per_kimg": sec_per_step / batch * 1000, "images_per_s": batch / sec_per_step,
-        "peak_memory_mb": peak_mb, "phase_ms": {k: 1000 * v for k, v in median.items()},
-        "intervals": interval, "iters": iters, "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "preset": preset,
+        "resolution": res,
+        "batch": batch,
+        "device": device,
+        "aug": aug,
+        "compile": compile_,
+        "compile_status": compile_status,
+        "sec_per_kimg": sec_per_step / batch * 1000,
+        "images_per_s": batch / sec_per_step,
+        "peak_memory_mb": peak_mb,
+        "phase_ms": {k: 1000 * v for k, v in median.items()},
+        "intervals": interval,
+        "iters": iters,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
         "G_params": sum(p.numel() for p in trainer.G.parameters()),
-        "cbase": opts.cbase, "cmax": opts.cmax, "fp32": opts.fp32, "precision": precision,
+        "cbase": opts.cbase,
+        "cmax": opts.cmax,
+        "fp32": opts.fp32,
+        "precision": precision,
     }
 
 
@@ -164,8 +205,11 @@ def main() -> int:
     p.add_argument("--cbase", type=int, default=None, help="capacity (default: the preset's)")
     p.add_argument("--cmax", default=None, help="maximum channels, or a comma list of them (a row each)")
     p.add_argument("--compile", default="off", choices=["off", "on", "both"])
-    p.add_argument("--precision", default="fp32",
-                   help="fp32, bf16, auto, or a comma list measured interleaved in one process (e.g. fp32,bf16)")
+    p.add_argument(
+        "--precision",
+        default="fp32",
+        help="fp32, bf16, auto, or a comma list measured interleaved in one process (e.g. fp32,bf16)",
+    )
     p.add_argument("--out", default=None, help="JSON output (default benchmarks/results/training-<device>.json)")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -173,30 +217,60 @@ def main() -> int:
     precisions = tuple(args.precision.split(","))
     if args.one:  # child process: one configuration
         preset, res, compile_, cmax = args.one.split(":")
-        for row in run_one(preset, int(res), args.batch, args.device, args.iters, args.warmup, args.aug, args.cbase,
-                           int(cmax) if cmax else None, compile_ == "1", precisions):
+        for row in run_one(
+            preset,
+            int(res),
+            args.batch,
+            args.device,
+            args.iters,
+            args.warmup,
+            args.aug,
+            args.cbase,
+            int(cmax) if cmax else None,
+            compile_ == "1",
+            precisions,
+        ):
             print(json.dumps(row))
         return 0
 
     compiles = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
     cmaxes = [int(c) for c in args.cmax.split(",")] if args.cmax else [None]
     rows = []
-    header = (f"{'preset':<15}{'res':>6}{'batch':>7}{'cmax':>6}{'compile':>9}{'precision':>11}{'sec/kimg':>11}"
-              f"{'x ' + precisions[0]:>8}{'img/s':>9}{'peak MB':>10}   phases (ms)")
+    header = (
+        f"{'preset':<15}{'res':>6}{'batch':>7}{'cmax':>6}{'compile':>9}{'precision':>11}{'sec/kimg':>11}"
+        f"{'x ' + precisions[0]:>8}{'img/s':>9}{'peak MB':>10}   phases (ms)"
+    )
     print(f"machine: {machine(args.device)}  device: {args.device}  threads: {os.environ.get('OMP_NUM_THREADS', '-')}")
     print(header)
     print("-" * len(header))
     for preset in args.presets.split(","):
         for res, cmax, comp in [(int(r), m, c) for r in args.res.split(",") for m in cmaxes for c in compiles]:
-            cmd = [sys.executable, __file__, "--device", args.device, "--iters", str(args.iters), "--warmup",
-                   str(args.warmup), "--batch", str(args.batch), "--aug", args.aug, "--precision", args.precision,
-                   "--one", f"{preset}:{res}:{int(comp)}:{cmax or ''}"]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--device",
+                args.device,
+                "--iters",
+                str(args.iters),
+                "--warmup",
+                str(args.warmup),
+                "--batch",
+                str(args.batch),
+                "--aug",
+                args.aug,
+                "--precision",
+                args.precision,
+                "--one",
+                f"{preset}:{res}:{int(comp)}:{cmax or ''}",
+            ]
             if args.cbase is not None:
                 cmd += ["--cbase", str(args.cbase)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
-                print(f"{preset:<15}{res:>6}{args.batch:>7}{cmax or '-':>6}{comp!s:>9}  failed: "
-                      f"{proc.stderr.strip()[-300:]}")
+                print(
+                    f"{preset:<15}{res:>6}{args.batch:>7}{cmax or '-':>6}{comp!s:>9}  failed: "
+                    f"{proc.stderr.strip()[-300:]}"
+                )
                 continue
             found = [json.loads(line) for line in proc.stdout.strip().splitlines() if line.startswith("{")]
             base = found[0]["sec_per_kimg"]
@@ -205,9 +279,12 @@ def main() -> int:
                 rows.append(row)
                 phases = " ".join(f"{k} {v:.0f}" for k, v in row["phase_ms"].items())
                 note = "" if row["compile_status"] in ("on", "off") else f"  {row['compile_status']}"
-                print(f"{preset:<15}{res:>6}{args.batch:>7}{row['cmax']:>6}{comp!s:>9}{row['precision']:>11}"
-                      f"{row['sec_per_kimg']:>11.1f}{row['speedup_vs_first']:>8.2f}{row['images_per_s']:>9.2f}"
-                      f"{row['peak_memory_mb']:>10.0f}   {phases}{note}", flush=True)
+                print(
+                    f"{preset:<15}{res:>6}{args.batch:>7}{row['cmax']:>6}{comp!s:>9}{row['precision']:>11}"
+                    f"{row['sec_per_kimg']:>11.1f}{row['speedup_vs_first']:>8.2f}{row['images_per_s']:>9.2f}"
+                    f"{row['peak_memory_mb']:>10.0f}   {phases}{note}",
+                    flush=True,
+                )
     out = Path(args.out) if args.out else RESULTS / f"training-{args.device.replace(':', '')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": machine(args.device), "load": os.getloadavg(), "results": rows}, indent=2))

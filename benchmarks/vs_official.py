@@ -36,18 +36,42 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def official_kwargs(preset: str, res: int) -> tuple[str, dict, dict]:
     """Official class name, G kwargs and D kwargs equal to our preset ``preset`` at ``res``."""
     common = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=res, img_channels=3)
-    d_kwargs = dict(c_dim=0, img_resolution=res, img_channels=3, architecture="resnet", channel_max=512,
-                    num_fp16_res=4, conv_clamp=256, epilogue_kwargs=dict(mbstd_group_size=4))
+    d_kwargs = dict(
+        c_dim=0,
+        img_resolution=res,
+        img_channels=3,
+        architecture="resnet",
+        channel_max=512,
+        num_fp16_res=4,
+        conv_clamp=256,
+        epilogue_kwargs=dict(mbstd_group_size=4),
+    )
     if preset == "stylegan2":
         base = 32768 if res >= 512 else 16384
-        g = dict(common, mapping_kwargs=dict(num_layers=8, w_avg_beta=0.995), channel_base=base, channel_max=512,
-                 num_fp16_res=4, conv_clamp=256, architecture="skip", fused_modconv_default="inference_only")
+        g = dict(
+            common,
+            mapping_kwargs=dict(num_layers=8, w_avg_beta=0.995),
+            channel_base=base,
+            channel_max=512,
+            num_fp16_res=4,
+            conv_clamp=256,
+            architecture="skip",
+            fused_modconv_default="inference_only",
+        )
         return "networks_stylegan2.Generator", g, dict(d_kwargs, channel_base=base)
     if preset in ("stylegan3-t", "stylegan3-r"):
         is_r = preset.endswith("r")
-        g = dict(common, mapping_kwargs=dict(num_layers=2, w_avg_beta=0.998), channel_base=65536 if is_r else 32768,
-                 channel_max=1024 if is_r else 512, num_fp16_res=4, conv_clamp=256, conv_kernel=1 if is_r else 3,
-                 use_radial_filters=is_r, magnitude_ema_beta=0.999)
+        g = dict(
+            common,
+            mapping_kwargs=dict(num_layers=2, w_avg_beta=0.998),
+            channel_base=65536 if is_r else 32768,
+            channel_max=1024 if is_r else 512,
+            num_fp16_res=4,
+            conv_clamp=256,
+            conv_kernel=1 if is_r else 3,
+            use_radial_filters=is_r,
+            magnitude_ema_beta=0.999,
+        )
         return "networks_stylegan3.Generator", g, dict(d_kwargs, channel_base=32768)
     raise SystemExit(f"unsupported preset {preset!r} (stylegan2, stylegan3-t, stylegan3-r)")
 
@@ -129,6 +153,7 @@ def main() -> int:
             def run():
                 with torch.no_grad():
                     G(z, None, noise_mode="const")
+
             return run
 
         times = interleaved({"official": infer(G_off), "ours": infer(G_ours)}, args.reps, sync)
@@ -137,9 +162,12 @@ def main() -> int:
             row[f"infer_{name}_s"] = statistics.median(ts)
             row[f"infer_{name}_all_s"] = ts
         row["infer_speedup"] = row["infer_official_s"] / row["infer_ours_s"]
-        print(f"{preset} {args.res}px batch {args.batch}: images differ by {diff:.2e}; inference "
-              f"official {args.batch / row['infer_official_s']:.2f} img/s, ours {args.batch / row['infer_ours_s']:.2f}"
-              f" img/s -> {row['infer_speedup']:.2f}x", flush=True)
+        print(
+            f"{preset} {args.res}px batch {args.batch}: images differ by {diff:.2e}; inference "
+            f"official {args.batch / row['infer_official_s']:.2f} img/s, ours {args.batch / row['infer_ours_s']:.2f}"
+            f" img/s -> {row['infer_speedup']:.2f}x",
+            flush=True,
+        )
 
         if not args.skip_train:
             zt = torch.randn(args.train_batch, 512, device=device)
@@ -155,24 +183,36 @@ def main() -> int:
                     for m in (G, D):
                         for q in m.parameters():
                             q.grad = None
+
                 return run
 
-            times = interleaved({"official": train_step(G_off, D_off), "ours": train_step(G_ours, D_ours)},
-                                args.train_reps or args.reps, sync)
+            times = interleaved(
+                {"official": train_step(G_off, D_off), "ours": train_step(G_ours, D_ours)},
+                args.train_reps or args.reps,
+                sync,
+            )
             for name, ts in times.items():
                 row[f"train_{name}_s"] = statistics.median(ts)
                 row[f"train_{name}_all_s"] = ts
             row["train_speedup"] = row["train_official_s"] / row["train_ours_s"]
-            print(f"{preset} {args.res}px training step batch {args.train_batch}: official "
-                  f"{row['train_official_s']:.2f} s, ours {row['train_ours_s']:.2f} s -> {row['train_speedup']:.2f}x",
-                  flush=True)
+            print(
+                f"{preset} {args.res}px training step batch {args.train_batch}: official "
+                f"{row['train_official_s']:.2f} s, ours {row['train_ours_s']:.2f} s -> {row['train_speedup']:.2f}x",
+                flush=True,
+            )
         rows.append(row)
 
     info = dict(
-        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores" if device.type == "cpu"
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+        if device.type == "cpu"
         else torch.cuda.get_device_name(device),
-        device=str(device), threads=torch.get_num_threads(), torch=torch.__version__,
-        loadavg_before=load_before, loadavg_after=os.getloadavg(), reps=args.reps, results=rows,
+        device=str(device),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        loadavg_before=load_before,
+        loadavg_after=os.getloadavg(),
+        reps=args.reps,
+        results=rows,
     )
     out = Path(args.out) if args.out else RESULTS / f"vs_official-{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -34,12 +34,16 @@ RESOLUTIONS = (32, 64, 128)
 RESOLUTION_P = (0.25, 0.5, 0.25)
 
 
-def render_set(indices: np.ndarray, rng: np.random.Generator | None = None, resolution: int | None = None,
-               batch: int = 256) -> torch.Tensor:
+def render_set(
+    indices: np.ndarray, rng: np.random.Generator | None = None, resolution: int | None = None, batch: int = 256
+) -> torch.Tensor:
     """uint8 [N, 3, 64, 64] probe inputs of the given faces (random render resolution when ``rng``)."""
     out = torch.empty([len(indices), 3, INPUT_SIZE, INPUT_SIZE], dtype=torch.uint8)
-    res = (rng.choice(RESOLUTIONS, size=len(indices), p=RESOLUTION_P) if rng is not None
-           else np.full(len(indices), resolution))
+    res = (
+        rng.choice(RESOLUTIONS, size=len(indices), p=RESOLUTION_P)
+        if rng is not None
+        else np.full(len(indices), resolution)
+    )
     for r in np.unique(res):
         where = np.nonzero(res == r)[0]
         for s in range(0, len(where), batch):
@@ -137,17 +141,42 @@ def main(argv=None):
         opt.step()
         step += 1
         if step % 200 == 0:
-            print(f"step {step} loss {loss.item():.4f} (cpu {time.process_time() - cpu_start:.0f} s, "
-                  f"wall {time.time() - start:.0f} s)", flush=True)
+            print(
+                f"step {step} loss {loss.item():.4f} (cpu {time.process_time() - cpu_start:.0f} s, "
+                f"wall {time.time() - start:.0f} s)",
+                flush=True,
+            )
     minutes = (time.process_time() - cpu_start) / 60
     scores = evaluate(model, test_x, test_y, device)
-    print(json.dumps(dict(steps=step, cpu_minutes=round(minutes, 2), wall_minutes=round((time.time() - start) / 60, 2),
-                          held_out=scores), indent=1))
+    print(
+        json.dumps(
+            dict(
+                steps=step,
+                cpu_minutes=round(minutes, 2),
+                wall_minutes=round((time.time() - start) / 60, 2),
+                held_out=scores,
+            ),
+            indent=1,
+        )
+    )
     model = model.cpu()
-    save_probe(model, args.out, {"training": json.dumps(dict(
-        steps=step, batch=args.batch, train_faces=args.train, cpu_minutes=round(minutes, 2), seed=args.seed,
-        held_out_accuracy={k: round(v, 4) for k, v in scores.items()})),
-        "toyfaces_sha256": hashlib.sha256(Path(toyfaces.__file__).read_bytes()).hexdigest()})
+    save_probe(
+        model,
+        args.out,
+        {
+            "training": json.dumps(
+                dict(
+                    steps=step,
+                    batch=args.batch,
+                    train_faces=args.train,
+                    cpu_minutes=round(minutes, 2),
+                    seed=args.seed,
+                    held_out_accuracy={k: round(v, 4) for k, v in scores.items()},
+                )
+            ),
+            "toyfaces_sha256": hashlib.sha256(Path(toyfaces.__file__).read_bytes()).hexdigest(),
+        },
+    )
     print(f"wrote {args.out}")
 
 

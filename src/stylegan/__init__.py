@@ -1,9 +1,9 @@
 """stylegan: StyleGAN, StyleGAN2, StyleGAN3 and Pixel-Instance Normalization in plain PyTorch.
 
-    import stylegan
-    G = stylegan.load("network.safetensors")    # any saved or imported network
-    img = G(z, c, truncation_psi=0.7)
-    stylegan.save(G, "copy.safetensors")
+import stylegan
+G = stylegan.load("network.safetensors")    # any saved or imported network
+img = G(z, c, truncation_psi=0.7)
+stylegan.save(G, "copy.safetensors")
 """
 
 from __future__ import annotations

@@ -52,21 +52,48 @@ def demo_options(outdir: Path, minutes: float, resolution: int, seed: int, proce
     rates 0.005, no path-length regularisation, no style mixing, no augmentation (the small-scale
     settings measured in docs/training.md: lower probe FID per kimg than the preset's, and faster steps)."""
     return TrainingOptions(
-        cfg="stylegan2", data="toyfaces", resolution=resolution, batch=8 * processes, gpus=processes, kimg=10_000,
-        time_limit=minutes, cbase=1024, cmax=32, map_depth=2, z_dim=32, w_dim=32, glr=0.005, dlr=0.005,
-        pl_weight=0.0, style_mixing=0.0, aug="none",
-        seed=seed, tick=0.5, snap=8, img_snap=2, grid=(8, 4), workers=0, outdir=str(outdir / "run"), desc="demo",
+        cfg="stylegan2",
+        data="toyfaces",
+        resolution=resolution,
+        batch=8 * processes,
+        gpus=processes,
+        kimg=10_000,
+        time_limit=minutes,
+        cbase=1024,
+        cmax=32,
+        map_depth=2,
+        z_dim=32,
+        w_dim=32,
+        glr=0.005,
+        dlr=0.005,
+        pl_weight=0.0,
+        style_mixing=0.0,
+        aug="none",
+        seed=seed,
+        tick=0.5,
+        snap=8,
+        img_snap=2,
+        grid=(8, 4),
+        workers=0,
+        outdir=str(outdir / "run"),
+        desc="demo",
     )
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Train a small StyleGAN2 on toyfaces, measure it, and show the "
-                                                 "shipped toyfaces network with the tools.")
+    parser = argparse.ArgumentParser(
+        description="Train a small StyleGAN2 on toyfaces, measure it, and show the "
+        "shipped toyfaces network with the tools."
+    )
     parser.add_argument("--outdir", default="out/demo", help="folder for everything the demo writes")
     parser.add_argument("--minutes", type=float, default=4.0, help="training time budget (default 4)")
     parser.add_argument("--res", type=int, default=32, help="image resolution (default 32)")
-    parser.add_argument("--processes", type=int, default=None,
-                        help="training processes of one thread each (default: one per core, at most 2)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="training processes of one thread each (default: one per core, at most 2)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     outdir = Path(args.outdir)
@@ -75,8 +102,10 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per training process
     torch.set_num_threads(1)
 
-    print(f"demo: training StyleGAN2 on toyfaces at {args.res}x{args.res} for {args.minutes:g} minutes "
-          f"({processes} process(es) of one thread)")
+    print(
+        f"demo: training StyleGAN2 on toyfaces at {args.res}x{args.res} for {args.minutes:g} minutes "
+        f"({processes} process(es) of one thread)"
+    )
     start = time.time()
     opts = demo_options(outdir, args.minutes, args.res, args.seed, processes)
     run_dir = train(opts)
@@ -107,11 +136,21 @@ def main(argv=None) -> int:
     }
     tools_seconds = time.time() - tools_start
     total = time.time() - start
-    report = write_report(outdir / "report.md", run_dir, network, nimg, opts, fid,
-                          dict(train=train_seconds, fid=fid_seconds, tools=tools_seconds, total=total), figures,
-                          params=dict(trained=parameter_count(trained), shipped=parameter_count(shipped)))
-    print(f"demo: trained {nimg / 1e3:g} kimg in {format_time(train_seconds)}, probe FID {fid:.1f}; "
-          f"done in {format_time(total)}; results in {outdir.resolve()}")
+    report = write_report(
+        outdir / "report.md",
+        run_dir,
+        network,
+        nimg,
+        opts,
+        fid,
+        dict(train=train_seconds, fid=fid_seconds, tools=tools_seconds, total=total),
+        figures,
+        params=dict(trained=parameter_count(trained), shipped=parameter_count(shipped)),
+    )
+    print(
+        f"demo: trained {nimg / 1e3:g} kimg in {format_time(train_seconds)}, probe FID {fid:.1f}; "
+        f"done in {format_time(total)}; results in {outdir.resolve()}"
+    )
     print(f"demo: {report.name}; trained network {network}")
     return 0
 
@@ -120,8 +159,9 @@ def probe_fid(G) -> float:
     """Probe FID of ``G``: ``FID_GENERATED`` images against the first ``FID_REAL`` toyfaces."""
     from stylegan.metrics.runner import compute_metrics
 
-    return compute_metrics(G, "fid50k_full", data="toyfaces", detector="probe", num_gen=FID_GENERATED,
-                           max_real=FID_REAL, progress=False)["fid50k_full"]
+    return compute_metrics(
+        G, "fid50k_full", data="toyfaces", detector="probe", num_gen=FID_GENERATED, max_real=FID_REAL, progress=False
+    )["fid50k_full"]
 
 
 def write_samples(G, path: Path) -> Path:
@@ -151,17 +191,32 @@ def write_truncation_sweep(G, path: Path) -> Path:
 def write_video(G, path: Path) -> Path:
     from stylegan.tools.video import write_interpolation_video
 
-    return write_interpolation_video(G, VIDEO_SEEDS, path, fps=24, grid_size=(3, 2),
-                                     frames_per_seed=VIDEO_FRAMES_PER_SEED,
-                                     notice=lambda message: print(f"demo: {message}"))
+    return write_interpolation_video(
+        G,
+        VIDEO_SEEDS,
+        path,
+        fps=24,
+        grid_size=(3, 2),
+        frames_per_seed=VIDEO_FRAMES_PER_SEED,
+        notice=lambda message: print(f"demo: {message}"),
+    )
 
 
 def parameter_count(G) -> int:
     return sum(p.numel() for p in G.parameters())
 
 
-def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: TrainingOptions, fid: float,
-                 seconds: dict[str, float], figures: dict[str, Path], params: dict[str, int]) -> Path:
+def write_report(
+    path: Path,
+    run_dir: Path,
+    network: Path,
+    nimg: int,
+    opts: TrainingOptions,
+    fid: float,
+    seconds: dict[str, float],
+    figures: dict[str, Path],
+    params: dict[str, int],
+) -> Path:
     rows = read_stats(run_dir / "stats.jsonl", drop_timing=False)
     speed = [r["Timing/sec_per_kimg"]["mean"] for r in rows[1:]] or [rows[-1]["Timing/sec_per_kimg"]["mean"]]
     sec_per_kimg = sorted(speed)[len(speed) // 2]
@@ -209,18 +264,25 @@ def write_report(path: Path, run_dir: Path, network: Path, nimg: int, opts: Trai
         "",
         f"![samples]({figures['samples'].name})",
         "",
-        "Style mixing: rows are seeds " + ", ".join(map(str, MIX_ROWS)) + ", columns seeds "
-        + ", ".join(map(str, MIX_COLS)) + "; each cell takes the row's ws with the column's coarse styles.",
+        "Style mixing: rows are seeds "
+        + ", ".join(map(str, MIX_ROWS))
+        + ", columns seeds "
+        + ", ".join(map(str, MIX_COLS))
+        + "; each cell takes the row's ws with the column's coarse styles.",
         "",
         f"![style mixing]({figures['mixing'].name})",
         "",
-        "Truncation sweep: seeds " + ", ".join(map(str, SWEEP_SEEDS)) + " (rows) at psi "
-        + ", ".join(f"{p:g}" for p in SWEEP_PSIS) + " (columns); psi 0 is the average face.",
+        "Truncation sweep: seeds "
+        + ", ".join(map(str, SWEEP_SEEDS))
+        + " (rows) at psi "
+        + ", ".join(f"{p:g}" for p in SWEEP_PSIS)
+        + " (columns); psi 0 is the average face.",
         "",
         f"![truncation]({figures['sweep'].name})",
         "",
         f"Interpolation video: [{figures['video'].name}]({figures['video'].name}) (seeds "
-        + ", ".join(map(str, VIDEO_SEEDS)) + ", linear in W).",
+        + ", ".join(map(str, VIDEO_SEEDS))
+        + ", linear in W).",
     ]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -68,15 +68,37 @@ def test_bad_units_and_modes(spiked_generator):
 def test_report_and_cli(tmp_path):
     G = plant_noise_spike(tiny_stylegan1())
     calls = []
-    summary = ablation_report(G, [0, 1], tmp_path / "s", "b16.conv0", units=[0, 5], measure_layer="b16.conv0",
-                              progress=lambda n, total: calls.append((n, total)))
+    summary = ablation_report(
+        G,
+        [0, 1],
+        tmp_path / "s",
+        "b16.conv0",
+        units=[0, 5],
+        measure_layer="b16.conv0",
+        progress=lambda n, total: calls.append((n, total)),
+    )
     assert calls == [(1, 2), (2, 2)]
     assert [r["unit"] for r in summary["units"]] == [0, 5] and summary["baseline"]["rate"] == 1.0
     assert (tmp_path / "s" / "ablation.png").exists()
     net = stylegan.save(G, tmp_path / "g.safetensors")
-    code, out, err = run_cli("analyze", "ablation", "--network", net, "--seeds", "0-1", "--layer", "b16.conv0",
-                             "--mode", "keep", "--units", "5", "--measure-layer", "b16.conv0",
-                             "--outdir", tmp_path / "c")
+    code, out, err = run_cli(
+        "analyze",
+        "ablation",
+        "--network",
+        net,
+        "--seeds",
+        "0-1",
+        "--layer",
+        "b16.conv0",
+        "--mode",
+        "keep",
+        "--units",
+        "5",
+        "--measure-layer",
+        "b16.conv0",
+        "--outdir",
+        tmp_path / "c",
+    )
     assert code == 0, err
     saved = json.loads((tmp_path / "c" / "summary.json").read_text())
     assert saved["after"]["rate"] == 0.0 and "rate 1.000 -> 0.000" in out

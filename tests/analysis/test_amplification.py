@@ -55,8 +55,18 @@ def test_report_and_cli(tmp_path):
     assert summary["median_measured_over_predicted_artifacts"] == pytest.approx(1, abs=0.05)
     assert (tmp_path / "a" / "amplification.png").exists()
     net = stylegan.save(G, tmp_path / "g.safetensors")
-    code, out, err = run_cli("analyze", "amplification", "--network", net, "--seeds", "0-1", "--layer", "b16.conv0",
-                             "--outdir", tmp_path / "c")
+    code, out, err = run_cli(
+        "analyze",
+        "amplification",
+        "--network",
+        net,
+        "--seeds",
+        "0-1",
+        "--layer",
+        "b16.conv0",
+        "--outdir",
+        tmp_path / "c",
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "c" / "summary.json").read_text())["layer"] == "synthesis.b16.conv0"
     assert "over the 2 with an artifact" in out

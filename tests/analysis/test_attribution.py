@@ -32,8 +32,9 @@ def test_roc_known_answers():
 def real_images(n=3, size=8, seed=0):
     """Random images: nothing a small generator can reproduce."""
     rng = np.random.RandomState(seed)
-    return [(f"real{i}.png", torch.from_numpy(rng.uniform(-1, 1, [3, size, size]).astype(np.float32)))
-            for i in range(n)]
+    return [
+        (f"real{i}.png", torch.from_numpy(rng.uniform(-1, 1, [3, size, size]).astype(np.float32))) for i in range(n)
+    ]
 
 
 def test_an_image_of_the_network_projects_closer_than_a_real_one():
@@ -47,13 +48,13 @@ def test_an_image_of_the_network_projects_closer_than_a_real_one():
 
 def test_report_and_cli(tmp_path):
     G = tiny_stylegan2(8)
-    summary = attribution_report(G, real_images(2), tmp_path / "r", seeds=[8, 9], num_steps=20,
-                                 w_avg_samples=100)
+    summary = attribution_report(G, real_images(2), tmp_path / "r", seeds=[8, 9], num_steps=20, w_avg_samples=100)
     assert summary["auc"] == 1.0
     assert all(r["correct"] for r in summary["images"]) and len(summary["images"]) == 4
     assert summary["generated"]["called_generated"] == 1.0 and summary["real"]["called_generated"] == 0.0
-    given = attribution_report(G, real_images(1), tmp_path / "s", seeds=[0], num_steps=2, w_avg_samples=50,
-                               threshold=0.0)
+    given = attribution_report(
+        G, real_images(1), tmp_path / "s", seeds=[0], num_steps=2, w_avg_samples=50, threshold=0.0
+    )
     assert given["threshold_rule"] == "given" and all(r["decision"] == "real" for r in given["images"])
     assert {p.name for p in (tmp_path / "r").iterdir()} == {"distances.png", "roc.png", "summary.json"}
 
@@ -64,12 +65,38 @@ def test_report_and_cli(tmp_path):
     (folder / "notes.txt").write_text("not an image")
     assert [name for name, _ in folder_images(folder, 8, 3)] == ["real0.png", "real1.png"]
     net = stylegan.save(G, tmp_path / "g.safetensors")
-    code, out, err = run_cli("analyze", "attribute", "--network", net, "--images", folder, "--seeds", "0",
-                             "--steps", "2", "--distance", "mse", "--w-avg-samples", "50", "--outdir", tmp_path / "c")
+    code, out, err = run_cli(
+        "analyze",
+        "attribute",
+        "--network",
+        net,
+        "--images",
+        folder,
+        "--seeds",
+        "0",
+        "--steps",
+        "2",
+        "--distance",
+        "mse",
+        "--w-avg-samples",
+        "50",
+        "--outdir",
+        tmp_path / "c",
+    )
     assert code == 0, err
     saved = json.loads((tmp_path / "c" / "summary.json").read_text())
     assert saved["real"]["count"] == 2 and "AUC" in out
     (tmp_path / "empty").mkdir()
-    code, _, err = run_cli("analyze", "attribute", "--network", net, "--images", tmp_path / "empty", "--distance",
-                           "mse", "--outdir", tmp_path / "d")
+    code, _, err = run_cli(
+        "analyze",
+        "attribute",
+        "--network",
+        net,
+        "--images",
+        tmp_path / "empty",
+        "--distance",
+        "mse",
+        "--outdir",
+        tmp_path / "d",
+    )
     assert code == 2 and "holds no images" in err

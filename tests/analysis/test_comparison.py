@@ -25,8 +25,20 @@ def test_figures_stack_one_energy_figure_per_network(tmp_path):
 def test_cli_compare_with_figures(tmp_path):
     a = stylegan.save(plant_noise_spike(tiny_stylegan1()), tmp_path / "sg1.safetensors")
     b = stylegan.save(tiny_stylegan2(16), tmp_path / "sg2.safetensors")
-    code, out, err = run_cli("analyze", "compare", a, b, "--seeds", "0-5", "--layer", "b16.conv0", "--figures",
-                             tmp_path / "figs", "--figure-seeds", "2")
+    code, out, err = run_cli(
+        "analyze",
+        "compare",
+        a,
+        b,
+        "--seeds",
+        "0-5",
+        "--layer",
+        "b16.conv0",
+        "--figures",
+        tmp_path / "figs",
+        "--figure-seeds",
+        "2",
+    )
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["seed0000_compare.png", "seed0001_compare.png"]
     assert "wrote 2 figures" in out

@@ -41,8 +41,15 @@ def test_one_trgb_left_gets_everything(kept):
 
 
 def test_non_skip_generators_are_refused():
-    cfg = StyleGAN2GeneratorConfig(z_dim=8, w_dim=8, img_resolution=8, channel_base=64, channel_max=8,
-                                   architecture="resnet", mapping=MappingConfig(num_layers=1))
+    cfg = StyleGAN2GeneratorConfig(
+        z_dim=8,
+        w_dim=8,
+        img_resolution=8,
+        channel_base=64,
+        channel_max=8,
+        architecture="resnet",
+        mapping=MappingConfig(num_layers=1),
+    )
     G = StyleGAN2Generator(cfg).eval()
     with pytest.raises(UserError, match="needs a skip generator.*'resnet'"):
         resolution_contributions(G, ws_for_seeds(G, [0]))

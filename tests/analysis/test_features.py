@@ -58,8 +58,9 @@ def test_capture_in_batches_equals_one_pass():
     one = capture_features(G, ["b8.conv1"], ws, batch_size=8)
     parts = capture_features(G, ["b8.conv1"], ws, batch_size=2)
     # (batched convolutions may round differently)
-    torch.testing.assert_close(one.features["synthesis.b8.conv1"], parts.features["synthesis.b8.conv1"],
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        one.features["synthesis.b8.conv1"], parts.features["synthesis.b8.conv1"], rtol=1e-4, atol=1e-4
+    )
     torch.testing.assert_close(one.images, parts.images, rtol=1e-4, atol=1e-4)
     assert one.images.shape == (3, 3, 32, 32)
 

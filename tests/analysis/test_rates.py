@@ -50,15 +50,40 @@ def test_runs_that_disagree_widen_the_interval():
 def test_report_and_cli(tmp_path):
     spiked = plant_noise_spike(tiny_stylegan1())
     plain = tiny_stylegan1()
-    summary = rates_report({"s1": spiked, "s2": spiked}, {"p1": plain}, [0, 1, 2], tmp_path / "r",
-                           labels=("spiked", "plain"), layer="b16.conv0", samples=200)
+    summary = rates_report(
+        {"s1": spiked, "s2": spiked},
+        {"p1": plain},
+        [0, 1, 2],
+        tmp_path / "r",
+        labels=("spiked", "plain"),
+        layer="b16.conv0",
+        samples=200,
+    )
     assert summary["a"]["rate"] == 1.0 and summary["b"]["rate"] == 0.0
     assert summary["difference_b_minus_a"]["value"] == -1.0 and len(summary["runs"]) == 3
     assert (tmp_path / "r" / "rates.png").exists()
     a = stylegan.save(spiked, tmp_path / "a.safetensors")
     b = stylegan.save(plain, tmp_path / "b.safetensors")
-    code, out, err = run_cli("analyze", "rates", "--a", a, "--b", b, "--b", b, "--labels", "sg1,pin", "--seeds",
-                             "0-2", "--layer", "b16.conv0", "--samples", "200", "--outdir", tmp_path / "c")
+    code, out, err = run_cli(
+        "analyze",
+        "rates",
+        "--a",
+        a,
+        "--b",
+        b,
+        "--b",
+        b,
+        "--labels",
+        "sg1,pin",
+        "--seeds",
+        "0-2",
+        "--layer",
+        "b16.conv0",
+        "--samples",
+        "200",
+        "--outdir",
+        tmp_path / "c",
+    )
     assert code == 0, err
     saved = json.loads((tmp_path / "c" / "summary.json").read_text())
     assert saved["labels"] == ["sg1", "pin"] and len(saved["b"]["per_run"]) == 2

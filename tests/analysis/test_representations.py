@@ -26,14 +26,20 @@ def test_three_channels_become_red_green_blue():
 
 
 def tiny_stylegan3():
-    return build_seeded(build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8,
-                                     w_dim=8))
+    return build_seeded(
+        build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8, w_dim=8)
+    )
 
 
 def test_default_layers_skip_rgb_and_repeated_block_outputs():
     layers = default_layers(tiny_stylegan2(16), count=10)
-    assert layers == ["synthesis.b4.conv1", "synthesis.b8.conv0", "synthesis.b8.conv1", "synthesis.b16.conv0",
-                      "synthesis.b16.conv1"]
+    assert layers == [
+        "synthesis.b4.conv1",
+        "synthesis.b8.conv0",
+        "synthesis.b8.conv1",
+        "synthesis.b16.conv0",
+        "synthesis.b16.conv1",
+    ]
     sg3 = default_layers(tiny_stylegan3(), count=4)
     assert len(sg3) == 4 and sg3[0] == "synthesis.input" and not sg3[-1].endswith("_3")
 
@@ -52,23 +58,36 @@ def test_cli_internals(tmp_path):
     import stylegan
 
     tiny_G_path = stylegan.save(tiny_stylegan2(8), tmp_path / "g.safetensors")
-    code, out, err = run_cli("analyze", "internals", "--network", tiny_G_path, "--seeds", "0", "--layers",
-                             "b8.conv1,b4.conv1", "--outdir", tmp_path / "a")
+    code, out, err = run_cli(
+        "analyze",
+        "internals",
+        "--network",
+        tiny_G_path,
+        "--seeds",
+        "0",
+        "--layers",
+        "b8.conv1,b4.conv1",
+        "--outdir",
+        tmp_path / "a",
+    )
     assert code == 0, err
     assert out.splitlines()[0].startswith("synthesis.b8.conv1") and (tmp_path / "a" / "internals.png").exists()
-    code, _, err = run_cli("analyze", "internals", "--network", tiny_G_path, "--channels", "0,1",
-                           "--outdir", tmp_path / "b")
+    code, _, err = run_cli(
+        "analyze", "internals", "--network", tiny_G_path, "--channels", "0,1", "--outdir", tmp_path / "b"
+    )
     assert code == 2 and "three channel indices" in err
-    code, _, err = run_cli("analyze", "internals", "--network", tiny_G_path, "--layers", "nope",
-                           "--outdir", tmp_path / "c")
+    code, _, err = run_cli(
+        "analyze", "internals", "--network", tiny_G_path, "--layers", "nope", "--outdir", tmp_path / "c"
+    )
     assert code == 2 and "no layer named 'nope'" in err
 
 
 def test_conditional_networks_take_a_class(tmp_path):
     import stylegan
 
-    G = build_seeded(build_preset("stylegan2", 8, c_dim=3, channel_base=64, channel_max=8, map_layers=1, z_dim=8,
-                                  w_dim=8))
+    G = build_seeded(
+        build_preset("stylegan2", 8, c_dim=3, channel_base=64, channel_max=8, map_layers=1, z_dim=8, w_dim=8)
+    )
     net = stylegan.save(G, tmp_path / "g.safetensors")
     for command in (["internals"], ["contribution"], ["sticking", net, "--frames", "2"]):
         args = ["analyze", *command, *([] if command[0] == "sticking" else ["--network", net]), "--seeds", "0"]

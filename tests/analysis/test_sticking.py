@@ -36,8 +36,9 @@ def equivariant_toy(steps=32, size=32):
 
 def sticky_toy(steps=32, size=32):
     """Frames whose content (a smooth blob) moves while a fine texture stays at fixed pixels."""
-    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32),
-                            indexing="ij")
+    yy, xx = torch.meshgrid(
+        torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij"
+    )
     frames = []
     for k in range(steps):
         cx = size * k / steps
@@ -83,8 +84,9 @@ def test_space_time_slice_of_a_vertical_translation_is_diagonal():
 
 
 def tiny_stylegan3():
-    return build_seeded(build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8,
-                                     w_dim=8))
+    return build_seeded(
+        build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8, w_dim=8)
+    )
 
 
 def test_walks_of_networks():
@@ -103,8 +105,14 @@ def test_walks_of_networks():
 
 def test_report_and_cli(tmp_path):
     calls = []
-    summary = sticking_report({"sg2": tiny_stylegan2(16), "sg3": tiny_stylegan3()}, [0, 1], tmp_path / "r",
-                              frames=4, tile=16, progress=lambda n, total: calls.append((n, total)))
+    summary = sticking_report(
+        {"sg2": tiny_stylegan2(16), "sg3": tiny_stylegan3()},
+        [0, 1],
+        tmp_path / "r",
+        frames=4,
+        tile=16,
+        progress=lambda n, total: calls.append((n, total)),
+    )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert set(summary["networks"]) == {"sg2", "sg3"}
     assert all(0 <= s["score"] <= 1 for r in summary["networks"].values() for s in r["seeds"])

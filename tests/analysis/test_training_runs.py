@@ -27,8 +27,20 @@ def test_a_run_whose_artifacts_appear_midway(tmp_path):
     assert [s["kimg"] for s in result["snapshots"]] == [0, 10, 20]
     assert [s["rate"] for s in result["snapshots"]] == [0.0, 0.0, 1.0] and result["onset_kimg"] == 20
     assert (tmp_path / "o" / "artifacts_over_training.png").exists()
-    code, out, err = run_cli("analyze", "over-training", "--run", run, "--run", run, "--seeds", "0-1", "--layer",
-                             "b16.conv0", "--outdir", tmp_path / "c")
+    code, out, err = run_cli(
+        "analyze",
+        "over-training",
+        "--run",
+        run,
+        "--run",
+        run,
+        "--seeds",
+        "0-1",
+        "--layer",
+        "b16.conv0",
+        "--outdir",
+        tmp_path / "c",
+    )
     assert code == 0, err
     assert "artifacts appear (rate >= 0.1 from then on): 20 kimg" in out
     assert len(json.loads((tmp_path / "c" / "artifacts_over_training.json").read_text())["runs"]) == 2

@@ -73,8 +73,7 @@ def test_stored_noise_is_restored():
 
 
 def test_stylegan3_has_no_noise_to_vary():
-    G = build_seeded(build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8,
-                                  w_dim=8))
+    G = build_seeded(build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8, w_dim=8))
     with pytest.raises(UserError, match="no noise inputs.*StyleGAN3"):
         select_noise_inputs(G, "all")
     with pytest.raises(UserError, match="no noise inputs"):
@@ -106,17 +105,41 @@ def test_noise_report_and_cli(tmp_path):
     import stylegan
 
     path = stylegan.save(G, tmp_path / "g.safetensors")
-    code, out, err = run_cli("analyze", "noise", "--network", path, "--seeds", "0", "--draws", "3", "--samples",
-                             "2", "--outdir", tmp_path / "b")
+    code, out, err = run_cli(
+        "analyze",
+        "noise",
+        "--network",
+        path,
+        "--seeds",
+        "0",
+        "--draws",
+        "3",
+        "--samples",
+        "2",
+        "--outdir",
+        tmp_path / "b",
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["draws"] == 3
     code, out, err = run_cli("analyze", "noise", "--network", path, "--layers", "b99", "--outdir", tmp_path / "c")
     assert code == 2 and err.startswith("error: no noise input matches") and "Traceback" not in err
-    code, _, err = run_cli("generate", "--network", path, "--seeds", "0", "--noise-seed", "3", "--noise-mode",
-                           "random", "--outdir", tmp_path / "d")
+    code, _, err = run_cli(
+        "generate",
+        "--network",
+        path,
+        "--seeds",
+        "0",
+        "--noise-seed",
+        "3",
+        "--noise-mode",
+        "random",
+        "--outdir",
+        tmp_path / "d",
+    )
     assert code == 2 and "noise mode 'const'" in err
-    code, _, err = run_cli("generate", "--network", path, "--seeds", "0-1", "--noise-seed", "3", "--outdir",
-                           tmp_path / "e")
+    code, _, err = run_cli(
+        "generate", "--network", path, "--seeds", "0-1", "--noise-seed", "3", "--outdir", tmp_path / "e"
+    )
     assert code == 0 and (tmp_path / "e" / "seed0001.png").exists()
 
 
@@ -132,8 +155,9 @@ def test_truncation_figure_marks_the_average_image(tmp_path):
     import stylegan
 
     path = stylegan.save(G, tmp_path / "g.safetensors")
-    code, out, err = run_cli("analyze", "truncation", "--network", path, "--seeds", "0", "--psis", "-1,0,1",
-                             "--outdir", tmp_path / "v")
+    code, out, err = run_cli(
+        "analyze", "truncation", "--network", path, "--seeds", "0", "--psis", "-1,0,1", "--outdir", tmp_path / "v"
+    )
     assert code == 0, err
     assert "psi      0: mean |image - w_avg image|   0.00" in out
     code, _, err = run_cli("analyze", "truncation", "--network", path, "--psis", "a,b", "--outdir", tmp_path / "w")

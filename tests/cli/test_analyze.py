@@ -20,8 +20,22 @@ def pin_path(tmp_path_factory):
 
 
 def test_analyze_artifacts_writes_figures_and_summary(spiked_path, tmp_path):
-    code, out, err = run_cli("analyze", "artifacts", "--network", spiked_path, "--seeds", "0-1", "--layer",
-                             "b16.conv0", "--outdir", tmp_path, "--noise-seeds", "1-2", "--ablate", "2")
+    code, out, err = run_cli(
+        "analyze",
+        "artifacts",
+        "--network",
+        spiked_path,
+        "--seeds",
+        "0-1",
+        "--layer",
+        "b16.conv0",
+        "--outdir",
+        tmp_path,
+        "--noise-seeds",
+        "1-2",
+        "--ablate",
+        "2",
+    )
     assert code == 0, err
     assert "2/2 images with an artifact" in out
     names = sorted(p.name for p in tmp_path.iterdir())
@@ -42,8 +56,9 @@ def test_analyze_artifacts_writes_figures_and_summary(spiked_path, tmp_path):
 
 def test_analyze_compare_reports_both_rates(spiked_path, pin_path, tmp_path):
     out_json = tmp_path / "cmp.json"
-    code, out, err = run_cli("analyze", "compare", spiked_path, pin_path, "--seeds", "0-3", "--layer", "b16.conv0",
-                             "--json", out_json)
+    code, out, err = run_cli(
+        "analyze", "compare", spiked_path, pin_path, "--seeds", "0-3", "--layer", "b16.conv0", "--json", out_json
+    )
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].split()[:2] == ["network", "layer"] and len(lines) == 3
@@ -53,11 +68,13 @@ def test_analyze_compare_reports_both_rates(spiked_path, pin_path, tmp_path):
 
 
 def test_analyze_errors_and_layer_listing(spiked_path, tmp_path):
-    code, _, err = run_cli("analyze", "artifacts", "--network", spiked_path, "--seeds", "0", "--layer", "b99.conv0",
-                           "--outdir", tmp_path)
+    code, _, err = run_cli(
+        "analyze", "artifacts", "--network", spiked_path, "--seeds", "0", "--layer", "b99.conv0", "--outdir", tmp_path
+    )
     assert code == 2 and "no layer named" in err
-    code, _, err = run_cli("analyze", "artifacts", "--network", tmp_path / "missing.safetensors", "--seeds", "0",
-                           "--outdir", tmp_path)
+    code, _, err = run_cli(
+        "analyze", "artifacts", "--network", tmp_path / "missing.safetensors", "--seeds", "0", "--outdir", tmp_path
+    )
     assert code == 2 and "not found" in err
     code, _, err = run_cli("analyze", "compare", spiked_path, spiked_path, "--seeds", "0", "--threshold", "-1")
     assert code == 2 and "threshold" in err

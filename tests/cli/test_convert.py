@@ -35,8 +35,11 @@ def test_convert_all_networks_of_a_snapshot_into_a_directory(tmp_path):
     src = reference_file("sg2_snapshot_sanitized.pkl")
     code, out, err = run_cli("convert", src, tmp_path / "out", "--which", "all")
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["D.safetensors", "G.safetensors",
-                                                                   "G_ema.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "D.safetensors",
+        "G.safetensors",
+        "G_ema.safetensors",
+    ]
     nets = load_networks(src)
     for name, net in nets.items():
         assert same_weights(stylegan.load(tmp_path / "out" / f"{name}.safetensors"), net)
@@ -61,8 +64,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     code, _, err = run_cli("convert", evil, tmp_path / "g.safetensors")
     assert code == 2 and "'os.system'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "g.safetensors").exists()
-    code, _, err = run_cli("convert", reference_file("sg3_snapshot_sanitized.pkl"), tmp_path / "d",
-                           "--which", "G")
+    code, _, err = run_cli("convert", reference_file("sg3_snapshot_sanitized.pkl"), tmp_path / "d", "--which", "G")
     if code == 0:  # where the StyleGAN3 model is available
         assert stylegan.load(tmp_path / "d").kind.endswith("generator")
     else:

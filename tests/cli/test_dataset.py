@@ -20,8 +20,19 @@ def test_convert_folder_lists_bad_files(tmp_path):
 
 
 def test_convert_toyfaces_with_transform_and_max_images(tmp_path):
-    code, out, err = run_cli("dataset", "--source", "toyfaces", "--dest", tmp_path / "t.zip", "--resolution", 16,
-                             "--max-images", 4, "--transform", "center-crop")
+    code, out, err = run_cli(
+        "dataset",
+        "--source",
+        "toyfaces",
+        "--dest",
+        tmp_path / "t.zip",
+        "--resolution",
+        16,
+        "--max-images",
+        4,
+        "--transform",
+        "center-crop",
+    )
     assert code == 0, err
     assert "wrote 4 images" in out and "with labels" in out
 

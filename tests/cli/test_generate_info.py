@@ -11,8 +11,9 @@ from tests.cli.conftest import run_cli
 
 
 def test_generate_writes_one_png_per_seed_and_grid(tiny_generator_path, tmp_path):
-    code, out, err = run_cli("generate", "--network", tiny_generator_path, "--seeds", "0-2,7", "--trunc", "0.7",
-                             "--outdir", tmp_path)
+    code, out, err = run_cli(
+        "generate", "--network", tiny_generator_path, "--seeds", "0-2,7", "--trunc", "0.7", "--outdir", tmp_path
+    )
     assert code == 0, err
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["grid.png", "seed0000.png", "seed0001.png", "seed0002.png", "seed0007.png"]
@@ -27,24 +28,40 @@ def test_generate_writes_one_png_per_seed_and_grid(tiny_generator_path, tmp_path
 
 
 def test_conditional_generation_needs_a_valid_class(tiny_conditional_generator_path, tmp_path):
-    code, _, err = run_cli("generate", "--network", tiny_conditional_generator_path, "--seeds", "1",
-                           "--class", "2", "--outdir", tmp_path, "--noise-mode", "random")
+    code, _, err = run_cli(
+        "generate",
+        "--network",
+        tiny_conditional_generator_path,
+        "--seeds",
+        "1",
+        "--class",
+        "2",
+        "--outdir",
+        tmp_path,
+        "--noise-mode",
+        "random",
+    )
     assert code == 0, err
-    code, _, err = run_cli("generate", "--network", tiny_conditional_generator_path, "--seeds", "1",
-                           "--outdir", tmp_path)
+    code, _, err = run_cli(
+        "generate", "--network", tiny_conditional_generator_path, "--seeds", "1", "--outdir", tmp_path
+    )
     assert code == 2 and "conditional" in err
-    code, _, err = run_cli("generate", "--network", tiny_conditional_generator_path, "--seeds", "1",
-                           "--class", "3", "--outdir", tmp_path)
+    code, _, err = run_cli(
+        "generate", "--network", tiny_conditional_generator_path, "--seeds", "1", "--class", "3", "--outdir", tmp_path
+    )
     assert code == 2 and "outside" in err
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--seeds", "1-x"], "malformed seed list"),
-    (["--seeds", "5-2"], "backwards"),
-    (["--seeds", "1", "--trunc", "2.5"], "within [-2, 2]"),
-    (["--seeds", "1", "--class", "0"], "unconditional"),
-    (["--seeds", "1", "--noise-mode", "loud"], "noise-mode"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--seeds", "1-x"], "malformed seed list"),
+        (["--seeds", "5-2"], "backwards"),
+        (["--seeds", "1", "--trunc", "2.5"], "within [-2, 2]"),
+        (["--seeds", "1", "--class", "0"], "unconditional"),
+        (["--seeds", "1", "--noise-mode", "loud"], "noise-mode"),
+    ],
+)
 def test_generate_bad_input_is_one_clear_line(tiny_generator_path, tmp_path, args, message):
     code, out, err = run_cli("generate", "--network", tiny_generator_path, "--outdir", tmp_path, *args)
     assert code == 2
@@ -53,8 +70,9 @@ def test_generate_bad_input_is_one_clear_line(tiny_generator_path, tmp_path, arg
 
 
 def test_bad_network_files(tmp_path):
-    code, _, err = run_cli("generate", "--network", tmp_path / "missing.safetensors", "--seeds", "1",
-                           "--outdir", tmp_path)
+    code, _, err = run_cli(
+        "generate", "--network", tmp_path / "missing.safetensors", "--seeds", "1", "--outdir", tmp_path
+    )
     assert code == 2 and "not found" in err
     junk = tmp_path / "junk.pkl"
     junk.write_bytes(b"\x00garbage" * 10)
@@ -88,8 +106,9 @@ def test_generate_compile_flag_gives_the_same_images(tiny_generator_path, tmp_pa
     monkeypatch.setenv("STYLEGAN_COMPILE", "0")
     code, _, err = run_cli("generate", "--network", tiny_generator_path, "--seeds", "3", "--outdir", tmp_path / "a")
     assert code == 0, err
-    code, _, err = run_cli("generate", "--network", tiny_generator_path, "--seeds", "3", "--compile",
-                           "--outdir", tmp_path / "b")
+    code, _, err = run_cli(
+        "generate", "--network", tiny_generator_path, "--seeds", "3", "--compile", "--outdir", tmp_path / "b"
+    )
     assert code == 0, err
     a = np.asarray(Image.open(tmp_path / "a" / "seed0003.png"))
     assert np.array_equal(a, np.asarray(Image.open(tmp_path / "b" / "seed0003.png")))

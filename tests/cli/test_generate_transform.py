@@ -26,8 +26,19 @@ def png(path):
 def test_translate_and_rotate_move_the_content(tiny_sg3_path, tmp_path):
     code, _, err = run_cli("generate", "--network", tiny_sg3_path, "--seeds", "3", "--outdir", tmp_path / "plain")
     assert code == 0, err
-    code, _, err = run_cli("generate", "--network", tiny_sg3_path, "--seeds", "3", "--outdir", tmp_path / "moved",
-                           "--translate", "0.25,-0.125", "--rotate", "30")
+    code, _, err = run_cli(
+        "generate",
+        "--network",
+        tiny_sg3_path,
+        "--seeds",
+        "3",
+        "--outdir",
+        tmp_path / "moved",
+        "--translate",
+        "0.25,-0.125",
+        "--rotate",
+        "30",
+    )
     assert code == 0, err
     moved = png(tmp_path / "moved" / "seed0003.png")
     assert not np.array_equal(moved, png(tmp_path / "plain" / "seed0003.png"))
@@ -52,11 +63,14 @@ def test_whole_pixel_translation_shifts_the_image(tiny_sg3_path, tmp_path):
     assert err < 0.25 * plain.abs().mean()
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--translate", "0.1"], "--translate must be two numbers"),
-    (["--translate", "a,b"], "--translate must be two numbers"),
-    (["--rotate", "nan"], "finite"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--translate", "0.1"], "--translate must be two numbers"),
+        (["--translate", "a,b"], "--translate must be two numbers"),
+        (["--rotate", "nan"], "finite"),
+    ],
+)
 def test_bad_transform_values(tiny_sg3_path, tmp_path, args, message):
     code, out, err = run_cli("generate", "--network", tiny_sg3_path, "--seeds", "1", "--outdir", tmp_path, *args)
     assert code == 2 and message in err and "Traceback" not in out + err
@@ -64,8 +78,9 @@ def test_bad_transform_values(tiny_sg3_path, tmp_path, args, message):
 
 def test_transform_options_need_a_stylegan3_network(tiny_generator_path, tmp_path):
     for args in (["--translate", "0.1,0"], ["--rotate", "10"]):
-        code, _, err = run_cli("generate", "--network", tiny_generator_path, "--seeds", "1", "--outdir", tmp_path,
-                               *args)
+        code, _, err = run_cli(
+            "generate", "--network", tiny_generator_path, "--seeds", "1", "--outdir", tmp_path, *args
+        )
         assert code == 2 and "need a StyleGAN3 network" in err
     assert not any(tmp_path.iterdir())  # nothing written
 

@@ -30,8 +30,21 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
     "export": ["export", NET, "--format", "torchscript", "--out", "{tmp}/g.pt"],
     "mix": ["mix", "--network", NET, "--rows", "0", "--cols", "1", "--output", "{tmp}/mix.png"],
     "video": ["video", "--network", NET, "--seeds", "0,1", "--frames-per-seed", "2", "--output", "{tmp}/v.gif"],
-    "project": ["project", "--network", NET, "--target", "{tmp}/target.png", "--outdir", "{tmp}/proj", "--steps",
-                "2", "--distance", "mse", "--w-avg-samples", "16"],
+    "project": [
+        "project",
+        "--network",
+        NET,
+        "--target",
+        "{tmp}/target.png",
+        "--outdir",
+        "{tmp}/proj",
+        "--steps",
+        "2",
+        "--distance",
+        "mse",
+        "--w-avg-samples",
+        "16",
+    ],
     "spectra": ["spectra", "--network", NET, "--outdir", "{tmp}/spectra", "--num", "2"],
     "analyze layers": ["analyze", "layers", "--network", NET],
     "analyze artifacts": ["analyze", "artifacts", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/art"],
@@ -41,28 +54,145 @@ COMMANDS = {  # every command that opens a network; {tmp} is the test's folder
     "analyze contribution": ["analyze", "contribution", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/c"],
     "analyze internals": ["analyze", "internals", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/i"],
     "analyze sticking": ["analyze", "sticking", NET, "--seeds", "0", "--frames", "2", "--outdir", "{tmp}/s"],
-    "analyze attribute": ["analyze", "attribute", "--network", NET, "--images", "{tmp}", "--seeds", "0", "--steps",
-                          "1", "--distance", "mse", "--outdir", "{tmp}/a"],
-    "analyze ablation": ["analyze", "ablation", "--network", NET, "--seeds", "0", "--layer", "b4.conv1", "--units",
-                         "0-1", "--outdir", "{tmp}/ab"],
+    "analyze attribute": [
+        "analyze",
+        "attribute",
+        "--network",
+        NET,
+        "--images",
+        "{tmp}",
+        "--seeds",
+        "0",
+        "--steps",
+        "1",
+        "--distance",
+        "mse",
+        "--outdir",
+        "{tmp}/a",
+    ],
+    "analyze ablation": [
+        "analyze",
+        "ablation",
+        "--network",
+        NET,
+        "--seeds",
+        "0",
+        "--layer",
+        "b4.conv1",
+        "--units",
+        "0-1",
+        "--outdir",
+        "{tmp}/ab",
+    ],
     "analyze amplification": ["analyze", "amplification", "--network", NET, "--seeds", "0", "--outdir", "{tmp}/am"],
-    "analyze rates": ["analyze", "rates", "--a", NET, "--b", NET, "--seeds", "0", "--samples", "100", "--outdir",
-                      "{tmp}/ra"],
-    "metrics": ["metrics", "--network", NET, "--data", "toyfaces", "--metrics", "fid50k_full", "--detector", "probe",
-                "--num", "4", "--max-real", "4", "--cache-dir", "{tmp}/cache", "--quiet"],
-    "train --resume": ["train", "--resume", NET, "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16",
-                       "--outdir", "{tmp}/runs", "--kimg", "0.001"],
-    "directions": ["directions", "--network", NET, "--method", "sefa", "--samples", "0", "--out",
-                   "{tmp}/d2.safetensors"],
-    "edit": ["edit", "--network", NET, "--seeds", "0", "--direction", "{tmp}/d.safetensors", "--steps", "2",
-             "--outdir", "{tmp}/e"],
-    "pti": ["pti", "--network", NET, "--target", "{tmp}/target.png", "--outdir", "{tmp}/pti", "--distance", "mse",
-            "--project-steps", "1", "--steps", "1", "--w-avg-samples", "16"],
+    "analyze rates": [
+        "analyze",
+        "rates",
+        "--a",
+        NET,
+        "--b",
+        NET,
+        "--seeds",
+        "0",
+        "--samples",
+        "100",
+        "--outdir",
+        "{tmp}/ra",
+    ],
+    "metrics": [
+        "metrics",
+        "--network",
+        NET,
+        "--data",
+        "toyfaces",
+        "--metrics",
+        "fid50k_full",
+        "--detector",
+        "probe",
+        "--num",
+        "4",
+        "--max-real",
+        "4",
+        "--cache-dir",
+        "{tmp}/cache",
+        "--quiet",
+    ],
+    "train --resume": [
+        "train",
+        "--resume",
+        NET,
+        "--cfg",
+        "stylegan2",
+        "--data",
+        "toyfaces",
+        "--res",
+        "16",
+        "--outdir",
+        "{tmp}/runs",
+        "--kimg",
+        "0.001",
+    ],
+    "directions": [
+        "directions",
+        "--network",
+        NET,
+        "--method",
+        "sefa",
+        "--samples",
+        "0",
+        "--out",
+        "{tmp}/d2.safetensors",
+    ],
+    "edit": [
+        "edit",
+        "--network",
+        NET,
+        "--seeds",
+        "0",
+        "--direction",
+        "{tmp}/d.safetensors",
+        "--steps",
+        "2",
+        "--outdir",
+        "{tmp}/e",
+    ],
+    "pti": [
+        "pti",
+        "--network",
+        NET,
+        "--target",
+        "{tmp}/target.png",
+        "--outdir",
+        "{tmp}/pti",
+        "--distance",
+        "mse",
+        "--project-steps",
+        "1",
+        "--steps",
+        "1",
+        "--w-avg-samples",
+        "16",
+    ],
 }
-REFUSE_NAN_WEIGHTS = {"project", "spectra", "analyze artifacts", "analyze compare", "metrics", "train --resume",
-                      "analyze noise", "analyze truncation", "analyze contribution", "analyze internals",
-                      "analyze sticking", "analyze attribute", "analyze ablation", "analyze amplification",
-                      "analyze rates", "directions", "pti"}
+REFUSE_NAN_WEIGHTS = {
+    "project",
+    "spectra",
+    "analyze artifacts",
+    "analyze compare",
+    "metrics",
+    "train --resume",
+    "analyze noise",
+    "analyze truncation",
+    "analyze contribution",
+    "analyze internals",
+    "analyze sticking",
+    "analyze attribute",
+    "analyze ablation",
+    "analyze amplification",
+    "analyze rates",
+    "directions",
+    "pti",
+}
 
 MALFORMED_CONFIGS = {  # config changes that no longer describe the stored weights, or no network at all
     "shapes disagree with the weights": dict(w_dim=32),
@@ -101,8 +231,10 @@ def _rewrite(src, dest, config_change=_KEEP, weights_change=None):
 @pytest.fixture(scope="module")
 def malformed_networks(tiny_generator_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("malformed")
-    return {name: _rewrite(tiny_generator_path, folder / f"net{i}.safetensors", change)
-            for i, (name, change) in enumerate(MALFORMED_CONFIGS.items())}
+    return {
+        name: _rewrite(tiny_generator_path, folder / f"net{i}.safetensors", change)
+        for i, (name, change) in enumerate(MALFORMED_CONFIGS.items())
+    }
 
 
 @pytest.fixture(scope="module")
@@ -150,12 +282,14 @@ def test_nan_weights_warn_or_are_refused(command, nan_network, tmp_path):
 
 def _bomb_png(path):
     """A PNG whose header claims 10^10 pixels."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -224,8 +358,24 @@ def _damage(path, kind):
 
 @pytest.mark.parametrize("damage", ["empty", "truncated", "pickle", "wrong shapes"])
 def test_damaged_statistics_cache_is_recomputed(damage, tiny_generator_path, tmp_path):
-    args = ["metrics", "--network", tiny_generator_path, "--data", "toyfaces", "--metrics", "fid50k_full",
-            "--detector", "probe", "--num", "4", "--max-real", "4", "--cache-dir", tmp_path, "--quiet"]
+    args = [
+        "metrics",
+        "--network",
+        tiny_generator_path,
+        "--data",
+        "toyfaces",
+        "--metrics",
+        "fid50k_full",
+        "--detector",
+        "probe",
+        "--num",
+        "4",
+        "--max-real",
+        "4",
+        "--cache-dir",
+        tmp_path,
+        "--quiet",
+    ]
     code, first, err = run_cli(*args)
     assert code == 0, err
     (cached,) = (tmp_path / "gan-metrics").glob("*.npz")

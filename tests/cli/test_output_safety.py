@@ -16,11 +16,51 @@ from tests.cli.conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TRAIN = ["--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "4", "--kimg", "0.004",
-         "--tick", "0.004", "--cbase", "64", "--cmax", "16", "--map-depth", "1", "--z-dim", "16", "--w-dim", "16",
-         "--aug", "none", "--workers", "0"]
-METRICS = ["--data", "toyfaces", "--metrics", "fid50k_full", "--detector", "probe", "--num", "4", "--max-real", "4",
-           "--batch", "4", "--quiet", "--device", "cpu"]
+TRAIN = [
+    "--cfg",
+    "stylegan2",
+    "--data",
+    "toyfaces",
+    "--res",
+    "16",
+    "--batch",
+    "4",
+    "--kimg",
+    "0.004",
+    "--tick",
+    "0.004",
+    "--cbase",
+    "64",
+    "--cmax",
+    "16",
+    "--map-depth",
+    "1",
+    "--z-dim",
+    "16",
+    "--w-dim",
+    "16",
+    "--aug",
+    "none",
+    "--workers",
+    "0",
+]
+METRICS = [
+    "--data",
+    "toyfaces",
+    "--metrics",
+    "fid50k_full",
+    "--detector",
+    "probe",
+    "--num",
+    "4",
+    "--max-real",
+    "4",
+    "--batch",
+    "4",
+    "--quiet",
+    "--device",
+    "cpu",
+]
 
 
 def args_for(name: str, net, out, tmp_path) -> list:
@@ -32,27 +72,73 @@ def args_for(name: str, net, out, tmp_path) -> list:
         "generate": ["generate", "--network", net, "--seeds", "0-1", "--outdir", out],
         "mix": ["mix", "--network", net, "--rows", "0", "--cols", "1", "--output", out],
         "video": ["video", "--network", net, "--seeds", "0-1", "--frames-per-seed", "2", "--output", out],
-        "project": ["project", "--network", net, "--target", target, "--outdir", out, "--steps", "1",
-                    "--w-avg-samples", "10", "--distance", "mse"],
+        "project": [
+            "project",
+            "--network",
+            net,
+            "--target",
+            target,
+            "--outdir",
+            out,
+            "--steps",
+            "1",
+            "--w-avg-samples",
+            "10",
+            "--distance",
+            "mse",
+        ],
         "spectra": ["spectra", "--network", net, "--num", "2", "--outdir", out],
         "analyze artifacts": ["analyze", "artifacts", "--network", net, "--seeds", "0", "--outdir", out],
         "analyze compare": ["analyze", "compare", net, net, "--seeds", "0", "--json", out],
         "analyze noise": ["analyze", "noise", "--network", net, "--seeds", "0", "--draws", "2", "--outdir", out],
         "analyze sticking": ["analyze", "sticking", net, "--seeds", "0", "--frames", "2", "--outdir", out],
-        "metrics --results": ["metrics", "--network", net, *METRICS, "--cache-dir", tmp_path / "cache",
-                              "--results", out],
+        "metrics --results": [
+            "metrics",
+            "--network",
+            net,
+            *METRICS,
+            "--cache-dir",
+            tmp_path / "cache",
+            "--results",
+            out,
+        ],
         "metrics --cache-dir": ["metrics", "--network", net, *METRICS, "--cache-dir", out],
         "convert": ["convert", net, out],
         "export": ["export", net, "--format", "official-pytorch", "--out", out],
         "dataset zip": ["dataset", "--source", "toyfaces", "--dest", out, "--resolution", "16", "--max-images", "2"],
-        "dataset folder": ["dataset", "--source", "toyfaces", "--dest", out, "--resolution", "16", "--max-images",
-                           "2"],
+        "dataset folder": ["dataset", "--source", "toyfaces", "--dest", out, "--resolution", "16", "--max-images", "2"],
         "train": ["train", *TRAIN, "--outdir", out],
         "directions": ["directions", "--network", net, "--method", "sefa", "--samples", "0", "--out", out],
-        "edit": ["edit", "--network", net, "--seeds", "0", "--direction", _direction(tmp_path), "--steps", "2",
-                 "--outdir", out],
-        "pti": ["pti", "--network", net, "--target", target, "--outdir", out, "--distance", "mse", "--project-steps",
-                "1", "--steps", "1", "--w-avg-samples", "10"],
+        "edit": [
+            "edit",
+            "--network",
+            net,
+            "--seeds",
+            "0",
+            "--direction",
+            _direction(tmp_path),
+            "--steps",
+            "2",
+            "--outdir",
+            out,
+        ],
+        "pti": [
+            "pti",
+            "--network",
+            net,
+            "--target",
+            target,
+            "--outdir",
+            out,
+            "--distance",
+            "mse",
+            "--project-steps",
+            "1",
+            "--steps",
+            "1",
+            "--w-avg-samples",
+            "10",
+        ],
     }[name]
 
 
@@ -70,11 +156,25 @@ def _direction(tmp_path):
 
 # The output each command is given: a file name (with the suffix it needs) or a folder name.
 OUTPUT_NAME = {
-    "generate": "out", "mix": "m.png", "video": "v.mp4", "project": "proj", "spectra": "spectra",
-    "analyze artifacts": "artifacts", "analyze compare": "c.json", "metrics --results": "r.jsonl",
-    "analyze noise": "noise", "analyze sticking": "sticking",
-    "metrics --cache-dir": "cache", "convert": "c.safetensors", "dataset zip": "d.zip", "dataset folder": "d",
-    "train": "runs", "export": "e.pkl", "directions": "d.safetensors", "edit": "edit", "pti": "pti",
+    "generate": "out",
+    "mix": "m.png",
+    "video": "v.mp4",
+    "project": "proj",
+    "spectra": "spectra",
+    "analyze artifacts": "artifacts",
+    "analyze compare": "c.json",
+    "metrics --results": "r.jsonl",
+    "analyze noise": "noise",
+    "analyze sticking": "sticking",
+    "metrics --cache-dir": "cache",
+    "convert": "c.safetensors",
+    "dataset zip": "d.zip",
+    "dataset folder": "d",
+    "train": "runs",
+    "export": "e.pkl",
+    "directions": "d.safetensors",
+    "edit": "edit",
+    "pti": "pti",
 }
 COMMANDS = list(OUTPUT_NAME)
 
@@ -136,8 +236,16 @@ def test_full_disk_is_one_error_line_and_leaves_nothing(name, tiny_generator_pat
         assert sorted(p.name for p in next((tmp_path / "runs").iterdir()).iterdir()) == before
     elif name == "train":
         assert not list((tmp_path / "runs").iterdir())  # the run that could not start is gone
-    elif name in ("generate", "project", "spectra", "analyze artifacts", "analyze noise", "analyze sticking", "edit",
-                  "pti"):
+    elif name in (
+        "generate",
+        "project",
+        "spectra",
+        "analyze artifacts",
+        "analyze noise",
+        "analyze sticking",
+        "edit",
+        "pti",
+    ):
         assert not list((tmp_path / OUTPUT_NAME[name]).iterdir())
     else:
         assert not (tmp_path / OUTPUT_NAME[name]).exists()
@@ -159,9 +267,26 @@ def _copy(src, dst):
     return dst
 
 
-@pytest.mark.parametrize("name", ["generate", "mix", "video", "project", "spectra", "analyze artifacts",
-                                  "analyze compare", "metrics --results", "convert", "export", "dataset folder",
-                                  "train", "directions", "edit", "pti"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "generate",
+        "mix",
+        "video",
+        "project",
+        "spectra",
+        "analyze artifacts",
+        "analyze compare",
+        "metrics --results",
+        "convert",
+        "export",
+        "dataset folder",
+        "train",
+        "directions",
+        "edit",
+        "pti",
+    ],
+)
 def test_an_output_that_is_an_input_is_refused(name, tiny_generator_path, tmp_path):
     net = tiny_generator_path
     if name == "generate":  # the network saved where a generated image would go
@@ -227,8 +352,9 @@ def test_an_existing_output_file_is_replaced_only_with_force(name, tiny_generato
 
 
 def test_output_names(tiny_generator_path, tmp_path):
-    code, out, err = run_cli("mix", "--network", tiny_generator_path, "--rows", "0", "--cols", "1", "--output",
-                             tmp_path / "x.txt")
+    code, out, err = run_cli(
+        "mix", "--network", tiny_generator_path, "--rows", "0", "--cols", "1", "--output", tmp_path / "x.txt"
+    )
     assert_one_error_line(code, out, err, "must be a .png file")
     # DEST: .zip is an archive, any other name a folder (a dotted one too); a folder DEST must be new or empty.
     dest = tmp_path / "faces.v2"

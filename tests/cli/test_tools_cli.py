@@ -22,8 +22,9 @@ def g8(tmp_path_factory):
 
 def test_mix(g8, tmp_path):
     out = tmp_path / "mix.png"
-    code, stdout, err = run_cli("mix", "--network", g8, "--rows", "1-3", "--cols", "4,5", "--styles", "0-1",
-                                "--output", out)
+    code, stdout, err = run_cli(
+        "mix", "--network", g8, "--rows", "1-3", "--cols", "4,5", "--styles", "0-1", "--output", out
+    )
     assert code == 0, err
     assert np.asarray(Image.open(out)).shape == (32, 24, 3) and "styles 0-1 of 4 ws" in stdout
     again = ("mix", "--network", g8, "--rows", "1", "--cols", "2", "--coarse", "--fine", "--output", out)
@@ -33,11 +34,14 @@ def test_mix(g8, tmp_path):
     assert code == 0 and "styles 0,2-3" in stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--styles", "0-9"], "out of range"),
-    (["--styles", "0", "--fine"], "not both"),
-    (["--rows", "x"], "malformed seed list"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--styles", "0-9"], "out of range"),
+        (["--styles", "0", "--fine"], "not both"),
+        (["--rows", "x"], "malformed seed list"),
+    ],
+)
 def test_mix_errors(g8, tmp_path, args, message):
     base = {"--rows": "1", "--cols": "2"}
     for i in range(0, len(args) - 1, 2):
@@ -49,8 +53,23 @@ def test_mix_errors(g8, tmp_path, args, message):
 
 def test_video(g8, tmp_path):
     out = tmp_path / "v.mp4"
-    code, stdout, err = run_cli("video", "--network", g8, "--seeds", "0-3", "--grid", "2x1", "--frames-per-seed", "2",
-                                "--space", "z", "--trunc", "0.7", "--output", out)
+    code, stdout, err = run_cli(
+        "video",
+        "--network",
+        g8,
+        "--seeds",
+        "0-3",
+        "--grid",
+        "2x1",
+        "--frames-per-seed",
+        "2",
+        "--space",
+        "z",
+        "--trunc",
+        "0.7",
+        "--output",
+        out,
+    )
     assert code == 0, err
     assert out.stat().st_size > 0 and str(out) in stdout
 
@@ -59,19 +78,35 @@ def test_video_stylegan3_translate_rotate(tmp_path):
     spec = build_preset("stylegan3-t", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=8, w_dim=8)
     path = stylegan.save(spec.build()[0], tmp_path / "sg3.safetensors")
     out = tmp_path / "move.gif"
-    code, _, err = run_cli("video", "--network", path, "--seeds", "3", "--frames-per-seed", "4", "--translate",
-                           "0.1,-0.1", "--rotate", "15", "--output", out)
+    code, _, err = run_cli(
+        "video",
+        "--network",
+        path,
+        "--seeds",
+        "3",
+        "--frames-per-seed",
+        "4",
+        "--translate",
+        "0.1,-0.1",
+        "--rotate",
+        "15",
+        "--output",
+        out,
+    )
     assert code == 0, err
     assert Image.open(out).n_frames == 4
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--seeds", "0-2", "--grid", "2x1"], "multiple of the grid"),
-    (["--seeds", "0-1", "--translate", "0.1,0"], "only StyleGAN3"),
-    (["--seeds", "0-1", "--translate", "0.1"], "two numbers"),
-    (["--seeds", "0-1", "--grid", "2by2"], "WxH"),
-    (["--seeds", "0-1", "--output", "x.avi"], ".mp4 or .gif"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--seeds", "0-2", "--grid", "2x1"], "multiple of the grid"),
+        (["--seeds", "0-1", "--translate", "0.1,0"], "only StyleGAN3"),
+        (["--seeds", "0-1", "--translate", "0.1"], "two numbers"),
+        (["--seeds", "0-1", "--grid", "2by2"], "WxH"),
+        (["--seeds", "0-1", "--output", "x.avi"], ".mp4 or .gif"),
+    ],
+)
 def test_video_errors(g8, tmp_path, args, message):
     code, out, err = run_cli("video", "--network", g8, "--output", tmp_path / "v.mp4", *args)
     assert code == 2 and message in err and "Traceback" not in err + out
@@ -82,8 +117,23 @@ def test_project_then_generate_from_the_saved_w(g8, tmp_path):
     assert code == 0, err
     target = tmp_path / "gen" / "seed0011.png"
     outdir = tmp_path / "proj"
-    code, stdout, err = run_cli("project", "--network", g8, "--target", target, "--outdir", outdir, "--steps", "40",
-                                "--w-avg-samples", "200", "--distance", "mse", "--w-plus", "--save-video")
+    code, stdout, err = run_cli(
+        "project",
+        "--network",
+        g8,
+        "--target",
+        target,
+        "--outdir",
+        outdir,
+        "--steps",
+        "40",
+        "--w-avg-samples",
+        "200",
+        "--distance",
+        "mse",
+        "--w-plus",
+        "--save-video",
+    )
     assert code == 0, err
     names = sorted(p.name for p in outdir.iterdir())
     assert names == ["proj.mp4", "proj.png", "projected_w.npz", "projection.json", "side_by_side.png", "target.png"]
@@ -93,11 +143,13 @@ def test_project_then_generate_from_the_saved_w(g8, tmp_path):
     with np.load(outdir / "projected_w.npz") as data:
         assert data["w"].shape == (4, 8)
     # generate --projected-w renders exactly proj.png.
-    code, _, err = run_cli("generate", "--network", g8, "--projected-w", outdir / "projected_w.npz",
-                           "--outdir", tmp_path / "again")
+    code, _, err = run_cli(
+        "generate", "--network", g8, "--projected-w", outdir / "projected_w.npz", "--outdir", tmp_path / "again"
+    )
     assert code == 0, err
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "again" / "proj0000.png")),
-                          np.asarray(Image.open(outdir / "proj.png")))
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "again" / "proj0000.png")), np.asarray(Image.open(outdir / "proj.png"))
+    )
 
 
 def test_project_with_the_probe_distance(g8, tmp_path):
@@ -112,8 +164,22 @@ def test_project_with_the_probe_distance(g8, tmp_path):
     runs = [["--distance-weights", weights]] + ([[]] if probe.WEIGHTS.is_file() else [])
     for extra in runs:
         outdir = tmp_path / f"proj{len(extra)}"
-        code, _, err = run_cli("project", "--network", g8, "--target", tmp_path / "seed0002.png", "--outdir", outdir,
-                               "--steps", "20", "--w-avg-samples", "100", "--distance", "probe", *extra)
+        code, _, err = run_cli(
+            "project",
+            "--network",
+            g8,
+            "--target",
+            tmp_path / "seed0002.png",
+            "--outdir",
+            outdir,
+            "--steps",
+            "20",
+            "--w-avg-samples",
+            "100",
+            "--distance",
+            "probe",
+            *extra,
+        )
         assert code == 0, err
         summary = json.loads((outdir / "projection.json").read_text())
         assert summary["distance"] == "probe"
@@ -127,11 +193,23 @@ def test_project_errors(g8, tmp_path):
     code, out, err = run_cli("project", "--network", g8, "--target", tmp_path / "none.png", "--outdir", tmp_path)
     assert code == 2 and "not found" in err
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "ok.png")
-    code, out, err = run_cli("project", "--network", g8, "--target", tmp_path / "ok.png", "--outdir", tmp_path,
-                             "--distance", "cosine")
+    code, out, err = run_cli(
+        "project", "--network", g8, "--target", tmp_path / "ok.png", "--outdir", tmp_path, "--distance", "cosine"
+    )
     assert code == 2 and "--distance" in err
-    code, out, err = run_cli("project", "--network", g8, "--target", tmp_path / "ok.png", "--outdir", tmp_path,
-                             "--distance", "lpips", "--distance-weights", tmp_path / "missing-vgg16.pt")
+    code, out, err = run_cli(
+        "project",
+        "--network",
+        g8,
+        "--target",
+        tmp_path / "ok.png",
+        "--outdir",
+        tmp_path,
+        "--distance",
+        "lpips",
+        "--distance-weights",
+        tmp_path / "missing-vgg16.pt",
+    )
     assert code == 2 and "not found" in err and "Traceback" not in err + out
 
 
@@ -152,15 +230,17 @@ def test_generate_projected_w_errors(g8, tmp_path):
     for args, message in cases:
         code, out, err = run_cli("generate", "--network", g8, "--outdir", tmp_path / "out", *args)
         assert code == 2 and message in err and "Traceback" not in err + out, (args, err)
-    code, _, err = run_cli("generate", "--network", g8, "--outdir", tmp_path / "out", "--projected-w",
-                           tmp_path / "ok.npz")
+    code, _, err = run_cli(
+        "generate", "--network", g8, "--outdir", tmp_path / "out", "--projected-w", tmp_path / "ok.npz"
+    )
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["grid.png", "proj0000.png", "proj0001.png"]
 
 
 def test_spectra(g8, tmp_path):
-    code, stdout, err = run_cli("spectra", "--network", g8, "--num", "6", "--batch", "4", "--interp", "2",
-                                "--outdir", tmp_path)
+    code, stdout, err = run_cli(
+        "spectra", "--network", g8, "--num", "6", "--batch", "4", "--interp", "2", "--outdir", tmp_path
+    )
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heatmap_generated.png", "slices.png", "spectra.npz"]
     with np.load(tmp_path / "spectra.npz") as data:
@@ -170,8 +250,19 @@ def test_spectra(g8, tmp_path):
 
 
 def test_spectra_of_a_network_and_a_dataset(tiny_generator_path, tmp_path):
-    code, stdout, err = run_cli("spectra", "--network", tiny_generator_path, "--data", "toyfaces", "--num", "3",
-                                "--interp", "1", "--outdir", tmp_path)
+    code, stdout, err = run_cli(
+        "spectra",
+        "--network",
+        tiny_generator_path,
+        "--data",
+        "toyfaces",
+        "--num",
+        "3",
+        "--interp",
+        "1",
+        "--outdir",
+        tmp_path,
+    )
     assert code == 0, err
     assert "generated 3, dataset 3" in stdout
     with np.load(tmp_path / "spectra.npz") as data:

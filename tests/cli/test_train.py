@@ -22,9 +22,40 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 TINY = [
-    "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "4", "--kimg", "0.048", "--tick", "0.008",
-    "--snap", "2", "--img-snap", "100", "--cbase", "256", "--cmax", "16", "--map-depth", "2", "--z-dim", "16",
-    "--w-dim", "16", "--aug", "ada", "--p", "0.2", "--workers", "0", "--seed", "5",
+    "--cfg",
+    "stylegan2",
+    "--data",
+    "toyfaces",
+    "--res",
+    "16",
+    "--batch",
+    "4",
+    "--kimg",
+    "0.048",
+    "--tick",
+    "0.008",
+    "--snap",
+    "2",
+    "--img-snap",
+    "100",
+    "--cbase",
+    "256",
+    "--cmax",
+    "16",
+    "--map-depth",
+    "2",
+    "--z-dim",
+    "16",
+    "--w-dim",
+    "16",
+    "--aug",
+    "ada",
+    "--p",
+    "0.2",
+    "--workers",
+    "0",
+    "--seed",
+    "5",
 ]
 
 
@@ -43,12 +74,14 @@ def latest_state(outdir: Path) -> dict:
 
 def test_sigkill_then_resume_latest_is_bit_exact(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    done = subprocess.run(stylegan_cmd(*TINY, "--outdir", str(a)), env=env(), capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        stylegan_cmd(*TINY, "--outdir", str(a)), env=env(), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
 
-    proc = subprocess.Popen(stylegan_cmd(*TINY, "--outdir", str(b)), env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        stylegan_cmd(*TINY, "--outdir", str(b)), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None:
@@ -62,8 +95,9 @@ def test_sigkill_then_resume_latest_is_bit_exact(tmp_path):
     run_b = next(b.iterdir())
     assert not snap.state_path(run_b, 48).exists()  # killed before the end
 
-    resumed = subprocess.run(stylegan_cmd("--resume", "latest", "--outdir", str(b)), env=env(),
-                             capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        stylegan_cmd("--resume", "latest", "--outdir", str(b)), env=env(), capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "Resuming from" in resumed.stdout
 
@@ -85,8 +119,23 @@ def test_sigkill_then_resume_latest_is_bit_exact(tmp_path):
 def test_option_errors_are_one_line(tmp_path, capsys):
     assert main(["train", "--data", "toyfaces"]) == 2
     assert "missing option(s) --cfg" in capsys.readouterr().err
-    code = main(["train", "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "6", "--gpus", "4",
-                 "--outdir", str(tmp_path)])
+    code = main(
+        [
+            "train",
+            "--cfg",
+            "stylegan2",
+            "--data",
+            "toyfaces",
+            "--res",
+            "16",
+            "--batch",
+            "6",
+            "--gpus",
+            "4",
+            "--outdir",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "must be a multiple of --gpus" in capsys.readouterr().err
     assert main(["train", "--resume", "latest", "--outdir", str(tmp_path)]) == 2
@@ -96,8 +145,30 @@ def test_option_errors_are_one_line(tmp_path, capsys):
 
 
 def test_resume_refuses_to_change_what_defines_the_run(tmp_path, capsys):
-    tiny = ["--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "4", "--cbase", "256", "--cmax", "16",
-            "--map-depth", "2", "--z-dim", "16", "--w-dim", "16", "--aug", "none", "--workers", "0"]
+    tiny = [
+        "--cfg",
+        "stylegan2",
+        "--data",
+        "toyfaces",
+        "--res",
+        "16",
+        "--batch",
+        "4",
+        "--cbase",
+        "256",
+        "--cmax",
+        "16",
+        "--map-depth",
+        "2",
+        "--z-dim",
+        "16",
+        "--w-dim",
+        "16",
+        "--aug",
+        "none",
+        "--workers",
+        "0",
+    ]
     code = main(["train", *tiny, "--kimg", "0.004", "--outdir", str(tmp_path)])
     assert code == 0, capsys.readouterr().err
     assert main(["train", "--resume", "latest", "--outdir", str(tmp_path), "--gamma", "3"]) == 2
@@ -113,7 +184,20 @@ def test_grid_option_is_parsed(tmp_path, capsys):
 
 def test_compile_option_reaches_the_options(tmp_path, capsys):
     """``--compile 1`` is parsed into the options (their check refuses it with progressive growing)."""
-    code = main(["train", "--cfg", "stylegan1", "--data", "toyfaces", "--res", "16", "--compile", "1",
-                 "--outdir", str(tmp_path)])
+    code = main(
+        [
+            "train",
+            "--cfg",
+            "stylegan1",
+            "--data",
+            "toyfaces",
+            "--res",
+            "16",
+            "--compile",
+            "1",
+            "--outdir",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "--compile does not apply to progressive growing" in capsys.readouterr().err

@@ -102,8 +102,9 @@ def test_class_labels_become_one_hot(tmp_path):
 
 def test_vector_labels_and_names(tmp_path):
     vectors = [[0.5, -1.0], [1.0, 2.0], [0.0, 0.25]]
-    src = zip_folder(make_folder(tmp_path / "imgs", count=3, labels=vectors, label_names=["a", "b"]),
-                     tmp_path / "v.zip")
+    src = zip_folder(
+        make_folder(tmp_path / "imgs", count=3, labels=vectors, label_names=["a", "b"]), tmp_path / "v.zip"
+    )
     ds = open_dataset(str(src), use_labels=True)
     assert not ds.has_onehot_labels and ds.label_dim == 2 and ds.label_names == ["a", "b"]
     order = [int(ds.image_name(i).split("img")[1][:8]) for i in range(3)]

@@ -65,8 +65,9 @@ def test_cli_bad_background_is_one_line(tmp_path, capsys):
     src = tmp_path / "src"
     src.mkdir()
     Image.new("RGB", (8, 8)).save(src / "a.png")
-    code = main(["dataset", "--source", str(src), "--dest", str(tmp_path / "o.zip"), "--resolution", "8",
-                 "--background", "red"])
+    code = main(
+        ["dataset", "--source", str(src), "--dest", str(tmp_path / "o.zip"), "--resolution", "8", "--background", "red"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--background must be a colour like 255,255,255" in err and "Traceback" not in err
     assert not (tmp_path / "o.zip").exists()
@@ -77,8 +78,9 @@ def test_select_keeps_only_images_with_the_chosen_labels(tmp_path):
 
     from stylegan.data import toyfaces
 
-    report = convert_dataset("toyfaces", tmp_path / "g.zip", 16, max_images=6, select=["glasses=1", "smile=0"],
-                             progress=False)
+    report = convert_dataset(
+        "toyfaces", tmp_path / "g.zip", 16, max_images=6, select=["glasses=1", "smile=0"], progress=False
+    )
     glasses, smile = toyfaces.LABEL_NAMES.index("glasses"), toyfaces.LABEL_NAMES.index("smile")
     with zipfile.ZipFile(tmp_path / "g.zip") as zf:
         labels = json.loads(zf.read("dataset.json"))["labels"]
@@ -93,11 +95,14 @@ def test_select_keeps_only_images_with_the_chosen_labels(tmp_path):
     assert report.written == 2 and report.not_selected == 2
 
 
-@pytest.mark.parametrize("select, message", [
-    (["glases=1"], "no label named 'glases' (labels: yaw, roll"),
-    (["glasses"], "must look like NAME=VALUE"),
-    (["glasses=yes"], "must look like NAME=VALUE"),
-])
+@pytest.mark.parametrize(
+    "select, message",
+    [
+        (["glases=1"], "no label named 'glases' (labels: yaw, roll"),
+        (["glasses"], "must look like NAME=VALUE"),
+        (["glasses=yes"], "must look like NAME=VALUE"),
+    ],
+)
 def test_bad_selections_are_named(select, message, tmp_path):
     with pytest.raises(UserError, match=message.replace("(", r"\(")):
         convert_dataset("toyfaces", tmp_path / "g.zip", 16, max_images=2, select=select, progress=False)
@@ -132,11 +137,14 @@ def test_labels_as_named_columns_become_label_vectors(tmp_path):
     assert data.label_dim == 2 and data.get_label(2).tolist() == [0.0, 0.5]
 
 
-@pytest.mark.parametrize("labels, names, message", [
-    ([["0.png", {"a": 1}], ["1.png", 2]], None, "all be objects of named columns, or none"),
-    ([["0.png", {"a": 1}], ["1.png", {"b": 1}]], None, "the label of 0.png lacks b"),
-    ([["0.png", {"a": 1, "c": 2}]], ["a"], "has columns not in label_names: c"),
-])
+@pytest.mark.parametrize(
+    "labels, names, message",
+    [
+        ([["0.png", {"a": 1}], ["1.png", 2]], None, "all be objects of named columns, or none"),
+        ([["0.png", {"a": 1}], ["1.png", {"b": 1}]], None, "the label of 0.png lacks b"),
+        ([["0.png", {"a": 1, "c": 2}]], ["a"], "has columns not in label_names: c"),
+    ],
+)
 def test_bad_label_columns_are_named(labels, names, message, tmp_path):
     from stylegan.data.sources import label_table
 

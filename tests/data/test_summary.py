@@ -106,8 +106,19 @@ def test_summary_of_nothing_is_an_error(tmp_path):
 
 
 def test_conversion_reports_duplicates_and_keeps_them(folder, tmp_path, capsys):
-    code = main(["dataset", "--source", str(folder), "--dest", str(tmp_path / "d.zip"), "--resolution", "16",
-                 "--transform", "center-crop"])
+    code = main(
+        [
+            "dataset",
+            "--source",
+            str(folder),
+            "--dest",
+            str(tmp_path / "d.zip"),
+            "--resolution",
+            "16",
+            "--transform",
+            "center-crop",
+        ]
+    )
     assert code == 0
     assert "1 exact copies in 1 groups" in capsys.readouterr().out
     report = json.loads((tmp_path / "d.report.json").read_text())

@@ -71,8 +71,9 @@ def test_labels_match_factors():
                 assert tf.LABEL_NAMES[group[int(label[group].argmax())]] == f"{f.name}={face[f.name]}"
             else:
                 assert label[tf.LABEL_NAMES.index(f.name)] == np.float32(face[f.name])
-        assert tf.labels_to_factors(label) == {k: (np.float32(v).item() if isinstance(v, float) else v)
-                                               for k, v in face.items()}
+        assert tf.labels_to_factors(label) == {
+            k: (np.float32(v).item() if isinstance(v, float) else v) for k, v in face.items()
+        }
 
 
 def test_factor_values_all_occur_with_sensible_rates():
@@ -96,8 +97,18 @@ def test_factors_describe_coarse_and_fine():
 
 
 def base_face(**changes):
-    face = dict(yaw=0.0, roll=0.0, face_shape="oval", hair_style="short", skin_tone="fair", hair_color="brown",
-                background="sky", eyes_open=True, smile=False, glasses=False)
+    face = dict(
+        yaw=0.0,
+        roll=0.0,
+        face_shape="oval",
+        hair_style="short",
+        skin_tone="fair",
+        hair_color="brown",
+        background="sky",
+        eyes_open=True,
+        smile=False,
+        glasses=False,
+    )
     face.update(changes)
     return face
 
@@ -113,8 +124,16 @@ def test_pixels_follow_the_factors():
     assert np.abs(plain - plain[:, ::-1]).mean() < 1.0
     # every factor shows; fine ones change fewer pixels than coarse ones
     changed = {}
-    for key, value in [("glasses", True), ("eyes_open", False), ("smile", True), ("hair_color", "blond"),
-                       ("face_shape", "long"), ("hair_style", "afro"), ("yaw", 1.0), ("roll", 1.0)]:
+    for key, value in [
+        ("glasses", True),
+        ("eyes_open", False),
+        ("smile", True),
+        ("hair_color", "blond"),
+        ("face_shape", "long"),
+        ("hair_style", "afro"),
+        ("yaw", 1.0),
+        ("roll", 1.0),
+    ]:
         other = tf.draw(base_face(**{key: value}), res).astype(int)
         changed[key] = (np.abs(other - plain).sum(axis=2) > 30).mean()
         assert changed[key] > 0.003, key

@@ -72,8 +72,15 @@ def chromium(width: int = 1400, height: int = 1000):
     browser, driver_path = chromium_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={width},{height}", "--disable-extensions", "--mute-audio"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--disable-extensions",
+        "--mute-audio",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
     try:
@@ -119,8 +126,13 @@ class Page:
         return self.picture()
 
     def set_value(self, element_id: str, value, event: str = "input"):
-        self.js("const e = document.getElementById(arguments[0]); e.value = arguments[1];"
-                "e.dispatchEvent(new Event(arguments[2], {bubbles: true}));", element_id, str(value), event)
+        self.js(
+            "const e = document.getElementById(arguments[0]); e.value = arguments[1];"
+            "e.dispatchEvent(new Event(arguments[2], {bubbles: true}));",
+            element_id,
+            str(value),
+            event,
+        )
 
     def picture(self) -> np.ndarray:
         return decode_data_url(self.js("return document.getElementById('view').src"))

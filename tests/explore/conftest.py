@@ -17,17 +17,26 @@ def nets(tmp_path_factory):
     8 px, StyleGAN3-T 16 px and StyleGAN1-PIN 16 px; plus a run directory with two snapshots."""
     root = tmp_path_factory.mktemp("explore-nets")
     paths = {
-        "sg2": _save(build_preset("stylegan2", 16, channel_base=128, channel_max=16, map_layers=2, z_dim=16,
-                                  w_dim=16), root / "g16.safetensors"),
-        "cond": _save(build_preset("stylegan2", 8, c_dim=3, channel_base=64, channel_max=8, map_layers=1, z_dim=8,
-                                   w_dim=8), root / "g8c.safetensors"),
-        "sg3": _save(build_preset("stylegan3-t", 16, channel_base=64, channel_max=4, z_dim=8, w_dim=8),
-                     root / "sg3.safetensors"),
+        "sg2": _save(
+            build_preset("stylegan2", 16, channel_base=128, channel_max=16, map_layers=2, z_dim=16, w_dim=16),
+            root / "g16.safetensors",
+        ),
+        "cond": _save(
+            build_preset("stylegan2", 8, c_dim=3, channel_base=64, channel_max=8, map_layers=1, z_dim=8, w_dim=8),
+            root / "g8c.safetensors",
+        ),
+        "sg3": _save(
+            build_preset("stylegan3-t", 16, channel_base=64, channel_max=4, z_dim=8, w_dim=8), root / "sg3.safetensors"
+        ),
         # channels equal to w_dim everywhere: stylegan.editing.styles.style_layers needs that for now
-        "edit": _save(build_preset("stylegan2", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=16,
-                                   w_dim=16), root / "edit16.safetensors"),
-        "pin": _save(build_preset("stylegan1-pin", 16, channel_base=64, channel_max=8, map_layers=1, z_dim=8,
-                                  w_dim=8), root / "pin.safetensors"),
+        "edit": _save(
+            build_preset("stylegan2", 16, channel_base=256, channel_max=16, map_layers=2, z_dim=16, w_dim=16),
+            root / "edit16.safetensors",
+        ),
+        "pin": _save(
+            build_preset("stylegan1-pin", 16, channel_base=64, channel_max=8, map_layers=1, z_dim=8, w_dim=8),
+            root / "pin.safetensors",
+        ),
     }
     run = root / "00001-run"
     run.mkdir()

@@ -64,10 +64,15 @@ def test_state_before_and_after_open(client, explorer, nets):
     assert state["network"]["layers"][0]["dtype"] == "float32"
 
 
-@pytest.mark.parametrize("path,status,match", [
-    ("missing.safetensors", 400, "not found"), ("../g16.safetensors", 400, "'..'"),
-    ("/etc/hostname", 400, "outside the folders"), ("", 400, "give a network"),
-])
+@pytest.mark.parametrize(
+    "path,status,match",
+    [
+        ("missing.safetensors", 400, "not found"),
+        ("../g16.safetensors", 400, "'..'"),
+        ("/etc/hostname", 400, "outside the folders"),
+        ("", 400, "give a network"),
+    ],
+)
 def test_open_errors(client, path, status, match):
     r = client.post("/api/open", json={"path": path})
     assert r.status_code == status and match in r.json()["error"]
@@ -93,20 +98,38 @@ def test_render_matches_the_library(opened, explorer):
 
 
 def test_render_layer_fft_and_mixing(opened, explorer):
-    s = {"x": 2.5, "y": 0.25, "layer": "synthesis.b8.conv1", "sel_channels": 1, "base_channel": 3,
-         "normalize": True, "gain_db": -3, "fft": True, "mix_seed": 7, "mix_layers": [0, 1], "noise_mode": "random",
-         "noise_seed": 4}
+    s = {
+        "x": 2.5,
+        "y": 0.25,
+        "layer": "synthesis.b8.conv1",
+        "sel_channels": 1,
+        "base_channel": 3,
+        "normalize": True,
+        "gain_db": -3,
+        "fft": True,
+        "mix_seed": 7,
+        "mix_layers": [0, 1],
+        "noise_mode": "random",
+        "noise_seed": 4,
+    }
     body = opened.post("/api/render", json=s).json()
     ref = render(explorer.G, Settings(**s)).picture
     assert np.array_equal(decode(body["image"]), ref) and ref.shape == (8, 16, 3)
     assert body["layer"] == "synthesis.b8.conv1" and body["base_channel"] == 3
 
 
-@pytest.mark.parametrize("body,status,match", [
-    ({"x": "abc"}, 422, "x:"), ({"psi": 9}, 400, "truncation psi"), ({"mix_layers": [0, 50]}, 400, "out of range"),
-    ({"layer": "synthesis.nope"}, 400, "no layer named"), ({"rotate": 5}, 400, "StyleGAN3"),
-    ({"class_idx": 0}, 400, "unconditional"), ({"mix_layers": "abc"}, 422, "mix_layers"),
-])
+@pytest.mark.parametrize(
+    "body,status,match",
+    [
+        ({"x": "abc"}, 422, "x:"),
+        ({"psi": 9}, 400, "truncation psi"),
+        ({"mix_layers": [0, 50]}, 400, "out of range"),
+        ({"layer": "synthesis.nope"}, 400, "no layer named"),
+        ({"rotate": 5}, 400, "StyleGAN3"),
+        ({"class_idx": 0}, 400, "unconditional"),
+        ({"mix_layers": "abc"}, 422, "mix_layers"),
+    ],
+)
 def test_render_errors(opened, body, status, match):
     r = opened.post("/api/render", json=body)
     assert r.status_code == status and match in r.json()["error"]
@@ -195,7 +218,8 @@ def test_artifacts_and_pin(client, nets):
     gates = client.get("/api/pin").json()["gates"]
     G = stylegan.load(nets["pin"])
     assert [g["name"] for g in gates] and gates[0]["values"] == pytest.approx(
-        dict(G.named_modules())[gates[0]["name"]].gate.tolist())
+        dict(G.named_modules())[gates[0]["name"]].gate.tolist()
+    )
 
 
 def test_projection_endpoints(opened, explorer):
@@ -203,8 +227,11 @@ def test_projection_endpoints(opened, explorer):
     buffer = io.BytesIO()
     Image.fromarray(target).save(buffer, format="PNG")
     assert opened.get("/api/project").json() == {"state": "idle"}
-    r = opened.post("/api/project", files={"file": ("face.png", buffer.getvalue(), "image/png")},
-                    data={"steps": "8", "distance": "mse"})
+    r = opened.post(
+        "/api/project",
+        files={"file": ("face.png", buffer.getvalue(), "image/png")},
+        data={"steps": "8", "distance": "mse"},
+    )
     assert r.status_code == 200 and r.json()["state"] == "running"
     deadline = time.time() + 60
     while (status := opened.get("/api/project").json())["state"] == "running" and time.time() < deadline:
@@ -213,8 +240,9 @@ def test_projection_endpoints(opened, explorer):
     assert opened.post("/api/render", json={"w_id": status["w_id"]}).status_code == 200
     bad = opened.post("/api/project", files={"file": ("face.png", b"nope", "image/png")})
     assert bad.status_code == 400 and "face.png" in bad.json()["error"]
-    bad = opened.post("/api/project", files={"file": ("face.png", buffer.getvalue(), "image/png")},
-                      data={"steps": "many"})
+    bad = opened.post(
+        "/api/project", files={"file": ("face.png", buffer.getvalue(), "image/png")}, data={"steps": "many"}
+    )
     assert bad.status_code == 422 and "steps" in bad.json()["error"]
 
 

@@ -84,7 +84,8 @@ def test_open_move_controls_layers_and_save(setup):
     assert got.shape == (8, 16, 3)
     assert np.array_equal(got, library(**base, sel_channels=1, base_channel=4, gain_db=6, fft=True))
     assert float(page.d.find_element("id", "st-max").text) == pytest.approx(
-        render(G, Settings(**base, sel_channels=1)).stats["max"], rel=1e-3)
+        render(G, Settings(**base, sel_channels=1)).stats["max"], rel=1e-3
+    )
     page.after_change(lambda: page.d.find_element("id", "fft").click())
     back = page.after_change(lambda: page.set_value("layer", "", "change"))
     assert np.array_equal(back, library(x=5, y=0.5, psi=0.4, mix_seed=11, gain_db=6, sel_channels=1))
@@ -144,8 +145,9 @@ def test_stylegan3_transform_in_the_page(setup):
     page.d.find_element("id", "drag-translate").click()
     page.d.find_element("id", "round-translate").click()
     view = page.d.find_element("id", "view")
-    got = page.after_change(lambda: ActionChains(page.d).click_and_hold(view).move_by_offset(-40, 0)
-                            .release().perform())
+    got = page.after_change(
+        lambda: ActionChains(page.d).click_and_hold(view).move_by_offset(-40, 0).release().perform()
+    )
     s = shown_settings()
     assert s.translate_x < 0.25 and s.round_translate and (s.x, s.y) == (2, shown_settings().y)
     assert np.array_equal(got, render(G, s).picture)
@@ -215,8 +217,11 @@ def test_drag_record_and_artifact_panel(setup):
     page.after_change(lambda: page.set_value("y", 0))
     # dragging the image 100 px to the right moves the latent by one seed
     view = page.d.find_element("id", "view")
-    got = page.after_change(lambda: ActionChains(page.d).click_and_hold(view).move_by_offset(50, 0)
-                            .move_by_offset(50, 0).release().perform())
+    got = page.after_change(
+        lambda: (
+            ActionChains(page.d).click_and_hold(view).move_by_offset(50, 0).move_by_offset(50, 0).release().perform()
+        )
+    )
     assert float(page.d.find_element("id", "x").get_attribute("value")) == pytest.approx(1.0)
     assert np.array_equal(got, render(G, Settings(**page.js("return settings()"))).picture)
     # record a short video of the latent animation

@@ -32,8 +32,9 @@ def G(nets):
     return stylegan.load(nets["sg2"]).eval()
 
 
-@pytest.mark.parametrize("seed,psi,cutoff,noise", [(0, 1.0, None, "const"), (5, 0.7, 2, "none"), (123, -0.5, None,
-                                                                                                    "const")])
+@pytest.mark.parametrize(
+    "seed,psi,cutoff,noise", [(0, 1.0, None, "const"), (5, 0.7, 2, "none"), (123, -0.5, None, "const")]
+)
 def test_default_view_is_generate_image(G, seed, psi, cutoff, noise):
     r = render(G, Settings(x=seed, psi=psi, cutoff=cutoff, noise_mode=noise))
     ref = to_uint8(generate_images(G, [seed], psi, cutoff, noise_mode=noise))[0]
@@ -168,13 +169,24 @@ def test_layer_table_lists_every_feature_map(G):
     assert all(t["dtype"] == "float32" for t in table)
 
 
-@pytest.mark.parametrize("change,match", [
-    ({"psi": 3.0}, "truncation psi"), ({"cutoff": 99}, "cutoff"), ({"mix_layers": [99]}, "out of range"),
-    ({"translate_x": 0.1}, "StyleGAN3"), ({"class_idx": 1}, "unconditional"), ({"sel_channels": 2}, "1 or 3"),
-    ({"x": float("nan")}, "finite"), ({"noise_mode": "loud"}, "noise mode"), ({"precision": "fp8"}, "precision"),
-    ({"gain_db": 500.0}, "gain"), ({"layer": "synthesis.nope"}, "no layer named"), ({"w_id": "abc"}, "imported"),
-    ({"mix_seed": -1}, "mix seed"),
-])
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        ({"psi": 3.0}, "truncation psi"),
+        ({"cutoff": 99}, "cutoff"),
+        ({"mix_layers": [99]}, "out of range"),
+        ({"translate_x": 0.1}, "StyleGAN3"),
+        ({"class_idx": 1}, "unconditional"),
+        ({"sel_channels": 2}, "1 or 3"),
+        ({"x": float("nan")}, "finite"),
+        ({"noise_mode": "loud"}, "noise mode"),
+        ({"precision": "fp8"}, "precision"),
+        ({"gain_db": 500.0}, "gain"),
+        ({"layer": "synthesis.nope"}, "no layer named"),
+        ({"w_id": "abc"}, "imported"),
+        ({"mix_seed": -1}, "mix seed"),
+    ],
+)
 def test_bad_settings_are_user_errors(G, change, match):
     with pytest.raises(UserError, match=match):
         render(G, Settings(**change))
@@ -217,8 +229,9 @@ def _direction(G, space, k=2, seed=0):
 
     dim = style_dim(style_layers(G)) if space == "s" else {"z": G.z_dim, "w": G.w_dim, "w+": G.num_ws * G.w_dim}[space]
     v = torch.randn(k, dim, generator=torch.Generator().manual_seed(seed))
-    return Direction(v / v.norm(dim=1, keepdim=True), torch.rand(k) + 0.5, space, "ganspace",
-                     [f"v{i}" for i in range(k)])
+    return Direction(
+        v / v.norm(dim=1, keepdim=True), torch.rand(k) + 0.5, space, "ganspace", [f"v{i}" for i in range(k)]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -236,8 +249,10 @@ def test_edit_is_stylegan_edit(GE, space):
     ref = render_edits(G, inputs_from_seeds(G, [3], truncation_psi=0.7), d, 1, [2.5])[0, 0]
     assert np.array_equal(got.picture, to_uint8(ref[None])[0])
     assert not np.array_equal(got.picture, render(G, Settings(x=3, psi=0.7)).picture)
-    assert np.array_equal(render(G, Settings(x=3, psi=0.7, direction_id="d", edit_strengths=[0.0, 0.0]),
-                                 directions={"d": d}).picture, render(G, Settings(x=3, psi=0.7)).picture)
+    assert np.array_equal(
+        render(G, Settings(x=3, psi=0.7, direction_id="d", edit_strengths=[0.0, 0.0]), directions={"d": d}).picture,
+        render(G, Settings(x=3, psi=0.7)).picture,
+    )
 
 
 def test_edit_strengths_add_up(G):
@@ -247,12 +262,15 @@ def test_edit_strengths_add_up(G):
     assert torch.allclose(ws, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("change,match", [
-    ({"direction_id": "nope", "edit_strengths": [1.0]}, "no direction named"),
-    ({"direction_id": "d", "edit_strengths": [1.0, 1.0, 1.0]}, "3 strengths for a direction of 2"),
-    ({"direction_id": "d", "edit_strengths": [1000.0]}, "edit strengths"),
-    ({"direction_id": "z", "edit_strengths": [1.0], "w_id": "w"}, "needs seeds"),
-])
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        ({"direction_id": "nope", "edit_strengths": [1.0]}, "no direction named"),
+        ({"direction_id": "d", "edit_strengths": [1.0, 1.0, 1.0]}, "3 strengths for a direction of 2"),
+        ({"direction_id": "d", "edit_strengths": [1000.0]}, "edit strengths"),
+        ({"direction_id": "z", "edit_strengths": [1.0], "w_id": "w"}, "needs seeds"),
+    ],
+)
 def test_bad_edits(G, change, match):
     dirs = {"d": _direction(G, "w"), "z": _direction(G, "z")}
     with pytest.raises(UserError, match=match):

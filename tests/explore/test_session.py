@@ -32,10 +32,17 @@ def test_resolve_relative_absolute_shipped_and_run_dirs(explorer, nets):
     assert explorer.resolve(name + ".safetensors") == shipped_networks()[name]
 
 
-@pytest.mark.parametrize("text,match", [
-    ("", "give a network"), ("../g16.safetensors", r"'\.\.'"), ("00001-run/../g16.safetensors", r"'\.\.'"),
-    ("/etc/passwd", "outside the folders"), ("missing.safetensors", "not found"), ("a\x00b", "NUL"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("", "give a network"),
+        ("../g16.safetensors", r"'\.\.'"),
+        ("00001-run/../g16.safetensors", r"'\.\.'"),
+        ("/etc/passwd", "outside the folders"),
+        ("missing.safetensors", "not found"),
+        ("a\x00b", "NUL"),
+    ],
+)
 def test_resolve_refuses(explorer, text, match):
     with pytest.raises(UserError, match=match):
         explorer.resolve(text)
@@ -90,6 +97,7 @@ def test_latest_wins_drops_waiting_jobs():
                 release.wait(5)
             ran.append(name)
             return name
+
         return run
 
     def submit(name, block=False, key="page"):
@@ -209,10 +217,14 @@ def test_projection_of_an_uploaded_image(explorer):
     assert (projected - target_t).square().mean() < (start - target_t).square().mean()
 
 
-@pytest.mark.parametrize("data,kwargs,match", [
-    (b"not an image", {}, "face.png: not a readable image"), (None, {"steps": 0}, "steps"),
-    (None, {"distance": "l1"}, "distance must be one of"),
-])
+@pytest.mark.parametrize(
+    "data,kwargs,match",
+    [
+        (b"not an image", {}, "face.png: not a readable image"),
+        (None, {"steps": 0}, "steps"),
+        (None, {"distance": "l1"}, "distance must be one of"),
+    ],
+)
 def test_projection_errors(explorer, data, kwargs, match):
     explorer.open("g16.safetensors")
     data = data if data is not None else _png_bytes(np.zeros((16, 16, 3), np.uint8))

@@ -16,6 +16,7 @@ def protocol0_call(module: str, name: str, arg: str) -> bytes:
 
 def protocol4_call(module: str, name: str, arg: str) -> bytes:
     """``module.name(arg)`` with STACK_GLOBAL (what current picklers write)."""
+
     def short(s: str) -> bytes:
         b = s.encode()
         return b"\x8c" + bytes([len(b)]) + b + b"\x94"
@@ -37,8 +38,7 @@ class Payload:
 def fake_official_modules():
     """Importable stand-ins for the official modules, so that the real pickler can write
     snapshot- and TensorFlow-shaped files that name the official globals."""
-    names = ["torch_utils", "torch_utils.persistence", "dnnlib", "dnnlib.util", "dnnlib.tflib",
-             "dnnlib.tflib.network"]
+    names = ["torch_utils", "torch_utils.persistence", "dnnlib", "dnnlib.util", "dnnlib.tflib", "dnnlib.tflib.network"]
     saved = {n: sys.modules.get(n) for n in names}
     mods = {n: types.ModuleType(n) for n in names}
 
@@ -87,14 +87,28 @@ def snapshot_with(payload, tmp: Path) -> Path:
     import torch
 
     with fake_official_modules() as fake:
-        fc = PersistentRecord(fake, "FullyConnectedLayer", {
-            "_parameters": {"weight": torch.nn.Parameter(torch.ones(2, 2)), "bias": torch.zeros(2)},
-            "_buffers": {}, "_modules": {}, "_init_args": (2, 2), "_init_kwargs": {},
-        })
-        G = PersistentRecord(fake, "Generator", {
-            "_parameters": {}, "_buffers": {}, "_modules": {"fc": fc}, "_init_args": (),
-            "_init_kwargs": {"z_dim": 2, "mapping_kwargs": {"num_layers": 1, "extra": [payload]}},
-        })
+        fc = PersistentRecord(
+            fake,
+            "FullyConnectedLayer",
+            {
+                "_parameters": {"weight": torch.nn.Parameter(torch.ones(2, 2)), "bias": torch.zeros(2)},
+                "_buffers": {},
+                "_modules": {},
+                "_init_args": (2, 2),
+                "_init_kwargs": {},
+            },
+        )
+        G = PersistentRecord(
+            fake,
+            "Generator",
+            {
+                "_parameters": {},
+                "_buffers": {},
+                "_modules": {"fc": fc},
+                "_init_args": (),
+                "_init_kwargs": {"z_dim": 2, "mapping_kwargs": {"num_layers": 1, "extra": [payload]}},
+            },
+        )
         path = tmp / "network-snapshot-000000.pkl"
         path.write_bytes(pickle.dumps({"G": G, "D": None, "G_ema": G, "augment_pipe": None}, protocol=4))
     return path
@@ -105,9 +119,17 @@ def tf_pickle_with(payload, tmp: Path) -> Path:
     import numpy as np
 
     with fake_official_modules() as fake:
+
         def net(name, extra=None):
-            state = dict(version=4, name=name, static_kwargs={"resolution": 4, **(extra or {})}, components={},
-                         build_module_src="", build_func_name="G_main", variables=[("w", np.ones(2, np.float32))])
+            state = dict(
+                version=4,
+                name=name,
+                static_kwargs={"resolution": 4, **(extra or {})},
+                components={},
+                build_module_src="",
+                build_func_name="G_main",
+                variables=[("w", np.ones(2, np.float32))],
+            )
             return fake.Network(state)
 
         path = tmp / "tf.pkl"

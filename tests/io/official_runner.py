@@ -36,17 +36,24 @@ def main(root: str, pkl: str, inputs: str, outputs: str) -> None:
     out = {}
     for tag, nets in (("", data), ("again_", again)):
         with torch.no_grad():
-            out[tag + "images"] = nets["G_ema"](x["z"], x["c"], truncation_psi=x["psi"], noise_mode="const",
-                                                force_fp32=True)
+            out[tag + "images"] = nets["G_ema"](
+                x["z"], x["c"], truncation_psi=x["psi"], noise_mode="const", force_fp32=True
+            )
             try:
                 out[tag + "logits"] = nets["D"](x["img"], x["c"], force_fp32=True)
             except RuntimeError as e:
                 out[tag + "d_error"] = str(e)
-        out[tag + "classes"] = {k: f"{type(v).__module__}.{type(v).__name__}" for k, v in nets.items()
-                                if isinstance(v, torch.nn.Module)}
+        out[tag + "classes"] = {
+            k: f"{type(v).__module__}.{type(v).__name__}" for k, v in nets.items() if isinstance(v, torch.nn.Module)
+        }
     src = type(again["G_ema"])._orig_module_src  # the source a snapshot of the official trainer would carry
-    out["official_module_src"] = ("networks_stylegan3" if "class SynthesisInput" in src else
-                                  "networks_stylegan2" if "class SynthesisBlock" in src else "other")
+    out["official_module_src"] = (
+        "networks_stylegan3"
+        if "class SynthesisInput" in src
+        else "networks_stylegan2"
+        if "class SynthesisBlock" in src
+        else "other"
+    )
     out["init_kwargs"] = json.loads(json.dumps(data["G_ema"].init_kwargs))  # EasyDicts -> dicts
     torch.save(out, outputs)
 

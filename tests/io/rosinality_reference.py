@@ -116,8 +116,13 @@ def conv_layer(sd, name, x, k, downsample=False, activate=True, blur=(1, 3, 3, 1
         idx += 1
     w = sd[f"{name}.{idx}.weight"]
     bias = None if activate else sd.get(f"{name}.{idx}.bias")
-    x = F.conv2d(x, w / math.sqrt(w.shape[1] * k * k), bias=bias, stride=2 if downsample else 1,
-                 padding=0 if downsample else k // 2)
+    x = F.conv2d(
+        x,
+        w / math.sqrt(w.shape[1] * k * k),
+        bias=bias,
+        stride=2 if downsample else 1,
+        padding=0 if downsample else k // 2,
+    )
     if activate:
         x = fused_lrelu(x, sd[f"{name}.{idx + 1}.bias"])
     return x

@@ -9,8 +9,18 @@ from stylegan.models.stylegan2 import StyleGAN2DiscriminatorConfig, StyleGAN2Gen
 
 
 def small_g(**kw):
-    return StyleGAN2Generator(StyleGAN2GeneratorConfig(z_dim=8, c_dim=2, w_dim=8, img_resolution=8, channel_base=64,
-                                                       channel_max=8, mapping=MappingConfig(num_layers=2), **kw))
+    return StyleGAN2Generator(
+        StyleGAN2GeneratorConfig(
+            z_dim=8,
+            c_dim=2,
+            w_dim=8,
+            img_resolution=8,
+            channel_base=64,
+            channel_max=8,
+            mapping=MappingConfig(num_layers=2),
+            **kw,
+        )
+    )
 
 
 def test_generator_round_trip(tmp_path):
@@ -26,8 +36,9 @@ def test_generator_round_trip(tmp_path):
 
 
 def test_discriminator_round_trip(tmp_path):
-    D = StyleGAN2Discriminator(StyleGAN2DiscriminatorConfig(img_resolution=8, channel_base=64, channel_max=8,
-                                                             mbstd_group_size=2))
+    D = StyleGAN2Discriminator(
+        StyleGAN2DiscriminatorConfig(img_resolution=8, channel_base=64, channel_max=8, mbstd_group_size=2)
+    )
     D2 = stylegan.load(stylegan.save(D, tmp_path / "d.safetensors"))
     x = torch.randn(2, 3, 8, 8)
     torch.testing.assert_close(D(x), D2(x), rtol=0, atol=0)

@@ -44,21 +44,31 @@ def _sg2(**kw):
 
 def _sg3(config: str):
     r = config == "r"
-    return StyleGAN3Generator(StyleGAN3GeneratorConfig(
-        **SMALL, channel_base=512 if r else 256, channel_max=32 if r else 16, num_layers=4,
-        conv_kernel=1 if r else 3, use_radial_filters=r))
+    return StyleGAN3Generator(
+        StyleGAN3GeneratorConfig(
+            **SMALL,
+            channel_base=512 if r else 256,
+            channel_max=32 if r else 16,
+            num_layers=4,
+            conv_kernel=1 if r else 3,
+            use_radial_filters=r,
+        )
+    )
 
 
 def _d(**kw):
-    return StyleGAN2Discriminator(StyleGAN2DiscriminatorConfig(img_resolution=16, channel_base=128, channel_max=16,
-                                                                 **kw))
+    return StyleGAN2Discriminator(
+        StyleGAN2DiscriminatorConfig(img_resolution=16, channel_base=128, channel_max=16, **kw)
+    )
 
 
 CASES = {  # name -> networks (tiny, every parameter perturbed so that all of them matter)
     "sg2": lambda: {"G_ema": perturbed(_sg2(fused_modconv_default="inference_only"), 1), "D": perturbed(_d(), 2)},
-    "sg2-cond-resnet": lambda: {"G": perturbed(_sg2(c_dim=3, architecture="resnet", conv_clamp=None), 3),
-                                "G_ema": perturbed(_sg2(c_dim=3, architecture="resnet", conv_clamp=None), 4),
-                                "D": perturbed(_d(c_dim=3, architecture="skip", cmap_dim=8, mbstd_group_size=2), 5)},
+    "sg2-cond-resnet": lambda: {
+        "G": perturbed(_sg2(c_dim=3, architecture="resnet", conv_clamp=None), 3),
+        "G_ema": perturbed(_sg2(c_dim=3, architecture="resnet", conv_clamp=None), 4),
+        "D": perturbed(_d(c_dim=3, architecture="skip", cmap_dim=8, mbstd_group_size=2), 5),
+    },
     "sg3-t": lambda: {"G_ema": perturbed(_sg3("t"), 6)},
     "sg3-r": lambda: {"G_ema": perturbed(_sg3("r"), 7)},
 }
@@ -100,21 +110,27 @@ def test_official_pickle_names_only_what_official_pickles_name(tmp_path):
     path = write_official_snapshot(CASES["sg2"](), tmp_path / "a.pkl")
     with open(path, "rb") as f:
         names = scan_globals(f)
-    assert set(names) <= {"torch_utils.persistence._reconstruct_persistent_obj", "collections.OrderedDict",
-                          "torch._utils._rebuild_tensor_v2", "torch.storage._load_from_bytes"}
+    assert set(names) <= {
+        "torch_utils.persistence._reconstruct_persistent_obj",
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor_v2",
+        "torch.storage._load_from_bytes",
+    }
     data = restricted_load(path, "official-snapshot")
     assert sorted(data) == ["D", "G", "G_ema", "augment_pipe", "training_set_kwargs"]
     assert data["G"] is data["G_ema"]  # one network, pickled once
     assert data["G"].state["modules"] == ["training.networks_stylegan2", "training.networks"]  # built with those
-    assert "net.load_state_dict(state[\"state_dict\"])" in data["G"].module_src
+    assert 'net.load_state_dict(state["state_dict"])' in data["G"].module_src
 
 
 def test_official_kwargs_are_those_the_official_code_was_given():
     """Exported kwargs of networks imported from the official reference = the kwargs the official code used."""
     for case in ("sg2_uncond", "sg2_cond"):
         r = load_reference(case)
-        for name, cls, sd in (("G", "networks_stylegan2.Generator", r["G_state"]),
-                              ("D", "networks_stylegan2.Discriminator", r["D_state"])):
+        for name, cls, sd in (
+            ("G", "networks_stylegan2.Generator", r["G_state"]),
+            ("D", "networks_stylegan2.Discriminator", r["D_state"]),
+        ):
             module = import_official(cls, r["init_kwargs"][name], sd)
             assert official_kwargs(module) == (cls, r["init_kwargs"][name]), (case, name)
     for case in ("sg3_t", "sg3_r"):
@@ -123,8 +139,10 @@ def test_official_kwargs_are_those_the_official_code_was_given():
         module = import_official("networks_stylegan3.Generator", kwargs, r["G_state"])
         cls, exported = official_kwargs(module)
         assert translate_official(cls, exported) == translate_official(cls, kwargs)
-        assert exported["channel_base"] == kwargs["channel_base"] and exported.get("conv_kernel", 3) == \
-            kwargs["conv_kernel"]
+        assert (
+            exported["channel_base"] == kwargs["channel_base"]
+            and exported.get("conv_kernel", 3) == kwargs["conv_kernel"]
+        )
 
 
 def test_official_export_without_discriminator_gets_a_placeholder(tmp_path):
@@ -162,9 +180,21 @@ def _official_root(variable: str) -> Path:
 
 def run_official(root: Path, pkl: Path, inputs: dict, tmp_path: Path) -> dict:
     torch.save(inputs, tmp_path / "inputs.pt")
-    proc = subprocess.run([sys.executable, "-m", "tests.io.official_runner", str(root), str(pkl),
-                           str(tmp_path / "inputs.pt"), str(tmp_path / "outputs.pt")],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.io.official_runner",
+            str(root),
+            str(pkl),
+            str(tmp_path / "inputs.pt"),
+            str(tmp_path / "outputs.pt"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return torch.load(tmp_path / "outputs.pt", weights_only=False)
 
@@ -176,7 +206,7 @@ def test_official_code_loads_the_export_and_computes_the_same_images(variable, c
     pkl = write_official_snapshot(nets, tmp_path / "network-snapshot.pkl")
     G = nets.get("G_ema")
     gen = torch.Generator().manual_seed(0)
-    c = torch.eye(max(G.c_dim, 1))[torch.arange(4) % max(G.c_dim, 1)][:, :G.c_dim]
+    c = torch.eye(max(G.c_dim, 1))[torch.arange(4) % max(G.c_dim, 1)][:, : G.c_dim]
     x = dict(z=torch.randn(4, G.z_dim, generator=gen), c=c, psi=0.7, img=torch.randn(4, 3, 16, 16, generator=gen))
     out = run_official(root, pkl, x, tmp_path)
     with torch.no_grad():
@@ -200,19 +230,36 @@ def test_official_code_loads_the_export_and_computes_the_same_images(variable, c
 @pytest.fixture(scope="module")
 def rosinality_nets():
     """Networks that rosinality's classes can hold: 8 px, its fixed 512 channels, style_dim 16."""
-    G = perturbed(StyleGAN2Generator(StyleGAN2GeneratorConfig(
-        z_dim=16, w_dim=16, img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0,
-        conv_clamp=None, mapping=MappingConfig(num_layers=2, layer_features=16))), 11)  # = w_dim: allowed
-    D = perturbed(StyleGAN2Discriminator(StyleGAN2DiscriminatorConfig(
-        img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0, conv_clamp=None)), 12)
+    G = perturbed(
+        StyleGAN2Generator(
+            StyleGAN2GeneratorConfig(
+                z_dim=16,
+                w_dim=16,
+                img_resolution=8,
+                channel_base=32768,
+                channel_max=512,
+                num_fp16_res=0,
+                conv_clamp=None,
+                mapping=MappingConfig(num_layers=2, layer_features=16),
+            )
+        ),
+        11,
+    )  # = w_dim: allowed
+    D = perturbed(
+        StyleGAN2Discriminator(
+            StyleGAN2DiscriminatorConfig(
+                img_resolution=8, channel_base=32768, channel_max=512, num_fp16_res=0, conv_clamp=None
+            )
+        ),
+        12,
+    )
     return {"G_ema": G, "D": D}
 
 
 def test_rosinality_round_trip_is_exact(rosinality_nets, tmp_path):
     ckpt = rosinality_checkpoint(rosinality_nets)
     assert sorted(ckpt) == ["args", "d", "g_ema", "latent_avg"]
-    assert vars(ckpt["args"]) == dict(arch="stylegan2", size=8, latent=16, n_mlp=2, channel_multiplier=2,
-                                      lr_mlp=0.01)
+    assert vars(ckpt["args"]) == dict(arch="stylegan2", size=8, latent=16, n_mlp=2, channel_multiplier=2, lr_mlp=0.01)
     torch.save(ckpt, tmp_path / "x.pt")
     back = load_networks(tmp_path / "x.pt")
     for name in ("G_ema", "D"):
@@ -256,9 +303,21 @@ def test_rosinality_code_loads_the_export(rosinality_nets, tmp_path):
     torch.save(ckpt, tmp_path / "x.pt")
     z = torch.randn(4, 16, generator=torch.Generator().manual_seed(5))
     torch.save({"z": z}, tmp_path / "in.pt")
-    proc = subprocess.run([sys.executable, "-m", "tests.io.rosinality_runner", root, str(tmp_path / "x.pt"),
-                           str(tmp_path / "in.pt"), str(tmp_path / "out.pt")],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.io.rosinality_runner",
+            root,
+            str(tmp_path / "x.pt"),
+            str(tmp_path / "in.pt"),
+            str(tmp_path / "out.pt"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = torch.load(tmp_path / "out.pt", weights_only=True)
     G, D = rosinality_nets["G_ema"], rosinality_nets["D"]
@@ -281,7 +340,7 @@ def test_torchscript_export_computes_our_images(tmp_path):
     z, c = net.example_inputs(3, seed=9)
     with torch.no_grad():
         assert torch.allclose(loaded(z, c), G(z, c, truncation_psi=0.6, noise_mode="const"), atol=1e-5)
-    weights = {k[len("G."):]: v for k, v in loaded.state_dict().items()}  # round trip: the weights read back
+    weights = {k[len("G.") :]: v for k, v in loaded.state_dict().items()}  # round trip: the weights read back
     assert same_tensors(StyleGAN2Generator(G.config).requires_grad_(False), G) is False
     back = StyleGAN2Generator(G.config)
     back.load_state_dict(weights)
@@ -327,8 +386,21 @@ def test_cli_exports_and_reports(tmp_path, capsys):
     stylegan.save(nets["G_ema"], tmp_path / "G.safetensors")
     stylegan.save(nets["D"], tmp_path / "D.safetensors")
     out = tmp_path / "network-snapshot.pkl"
-    assert main(["export", str(tmp_path / "G.safetensors"), "--d", str(tmp_path / "D.safetensors"),
-                 "--format", "official-pytorch", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "G.safetensors"),
+                "--d",
+                str(tmp_path / "D.safetensors"),
+                "--format",
+                "official-pytorch",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "D, G -> " in capsys.readouterr().out
     back = load_networks(out)
     assert same_tensors(back["D"], nets["D"]) and same_tensors(back["G_ema"], nets["G_ema"])
@@ -336,18 +408,25 @@ def test_cli_exports_and_reports(tmp_path, capsys):
     assert "verified: max abs difference to this package's output 0" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["missing.safetensors", "--format", "onnx", "--out", "{new}"], "network file not found: missing.safetensors"),
-    (["{G}", "--format", "official-pytorch", "--out", "{old}"], "{old} exists; pass --force"),
-    (["{G}", "--format", "rosinality", "--out", "{new}"], "conv_clamp=256 has no counterpart"),
-    (["{G}", "--format", "torchscript", "--out", "{new}", "--noise-mode", "random"], "'random' is not one of"),
-    (["{G}", "--format", "official-pytorch", "--out", "{G}", "--force"], "{G} is the N input"),
-    (["{G}", "--format", "official-pytorch", "--out", "{new}", "--d", "{G}"], "holds a stylegan2.generator, not a"),
-    (["{G}", "--format", "official-pytorch", "--out", "{new}", "--trunc", "0.5"],
-     "--trunc applies to --format onnx and torchscript, not official-pytorch"),
-    (["{G}", "--format", "onnx", "--out", "{new}", "--d", "{G}"],
-     "--d applies to --format official-pytorch and rosinality, not onnx"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.safetensors", "--format", "onnx", "--out", "{new}"], "network file not found: missing.safetensors"),
+        (["{G}", "--format", "official-pytorch", "--out", "{old}"], "{old} exists; pass --force"),
+        (["{G}", "--format", "rosinality", "--out", "{new}"], "conv_clamp=256 has no counterpart"),
+        (["{G}", "--format", "torchscript", "--out", "{new}", "--noise-mode", "random"], "'random' is not one of"),
+        (["{G}", "--format", "official-pytorch", "--out", "{G}", "--force"], "{G} is the N input"),
+        (["{G}", "--format", "official-pytorch", "--out", "{new}", "--d", "{G}"], "holds a stylegan2.generator, not a"),
+        (
+            ["{G}", "--format", "official-pytorch", "--out", "{new}", "--trunc", "0.5"],
+            "--trunc applies to --format onnx and torchscript, not official-pytorch",
+        ),
+        (
+            ["{G}", "--format", "onnx", "--out", "{new}", "--d", "{G}"],
+            "--d applies to --format official-pytorch and rosinality, not onnx",
+        ),
+    ],
+)
 def test_cli_errors_are_one_line(args, message, tmp_path, capsys):
     import stylegan
 

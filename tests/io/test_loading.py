@@ -12,8 +12,12 @@ from tests.conftest import reference_file
 
 
 def test_formats_are_detected_by_content_not_name(tmp_path):
-    cases = {"sg2_snapshot_sanitized.pkl": "official-snapshot", "tf_sg2.pkl": "tensorflow",
-             "sg1_A.pkl": "tensorflow", "sg2_uncond.pt": "torch"}
+    cases = {
+        "sg2_snapshot_sanitized.pkl": "official-snapshot",
+        "tf_sg2.pkl": "tensorflow",
+        "sg1_A.pkl": "tensorflow",
+        "sg2_uncond.pt": "torch",
+    }
     for name, fmt in cases.items():
         assert detect_format(reference_file(name)) == fmt
         renamed = tmp_path / "network.safetensors"

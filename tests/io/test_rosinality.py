@@ -31,8 +31,14 @@ def perturbed(module, seed):
 
 @pytest.fixture(scope="module")
 def nets():
-    G = perturbed(StyleGAN2Generator(StyleGAN2GeneratorConfig(
-        z_dim=16, w_dim=16, mapping=MappingConfig(num_layers=2, w_avg_beta=0.995), **COMMON)), 1)
+    G = perturbed(
+        StyleGAN2Generator(
+            StyleGAN2GeneratorConfig(
+                z_dim=16, w_dim=16, mapping=MappingConfig(num_layers=2, w_avg_beta=0.995), **COMMON
+            )
+        ),
+        1,
+    )
     D = perturbed(StyleGAN2Discriminator(StyleGAN2DiscriminatorConfig(mbstd_group_size=4, **COMMON)), 2)
     return G, D, ref.generator_state(G), ref.discriminator_state(D)
 
@@ -79,11 +85,28 @@ def adam_state(num):
 
 def train_checkpoint(nets, path, **extra):
     G, D, gsd, dsd = nets
-    args = argparse.Namespace(arch="stylegan2", size=16, latent=16, n_mlp=2, channel_multiplier=2, r1=10.0,
-                              path="data/lmdb", iter=800000, batch=16)
+    args = argparse.Namespace(
+        arch="stylegan2",
+        size=16,
+        latent=16,
+        n_mlp=2,
+        channel_multiplier=2,
+        r1=10.0,
+        path="data/lmdb",
+        iter=800000,
+        batch=16,
+    )
     ema_sd = {k: v + 0.01 if v.is_floating_point() and "kernel" not in k else v for k, v in gsd.items()}
-    ckpt = {"g": gsd, "d": dsd, "g_ema": ema_sd, "g_optim": adam_state(5), "d_optim": adam_state(3),
-            "args": args, "ada_aug_p": 0.25, **extra}
+    ckpt = {
+        "g": gsd,
+        "d": dsd,
+        "g_ema": ema_sd,
+        "g_optim": adam_state(5),
+        "d_optim": adam_state(3),
+        "args": args,
+        "ada_aug_p": 0.25,
+        **extra,
+    }
     torch.save(ckpt, path)
     return ckpt
 

@@ -31,8 +31,11 @@ def networks():
 
 def test_official_kwargs_and_state_dicts_are_bitwise_equal(expected, tf_nets, networks):
     G, D, Gs = tf_nets
-    for tf, name, convert in ((G, "G", convert_generator), (Gs, "G_ema", convert_generator),
-                              (D, "D", convert_discriminator)):
+    for tf, name, convert in (
+        (G, "G", convert_generator),
+        (Gs, "G_ema", convert_generator),
+        (D, "D", convert_discriminator),
+    ):
         class_name, kwargs, state = convert(tf)
         assert class_name == expected["class"][name]
         assert kwargs == expected["init_kwargs"][name]

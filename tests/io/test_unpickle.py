@@ -29,12 +29,22 @@ from tests.io.malicious import (
 
 # What ../shared/reference/README.md lists for each file.
 SNAPSHOT_GLOBALS = {
-    "torch_utils.persistence._reconstruct_persistent_obj", "dnnlib.util.EasyDict", "collections.OrderedDict",
-    "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter", "torch.storage._load_from_bytes",
-    "numpy.dtype", "numpy._core.multiarray.scalar",
+    "torch_utils.persistence._reconstruct_persistent_obj",
+    "dnnlib.util.EasyDict",
+    "collections.OrderedDict",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_parameter",
+    "torch.storage._load_from_bytes",
+    "numpy.dtype",
+    "numpy._core.multiarray.scalar",
 }
-TF_GLOBALS = {"dnnlib.tflib.network.Network", "numpy.core.multiarray._reconstruct", "numpy.core.multiarray.scalar",
-              "numpy.ndarray", "numpy.dtype"}
+TF_GLOBALS = {
+    "dnnlib.tflib.network.Network",
+    "numpy.core.multiarray._reconstruct",
+    "numpy.core.multiarray.scalar",
+    "numpy.ndarray",
+    "numpy.dtype",
+}
 
 
 def scan(path):
@@ -45,7 +55,9 @@ def scan(path):
 def test_scan_finds_exactly_the_globals_the_reference_files_use():
     assert scan(reference_file("sg2_snapshot_sanitized.pkl")) == SNAPSHOT_GLOBALS
     assert scan(reference_file("sg3_snapshot_sanitized.pkl")) == SNAPSHOT_GLOBALS | {
-        "numpy._core.multiarray._reconstruct", "numpy.ndarray"}
+        "numpy._core.multiarray._reconstruct",
+        "numpy.ndarray",
+    }
     for name in ("tf_sg2.pkl", "sg1_A.pkl", "sg1_B.pkl"):
         assert scan(reference_file(name)) == TF_GLOBALS
     assert SNAPSHOT_GLOBALS <= set(ALLOWED_GLOBALS["official-snapshot"])
@@ -77,9 +89,15 @@ def test_tf_pickle_is_read_as_data():
 
 
 HOSTILE_GLOBALS = [
-    ("os", "system"), ("posix", "system"), ("builtins", "eval"), ("builtins", "exec"), ("subprocess", "call"),
+    ("os", "system"),
+    ("posix", "system"),
+    ("builtins", "eval"),
+    ("builtins", "exec"),
+    ("subprocess", "call"),
     # allowed-looking but not on the lists:
-    ("torch", "load"), ("dnnlib.util", "call_func_by_name"), ("numpy.testing._private.utils", "runstring"),
+    ("torch", "load"),
+    ("dnnlib.util", "call_func_by_name"),
+    ("numpy.testing._private.utils", "runstring"),
     ("torch_utils.persistence", "import_hook"),
 ]
 
@@ -143,12 +161,18 @@ def test_protocol_3_snapshots_of_the_python_3_7_era_load(tmp_path):
     from tests.io.malicious import PersistentRecord
 
     with fake_official_modules() as fake:
-        layer = PersistentRecord(fake, "Generator", {
-            "_parameters": collections.OrderedDict(weight=th.nn.Parameter(th.arange(6.0).view(2, 3))),
-            "_buffers": collections.OrderedDict(mask=th.ones(3), scratch=th.zeros(1)),
-            "_non_persistent_buffers_set": {"scratch"}, "_modules": collections.OrderedDict(),
-            "_init_args": (4, 0), "_init_kwargs": {"w_dim": 8, "size": np.int64(3)},
-        })
+        layer = PersistentRecord(
+            fake,
+            "Generator",
+            {
+                "_parameters": collections.OrderedDict(weight=th.nn.Parameter(th.arange(6.0).view(2, 3))),
+                "_buffers": collections.OrderedDict(mask=th.ones(3), scratch=th.zeros(1)),
+                "_non_persistent_buffers_set": {"scratch"},
+                "_modules": collections.OrderedDict(),
+                "_init_args": (4, 0),
+                "_init_kwargs": {"w_dim": 8, "size": np.int64(3)},
+            },
+        )
         data = pickle.dumps({"G": layer, "D": None, "G_ema": layer}, protocol=3)
     path = tmp_path / "ada.pkl"
     path.write_bytes(data)
@@ -185,8 +209,15 @@ def test_pickles_of_something_else_are_not_networks(tmp_path):
 
 def test_unsupported_tf_versions_are_refused(tmp_path):
     with fake_official_modules() as fake:
-        state = dict(version=2, name="G", static_kwargs={}, components={}, build_module_src="",
-                     build_func_name="G_main", variables=[])
+        state = dict(
+            version=2,
+            name="G",
+            static_kwargs={},
+            components={},
+            build_module_src="",
+            build_func_name="G_main",
+            variables=[],
+        )
         path = tmp_path / "old.pkl"
         path.write_bytes(pickle.dumps((fake.Network(state),) * 3, protocol=4))
     with pytest.raises(CheckpointError, match="version 2"):
@@ -196,12 +227,23 @@ def test_unsupported_tf_versions_are_refused(tmp_path):
 def test_version_5_records_with_their_extra_keys_load(tmp_path):
     """StyleGAN2-ADA TensorFlow files (version 5) add input/output shapes and names to each record."""
     with fake_official_modules() as fake:
+
         def net(name):
-            return fake.Network(dict(
-                version=5, name=name, static_kwargs={}, components={}, build_module_src="",
-                build_func_name="D_main", variables=[("lod", np.float32(0.0))],
-                input_shapes=[[None, 3, 4, 4]], output_shapes=[[None, 1]], input_names=["images_in"],
-                output_names=["scores_out"]))
+            return fake.Network(
+                dict(
+                    version=5,
+                    name=name,
+                    static_kwargs={},
+                    components={},
+                    build_module_src="",
+                    build_func_name="D_main",
+                    variables=[("lod", np.float32(0.0))],
+                    input_shapes=[[None, 3, 4, 4]],
+                    output_shapes=[[None, 1]],
+                    input_names=["images_in"],
+                    output_names=["scores_out"],
+                )
+            )
 
         path = tmp_path / "ada-tf.pkl"
         path.write_bytes(pickle.dumps((net("G"), net("D"), net("Gs")), protocol=4))

@@ -27,8 +27,9 @@ class TinyDetector(nn.Module):
         super().__init__()
         self.proj = nn.Linear(3, 4)
 
-    def forward(self, x: torch.Tensor, return_features: bool = False, resize_images: bool = True,
-                return_lpips: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False, resize_images: bool = True, return_lpips: bool = False
+    ) -> torch.Tensor:
         x = x.to(torch.float32)
         if return_lpips:
             return x.flatten(1) / 255
@@ -74,8 +75,9 @@ def sha(path):
 
 def test_download_verify_and_cache_hit(server, detector_file, tmp_path):
     cache = tmp_path / "cache"
-    det = load_detector("inception", cache_dir=cache, url=f"{server}/inception-2015-12-05.pt",
-                        sha256=sha(detector_file))
+    det = load_detector(
+        "inception", cache_dir=cache, url=f"{server}/inception-2015-12-05.pt", sha256=sha(detector_file)
+    )
     cached = cache / "inception-2015-12-05.pt"
     assert cached.is_file() and sha(cached) == sha(detector_file)
     images = torch.randint(0, 256, (5, 3, 8, 8), dtype=torch.uint8)

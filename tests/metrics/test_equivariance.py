@@ -158,13 +158,22 @@ def test_stylegan3_and_constant_input_generators():
     from stylegan.models.stylegan2 import StyleGAN2Generator, StyleGAN2GeneratorConfig
     from stylegan.models.stylegan3 import StyleGAN3Generator, StyleGAN3GeneratorConfig
 
-    G3 = StyleGAN3Generator(StyleGAN3GeneratorConfig(z_dim=8, w_dim=8, img_resolution=16, channel_base=64,
-                                                      channel_max=4, num_fp16_res=0))
+    G3 = StyleGAN3Generator(
+        StyleGAN3GeneratorConfig(z_dim=8, w_dim=8, img_resolution=16, channel_base=64, channel_max=4, num_fp16_res=0)
+    )
     assert math.isfinite(compute_equivariance(G3, "eqr", num_samples=2, batch_size=2))
 
-    G2 = StyleGAN2Generator(StyleGAN2GeneratorConfig(z_dim=8, w_dim=8, img_resolution=16, channel_base=64,
-                                                      channel_max=4, num_fp16_res=0,
-                                                      mapping=MappingConfig(num_layers=1)))
+    G2 = StyleGAN2Generator(
+        StyleGAN2GeneratorConfig(
+            z_dim=8,
+            w_dim=8,
+            img_resolution=16,
+            channel_base=64,
+            channel_max=4,
+            num_fp16_res=0,
+            mapping=MappingConfig(num_layers=1),
+        )
+    )
     const = G2.synthesis.b4.const.detach().clone()
     out = compute_equivariance_metrics(G2, num_samples=2, batch_size=2)
     assert all(math.isfinite(v) for v in out.values())

@@ -83,8 +83,9 @@ def test_z_space_slerp_length_is_the_angle(sampling):
     G = LinearGenerator(d, normalize=True)
     q, _ = torch.linalg.qr(torch.randn(48, d, generator=torch.Generator().manual_seed(3)))
     G.A.copy_(q)
-    value = perceptual_path_length(G, squared_l2, 3000, label_sampler(G), space="z", sampling=sampling,
-                                   batch_size=500, epsilon=1e-3)
+    value = perceptual_path_length(
+        G, squared_l2, 3000, label_sampler(G), space="z", sampling=sampling, batch_size=500, epsilon=1e-3
+    )
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal([200000, d]), rng.standard_normal([200000, d])
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)

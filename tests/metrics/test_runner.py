@@ -16,9 +16,17 @@ from stylegan.models.stylegan2 import StyleGAN2GeneratorConfig
 
 def tiny_generator(c_dim=0):
     torch.manual_seed(0)
-    return StyleGAN2Generator(StyleGAN2GeneratorConfig(z_dim=8, c_dim=c_dim, w_dim=8, img_resolution=16,
-                                                       channel_base=64, channel_max=8,
-                                                       mapping=MappingConfig(num_layers=2)))
+    return StyleGAN2Generator(
+        StyleGAN2GeneratorConfig(
+            z_dim=8,
+            c_dim=c_dim,
+            w_dim=8,
+            img_resolution=16,
+            channel_base=64,
+            channel_max=8,
+            mapping=MappingConfig(num_layers=2),
+        )
+    )
 
 
 SMALL = dict(data="toyfaces", detector="probe", num_gen=12, max_real=16, batch_size=8, progress=False)
@@ -31,8 +39,16 @@ def test_all_metric_kinds_with_the_probe(tmp_path):
     G = tiny_generator()
     names = ["fid50k_full", "kid50k_full", "pr50k3_full", "ppl_wend", "ppl_zfull", "ls"]
     results = compute_metrics(G, names, cache_dir=tmp_path, **SMALL)
-    assert set(results) == {"fid50k_full", "kid50k_full", "pr50k3_full_precision", "pr50k3_full_recall",
-                            "ppl_wend", "ppl_zfull", "ls_z", "ls_w"}
+    assert set(results) == {
+        "fid50k_full",
+        "kid50k_full",
+        "pr50k3_full_precision",
+        "pr50k3_full_recall",
+        "ppl_wend",
+        "ppl_zfull",
+        "ls_z",
+        "ls_w",
+    }
     assert all(math.isfinite(v) for v in results.values())
     assert results["fid50k_full"] > 0 and results["ppl_wend"] > 0
     assert 0 <= results["pr50k3_full_precision"] <= 1 and results["ls_z"] >= 1
@@ -70,8 +86,22 @@ def test_bad_requests():
         run_metrics(G, "fid50k_full", detector="probe", num_gen=4, progress=False)
     with pytest.raises(UserError, match="unknown detector"):
         run_metrics(G, "fid50k_full", detector="clip")
-    assert {"fid50k_full", "kid50k_full", "pr50k3_full", "ppl_zfull", "ppl_wfull", "ppl_zend", "ppl_wend", "ls",
-            "eqt50k_int", "eqt50k_frac", "eqr50k", "eqt", "eqt_frac", "eqr"} <= set(METRICS)
+    assert {
+        "fid50k_full",
+        "kid50k_full",
+        "pr50k3_full",
+        "ppl_zfull",
+        "ppl_wfull",
+        "ppl_zend",
+        "ppl_wend",
+        "ls",
+        "eqt50k_int",
+        "eqt50k_frac",
+        "eqr50k",
+        "eqt",
+        "eqt_frac",
+        "eqr",
+    } <= set(METRICS)
 
 
 def test_equivariance_dispatch(monkeypatch):
@@ -80,8 +110,9 @@ def test_equivariance_dispatch(monkeypatch):
 
     calls = []
     module = types.ModuleType("stylegan.metrics.equivariance")
-    module.compute_equivariance = lambda G, metric, num_samples, batch_size, seed, device: calls.append(
-        (metric, num_samples)) or 42.0
+    module.compute_equivariance = lambda G, metric, num_samples, batch_size, seed, device: (
+        calls.append((metric, num_samples)) or 42.0
+    )
     monkeypatch.setitem(sys.modules, "stylegan.metrics.equivariance", module)
     out = compute_metrics(tiny_generator(), ["eqt50k_int", "eqr", "eqt_frac"], num_gen=5, progress=False)
     assert out == {"eqt50k_int": 42.0, "eqr": 42.0, "eqt_frac": 42.0}
@@ -89,8 +120,14 @@ def test_equivariance_dispatch(monkeypatch):
 
 
 def test_snapshot_metrics_for_the_trainer(tmp_path):
-    out = snapshot_metrics(tiny_generator(), ["fid50k_full"], tmp_path / "run", "network-snapshot-000010.safetensors",
-                           cache_dir=tmp_path, **SMALL)
+    out = snapshot_metrics(
+        tiny_generator(),
+        ["fid50k_full"],
+        tmp_path / "run",
+        "network-snapshot-000010.safetensors",
+        cache_dir=tmp_path,
+        **SMALL,
+    )
     lines = (tmp_path / "run" / "metric-fid50k_full.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["value"] == out["fid50k_full"]
 

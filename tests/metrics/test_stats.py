@@ -67,11 +67,13 @@ def test_feature_stats_save_load_round_trip(tmp_path):
 
 def test_dataset_stats_cache_hit_and_invalidation(tmp_path):
     dataset, det = make_dataset(0), CountingDetector()
-    first = dataset_feature_stats(dataset, det, capture_mean_cov=True, capture_all=True, batch_size=3,
-                                  cache_dir=tmp_path)
+    first = dataset_feature_stats(
+        dataset, det, capture_mean_cov=True, capture_all=True, batch_size=3, cache_dir=tmp_path
+    )
     assert det.seen == 10
-    second = dataset_feature_stats(dataset, det, capture_mean_cov=True, capture_all=True, batch_size=3,
-                                   cache_dir=tmp_path)
+    second = dataset_feature_stats(
+        dataset, det, capture_mean_cov=True, capture_all=True, batch_size=3, cache_dir=tmp_path
+    )
     assert det.seen == 10  # served from the cache
     np.testing.assert_array_equal(first.get_all(), second.get_all())
     assert len(list((tmp_path / "gan-metrics").glob("tiny-counting-*.npz"))) == 1

@@ -141,8 +141,10 @@ def test_save_load_roundtrip_keeps_lod_gates_and_outputs(tmp_path):
     for net, x in ((G, z), (D, G(z, noise_mode="const"))):
         path = stylegan.save(net, tmp_path / f"{net.kind}.safetensors")
         loaded = stylegan.load(path)
-        assert loaded.config == net.config and loaded.config.__class__ in (StyleGAN1GeneratorConfig,
-                                                                          StyleGAN1DiscriminatorConfig)
+        assert loaded.config == net.config and loaded.config.__class__ in (
+            StyleGAN1GeneratorConfig,
+            StyleGAN1DiscriminatorConfig,
+        )
         assert loaded.lod.item() == pytest.approx(0.75) if net is D else loaded.lod == pytest.approx(0.75)
         kwargs = {"noise_mode": "const"} if net is G else {}
         torch.testing.assert_close(loaded(x, **kwargs), net.eval()(x, **kwargs))
@@ -225,8 +227,9 @@ def test_fused_scale_matches_separate_resampling():
     img = G(z, noise_mode="const")
     torch.testing.assert_close(Gf(z, noise_mode="const"), img, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(Df(img), D(img), rtol=1e-4, atol=1e-4)
-    assert StyleGAN1Generator(StyleGAN1GeneratorConfig(img_resolution=128, fmap_base=64, fmap_max=8, z_dim=8,
-                                                       w_dim=8)).synthesis.b128.conv0.conv.fused
+    assert StyleGAN1Generator(
+        StyleGAN1GeneratorConfig(img_resolution=128, fmap_base=64, fmap_max=8, z_dim=8, w_dim=8)
+    ).synthesis.b128.conv0.conv.fused
 
 
 def test_discriminator_options():
@@ -238,8 +241,9 @@ def test_discriminator_options():
     assert out.shape == (4, 1)
     with pytest.raises(ValueError, match="labels"):
         D(img)
-    nombstd = StyleGAN1Discriminator(StyleGAN1DiscriminatorConfig(img_resolution=8, fmap_base=32, fmap_max=16,
-                                                                  mbstd_group_size=1))
+    nombstd = StyleGAN1Discriminator(
+        StyleGAN1DiscriminatorConfig(img_resolution=8, fmap_base=32, fmap_max=16, mbstd_group_size=1)
+    )
     assert nombstd.b4.mbstd is None and nombstd.b4.conv.weight.shape[1] == 16
     with pytest.raises(ValueError, match="shape"):
         nombstd(torch.randn(2, 3, 16, 16))

@@ -189,8 +189,9 @@ def test_fused_conv_downscale_matches_official(size, cin, cout):
 def _inputs(modules, run):
     """The input each module of ``modules`` (name -> module) gets during ``run()``."""
     seen = {}
-    handles = [m.register_forward_pre_hook(lambda _, a, name=name: seen.__setitem__(name, a[0]))
-               for name, m in modules.items()]
+    handles = [
+        m.register_forward_pre_hook(lambda _, a, name=name: seen.__setitem__(name, a[0])) for name, m in modules.items()
+    ]
     try:
         with torch.no_grad():
             run()
@@ -206,8 +207,10 @@ def _check_generator(G, variables=None) -> float:
     syn = G.synthesis
     layers = {res: syn.block(res).conv0 for res in syn.block_resolutions[1:]}
     assert all(layer.conv.fused for layer in layers.values())
-    seen = _inputs({**{("x", r): m for r, m in layers.items()}, **{("y", r): m.epilogue for r, m in layers.items()}},
-                   lambda: G(torch.randn(2, G.z_dim), None, noise_mode="const"))
+    seen = _inputs(
+        {**{("x", r): m for r, m in layers.items()}, **{("y", r): m.epilogue for r, m in layers.items()}},
+        lambda: G(torch.randn(2, G.z_dim), None, noise_mode="const"),
+    )
     worst = 0.0
     for res, layer in layers.items():
         v = variables[f"{res}x{res}/Conv0_up/weight"] if variables else tf_variable(layer.conv.weight)
@@ -246,14 +249,16 @@ def _randomised(net):
 @pytest.mark.parametrize("progressive", [False, True])
 def test_generator_fused_layers_match_official(progressive):
     # channels 32, 16, 8, 4 at 4, 8, 16, 32 px: a different channel count in every block
-    cfg = StyleGAN1GeneratorConfig(z_dim=16, w_dim=16, img_resolution=32, fmap_base=64, fmap_max=32,
-                                   fused_scale=True, progressive=progressive)
+    cfg = StyleGAN1GeneratorConfig(
+        z_dim=16, w_dim=16, img_resolution=32, fmap_base=64, fmap_max=32, fused_scale=True, progressive=progressive
+    )
     _check_generator(_randomised(StyleGAN1Generator(cfg)).eval())
 
 
 def test_discriminator_fused_layers_match_official():
-    cfg = StyleGAN1DiscriminatorConfig(img_resolution=32, fmap_base=64, fmap_max=32, fused_scale=True,
-                                       progressive=False)
+    cfg = StyleGAN1DiscriminatorConfig(
+        img_resolution=32, fmap_base=64, fmap_max=32, fused_scale=True, progressive=False
+    )
     _check_discriminator(_randomised(StyleGAN1Discriminator(cfg)).eval())
 
 
@@ -279,8 +284,10 @@ def _fused_case_a(rotate: bool):
     synth = Gs.components["synthesis"]
     variables = dict(synth.variables)
     if rotate:
-        variables = {k: (np.ascontiguousarray(v[::-1, ::-1]) if k.endswith("Conv0_up/weight") else v)
-                     for k, v in variables.items()}
+        variables = {
+            k: (np.ascontiguousarray(v[::-1, ::-1]) if k.endswith("Conv0_up/weight") else v)
+            for k, v in variables.items()
+        }
     synth = dataclasses.replace(_with_kwargs(synth, fused_scale=True), variables=variables)
     Gs = dataclasses.replace(_with_kwargs(Gs, fused_scale=True), components={**Gs.components, "synthesis": synth})
     return Gs, _with_kwargs(D, fused_scale=True)

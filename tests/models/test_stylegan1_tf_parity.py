@@ -83,14 +83,17 @@ def test_per_layer_activations(name):
     z = torch.from_numpy(e["input/z"])
     close(normalize_2nd_moment(z), acts.pop("mapping/pixelnorm"), 1e-6)
     dense = [k for k in acts if k.startswith("mapping/Dense")]
-    with FeatureRecorder(G, [f"mapping.fc{k[len('mapping/Dense'):]}" for k in dense]) as rec:
+    with FeatureRecorder(G, [f"mapping.fc{k[len('mapping/Dense') :]}" for k in dense]) as rec:
         G.mapping(z, None)
     for k in dense:
-        close(rec.features[f"mapping.fc{k[len('mapping/Dense'):]}"], acts.pop(k), 1e-5)
+        close(rec.features[f"mapping.fc{k[len('mapping/Dense') :]}"], acts.pop(k), 1e-5)
 
     slots = {"Const": "conv0", "Conv": "conv1", "Conv0_up": "conv0", "Conv1": "conv1"}
-    synth = {k: f"synthesis.b{k.split('/')[1].split('x')[0]}.{slots[k.split('/')[2]]}"
-             for k in acts if k.startswith("synth/") and k.count("/") == 2}
+    synth = {
+        k: f"synthesis.b{k.split('/')[1].split('x')[0]}.{slots[k.split('/')[2]]}"
+        for k in acts
+        if k.startswith("synth/") and k.count("/") == 2
+    }
     ws = torch.from_numpy(e["output/dlatents_G_trunc"])
     with FeatureRecorder(G, synth.values()) as rec:
         image = G.synthesis(ws, noise_mode="const")
@@ -106,10 +109,19 @@ def test_per_layer_activations(name):
         close(G.synthesis.block(res).torgb(rec.features[f"synthesis.b{res}.conv1"]), acts.pop(k))
 
     images = torch.from_numpy(e["input/images"])
-    d_slots = {"Conv0": "conv0", "Conv1_down": "conv1", "Conv": "conv", "Dense0": "fc", "Dense1": "out",
-               "MinibatchStddev": "mbstd"}
-    dlayers = {k: f"b{k.split('/')[1].split('x')[0]}.{d_slots[k.split('/')[2]]}"
-               for k in acts if k.startswith("D/") and k.count("/") == 2}
+    d_slots = {
+        "Conv0": "conv0",
+        "Conv1_down": "conv1",
+        "Conv": "conv",
+        "Dense0": "fc",
+        "Dense1": "out",
+        "MinibatchStddev": "mbstd",
+    }
+    dlayers = {
+        k: f"b{k.split('/')[1].split('x')[0]}.{d_slots[k.split('/')[2]]}"
+        for k in acts
+        if k.startswith("D/") and k.count("/") == 2
+    }
     with FeatureRecorder(D, dlayers.values()) as rec:
         D(images)
     for k, ours in dlayers.items():

@@ -69,6 +69,7 @@ def test_block_intermediates(case):
                 key = f"{name}#out{i}" if isinstance(output, tuple) else name
                 if o is not None:
                     captured[key] = o[0, :4].detach()
+
         return fn
 
     for name, module in G.synthesis.named_modules():

@@ -136,9 +136,18 @@ def test_official_kwargs_reach_the_config():
 
     d = load_reference("sg3_r")
     kwargs = dict(
-        d["init_kwargs"]["G"], num_layers=10, num_critical=3, first_cutoff=3, first_stopband=5.0,
-        last_stopband_rel=1.5, margin_size=6, output_scale=0.5, filter_size=4, lrelu_upsampling=4,
-        magnitude_ema_beta=0.99, mapping_kwargs={"num_layers": 3, "lr_multiplier": 0.1, "w_avg_beta": 0.9},
+        d["init_kwargs"]["G"],
+        num_layers=10,
+        num_critical=3,
+        first_cutoff=3,
+        first_stopband=5.0,
+        last_stopband_rel=1.5,
+        margin_size=6,
+        output_scale=0.5,
+        filter_size=4,
+        lrelu_upsampling=4,
+        magnitude_ema_beta=0.99,
+        mapping_kwargs={"num_layers": 3, "lr_multiplier": 0.1, "w_avg_beta": 0.9},
     )
     kind, cfg = translate_official(d["class"]["G"], kwargs)
     assert kind == "stylegan3.generator"

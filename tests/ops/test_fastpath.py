@@ -73,8 +73,11 @@ def test_upfirdn2d(dtype, taps, up, down, padding):
     f = setup_filter(taps)
     x = torch.randn(2, 5, 16, 14)
     for flip in (False, True):
-        _compare(lambda x, flip=flip: upfirdn2d(x, f, up=up, down=down, padding=padding, flip_filter=flip, gain=1.5),
-                 [x], dtype)
+        _compare(
+            lambda x, flip=flip: upfirdn2d(x, f, up=up, down=down, padding=padding, flip_filter=flip, gain=1.5),
+            [x],
+            dtype,
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -100,8 +103,16 @@ def test_modulated_conv2d(dtype, fused, up, demodulate, with_noise):
 
     def fn(x, w, s):
         return modulated_conv2d(
-            x, w, s, noise=noise, up=up, padding=1, resample_filter=f, demodulate=demodulate,
-            flip_weight=(up == 1), fused_modconv=fused,
+            x,
+            w,
+            s,
+            noise=noise,
+            up=up,
+            padding=1,
+            resample_filter=f,
+            demodulate=demodulate,
+            flip_weight=(up == 1),
+            fused_modconv=fused,
         )
 
     _compare(fn, [x, w, s], dtype)
@@ -117,8 +128,15 @@ def test_modulated_conv2d_input_gain(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "act,gain,clamp,with_bias",
-    [("lrelu", None, 256.0, True), ("lrelu", None, 0.5, True), ("linear", None, 0.7, True), ("relu", 2.0, None, False),
-     ("linear", None, None, False), ("linear", 0.5, None, True), ("tanh", None, None, True)],
+    [
+        ("lrelu", None, 256.0, True),
+        ("lrelu", None, 0.5, True),
+        ("linear", None, 0.7, True),
+        ("relu", 2.0, None, False),
+        ("linear", None, None, False),
+        ("linear", 0.5, None, True),
+        ("tanh", None, None, True),
+    ],
 )
 def test_bias_act(dtype, act, gain, clamp, with_bias):
     torch.manual_seed(0)
@@ -135,8 +153,14 @@ def test_bias_act(dtype, act, gain, clamp, with_bias):
     "up,down,padding",
     # StyleGAN3's layers pad by (taps / 2 - 1, taps / 2 - 2) on each side and crop in the layer
     # that changes the sampling rate; the crops exercise the view (not in-place) path.
-    [(2, 2, [5, 4, 5, 4]), (1, 2, [5, 4, 5, 4]), (2, 1, [5, 4, 5, 4]), (1, 1, [5, 4, 5, 4]),
-     (4, 2, [-6, -9, -6, -9]), (2, 2, [-3, -2, 1, -4])],
+    [
+        (2, 2, [5, 4, 5, 4]),
+        (1, 2, [5, 4, 5, 4]),
+        (2, 1, [5, 4, 5, 4]),
+        (1, 1, [5, 4, 5, 4]),
+        (4, 2, [-6, -9, -6, -9]),
+        (2, 2, [-3, -2, 1, -4]),
+    ],
 )
 def test_filtered_lrelu(dtype, up, down, padding):
     torch.manual_seed(0)
@@ -145,9 +169,11 @@ def test_filtered_lrelu(dtype, up, down, padding):
     x = torch.randn(2, 4, 20, 20) * 3
     b = torch.randn(4)
     _compare(
-        lambda x, b: filtered_lrelu(x, fu, fd, b, up=up, down=down, padding=padding, gain=math.sqrt(2),
-                                    slope=0.2, clamp=4.0),
-        [x, b], dtype,
+        lambda x, b: filtered_lrelu(
+            x, fu, fd, b, up=up, down=down, padding=padding, gain=math.sqrt(2), slope=0.2, clamp=4.0
+        ),
+        [x, b],
+        dtype,
     )
 
 

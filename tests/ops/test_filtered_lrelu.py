@@ -17,6 +17,7 @@ def filters(up, down, radial=False):
 
 def explicit(x, fu, fd, b, up, down, padding, gain, slope, clamp):
     """The definition, step by step in NumPy: bias, zero insertion, pad, FIR, lrelu * gain, clamp, FIR, subsample."""
+
     def dense(f):
         if f is None:
             return np.ones((1, 1))
@@ -37,9 +38,17 @@ def explicit(x, fu, fd, b, up, down, padding, gain, slope, clamp):
     return np.stack(out)
 
 
-@pytest.mark.parametrize("up,down,radial,padding", [(2, 2, False, (7, 6, 7, 6)), (4, 2, False, (13, 10, 13, 10)),
-                                                    (2, 2, True, (5, 4, 6, 3)), (2, 1, False, 0),
-                                                    (1, 2, False, (-1, 2, 0, 1)), (1, 1, False, 0)])
+@pytest.mark.parametrize(
+    "up,down,radial,padding",
+    [
+        (2, 2, False, (7, 6, 7, 6)),
+        (4, 2, False, (13, 10, 13, 10)),
+        (2, 2, True, (5, 4, 6, 3)),
+        (2, 1, False, 0),
+        (1, 2, False, (-1, 2, 0, 1)),
+        (1, 1, False, 0),
+    ],
+)
 def test_equals_explicit_sequence(up, down, radial, padding):
     x = torch.randn(2, 3, 14, 14, dtype=torch.float64)
     b = torch.randn(3, dtype=torch.float64)
@@ -111,9 +120,16 @@ def test_rejects_bad_arguments():
 @pytest.mark.parametrize(
     "up,down,padding,radial",
     # StyleGAN3's layer paddings, crops (negative), one-sided padding and a radial (2-D) down filter.
-    [(2, 2, [5, 4, 5, 4], False), (4, 2, [-6, -9, -6, -9], False), (2, 1, [5, 4, 5, 4], False),
-     (1, 2, [5, 4, 5, 4], False), (2, 2, [-3, -2, 1, -4], False), (2, 2, [0, 0, 13, 0], False),
-     (1, 1, [2, 2, 2, 2], False), (4, 2, [5, 4, 5, 4], True)],
+    [
+        (2, 2, [5, 4, 5, 4], False),
+        (4, 2, [-6, -9, -6, -9], False),
+        (2, 1, [5, 4, 5, 4], False),
+        (1, 2, [5, 4, 5, 4], False),
+        (2, 2, [-3, -2, 1, -4], False),
+        (2, 2, [0, 0, 13, 0], False),
+        (1, 1, [2, 2, 2, 2], False),
+        (4, 2, [5, 4, 5, 4], True),
+    ],
 )
 def test_strips_compute_the_whole_output(up, down, padding, radial, monkeypatch):
     """Inference on a large upsampled tensor runs in strips of output rows; stitched, they equal

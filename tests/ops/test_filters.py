@@ -103,7 +103,7 @@ def test_radial_filter_is_radially_symmetric():
         assert diag == pytest.approx(along_axis, abs=0.02)
     assert h[0, 0] == pytest.approx(1.0)
     stop = int(np.ceil((cutoff + width / 2) / fs * n))
-    assert h[0, stop:n // 2].max() < 0.05
+    assert h[0, stop : n // 2].max() < 0.05
 
 
 def test_odd_radial_filter_has_a_finite_centre():

@@ -12,8 +12,10 @@ from stylegan.ops.upfirdn2d import (
 )
 
 
-@pytest.mark.parametrize("up,down,pad", [(1, 1, 0), (2, 1, (2, 1, 2, 1)), (1, 2, (1, 1, 1, 1)), (2, 2, 1),
-                                         (4, 1, (3, 2, 3, 2)), (1, 1, (-1, 2, 0, -2))])
+@pytest.mark.parametrize(
+    "up,down,pad",
+    [(1, 1, 0), (2, 1, (2, 1, 2, 1)), (1, 2, (1, 1, 1, 1)), (2, 2, 1), (4, 1, (3, 2, 3, 2)), (1, 1, (-1, 2, 0, -2))],
+)
 def test_matches_direct_convolution(up, down, pad):
     x = torch.randn(1, 1, 7, 9, dtype=torch.float64)
     f = setup_filter([1, 3, 3, 1]).double()
@@ -22,8 +24,10 @@ def test_matches_direct_convolution(up, down, pad):
     np.testing.assert_allclose(y[0, 0].numpy(), ref, atol=1e-12)
 
 
-@pytest.mark.parametrize("up,down,pad", [(2, 1, (5, 4, 3, 2)), (2, 1, (-2, 3, 1, -1)), (4, 1, (-5, 7, 9, -3)),
-                                         (2, 2, (3, 2, 2, 3)), (3, 1, 0)])
+@pytest.mark.parametrize(
+    "up,down,pad",
+    [(2, 1, (5, 4, 3, 2)), (2, 1, (-2, 3, 1, -1)), (4, 1, (-5, 7, 9, -3)), (2, 2, (3, 2, 2, 3)), (3, 1, 0)],
+)
 @pytest.mark.parametrize("flip", [False, True])
 def test_upsampling_with_asymmetric_filters_matches_direct_convolution(up, down, pad, flip):
     """Upsampling runs as a strided transposed convolution: check orientation, padding and cropping

@@ -36,8 +36,9 @@ def test_interrupted_run_keeps_what_was_made(tiny_G, tmp_path):
             yield batch
 
     with pytest.raises(KeyboardInterrupt):
-        write_images(interrupted(iter_generated_images(tiny_G, list(range(10)), batch_size=2)), list(range(10)),
-                     tmp_path)
+        write_images(
+            interrupted(iter_generated_images(tiny_G, list(range(10)), batch_size=2)), list(range(10)), tmp_path
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"seed{i:04d}.png" for i in range(4)]
 
 

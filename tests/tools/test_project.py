@@ -110,8 +110,9 @@ class RandomConvDistance:
 def test_w_plus_projection_with_a_feature_distance(tiny_G):
     target = generate_images(tiny_G, [2])[0]
     distance = RandomConvDistance()
-    result = project(tiny_G, target, num_steps=100, w_avg_samples=300, w_plus=True, distance=distance,
-                     record_steps=True)
+    result = project(
+        tiny_G, target, num_steps=100, w_avg_samples=300, w_plus=True, distance=distance, record_steps=True
+    )
     assert result.w.shape == (4, 8) and result.w_plus and result.w_steps.shape == (100, 4, 8)
     assert torch.equal(result.w_steps[-1], result.w)
     final = render_projection(tiny_G, result)
@@ -136,7 +137,13 @@ def test_write_projection_outputs(tiny_G, tmp_path):
     result = project(tiny_G, target, num_steps=6, w_avg_samples=50, record_steps=True)
     files = write_projection(tiny_G, result, target, tmp_path, save_video=True, info={"target": "t.png"})
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "proj.mp4", "proj.png", "projected_w.npz", "projection.json", "side_by_side.png", "target.png"]
+        "proj.mp4",
+        "proj.png",
+        "projected_w.npz",
+        "projection.json",
+        "side_by_side.png",
+        "target.png",
+    ]
     with np.load(files.w) as data:
         assert data.files == ["w"] and data["w"].shape == (1, 8) and np.array_equal(data["w"], result.w.numpy())
     proj = np.asarray(Image.open(files.proj))
@@ -146,14 +153,14 @@ def test_write_projection_outputs(tiny_G, tmp_path):
     summary = json.loads(files.summary.read_text())
     assert summary["mode"] == "w" and summary["steps"] == 6 and summary["target"] == "t.png"
     assert len(summary["per_step"]["loss"]) == 6 and summary["final"]["distance"] == pytest.approx(result.distances[-1])
-    assert summary["proj_png"]["mse"] == pytest.approx(
-        mse_distance(_float(proj), _float(target)).item(), rel=1e-5)
+    assert summary["proj_png"]["mse"] == pytest.approx(mse_distance(_float(proj), _float(target)).item(), rel=1e-5)
     # The saved w renders the same image through the generate path.
     ws = load_projected_ws(files.w, tiny_G.num_ws, tiny_G.w_dim)
     assert ws.shape == (1, 4, 8) and torch.equal(ws[0, 3], result.w[0])
     with pytest.raises(UserError, match="steps"):
-        write_projection(tiny_G, project(tiny_G, target, num_steps=1, w_avg_samples=5), target, tmp_path / "b",
-                         save_video=True)
+        write_projection(
+            tiny_G, project(tiny_G, target, num_steps=1, w_avg_samples=5), target, tmp_path / "b", save_video=True
+        )
 
 
 def test_load_target(tmp_path):
@@ -171,8 +178,11 @@ def test_load_target(tmp_path):
     rgba[0, 0, 3] = 0
     Image.fromarray(rgba).save(tmp_path / "clear.png")
     (tmp_path / "junk.png").write_bytes(b"not an image")
-    for name, message in [("missing.png", "not found"), ("junk.png", "not a readable image"),
-                          ("clear.png", "transparent")]:
+    for name, message in [
+        ("missing.png", "not found"),
+        ("junk.png", "not a readable image"),
+        ("clear.png", "transparent"),
+    ]:
         with pytest.raises(UserError, match=message):
             load_target(tmp_path / name, 8)
     with pytest.raises(UserError, match="grayscale"):

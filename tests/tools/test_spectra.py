@@ -51,8 +51,9 @@ def test_accumulated_spectrum_equals_the_direct_computation(window, interp):
     assert mean == pytest.approx(images.double().mean().item())
     assert std == pytest.approx(images.double().std(unbiased=False).item())
     assert np.allclose(acc.spectrum(), _direct_spectrum(images, mean, std, window, interp), rtol=1e-9, atol=1e-12)
-    assert np.allclose(acc.spectrum(100.0, 50.0), _direct_spectrum(images, 100.0, 50.0, window, interp),
-                       rtol=1e-9, atol=1e-12)
+    assert np.allclose(
+        acc.spectrum(100.0, 50.0), _direct_spectrum(images, 100.0, 50.0, window, interp), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_a_sinusoid_peaks_at_its_frequency():
@@ -90,7 +91,11 @@ def test_average_spectra_share_the_reference_statistics(tmp_path):
     assert np.allclose(result.spectra["generated"], _direct_spectrum(bright[0], result.mean, result.std, "kaiser", 4))
     files = write_spectra(result, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "heatmap_dataset.png", "heatmap_generated.png", "slices.png", "spectra.npz"]
+        "heatmap_dataset.png",
+        "heatmap_generated.png",
+        "slices.png",
+        "spectra.npz",
+    ]
     with np.load(files.npz) as data:
         assert data["generated"].shape == (32, 32) and int(data["image_size"]) == 8
         assert float(data["mean"]) == pytest.approx(result.mean)

@@ -100,8 +100,9 @@ def test_translate_rotate_animation_sets_and_restores_the_transform():
     assert len(frames) == len(G.synthesis.seen) == 8
     for i, seen in enumerate(G.synthesis.seen):
         offset, angle = motion_at(i / 8, (0.2, -0.1), 30)
-        assert torch.allclose(seen @ torch.as_tensor(_make_transform(offset, angle), dtype=torch.float32),
-                              torch.eye(3), atol=1e-6)
+        assert torch.allclose(
+            seen @ torch.as_tensor(_make_transform(offset, angle), dtype=torch.float32), torch.eye(3), atol=1e-6
+        )
     (tx, ty), angle = motion_at(0.25, (0.2, -0.1), 30)  # the peak of the swing
     assert (tx, ty, angle) == pytest.approx((0.2, -0.1, 30))
     assert torch.equal(G.synthesis.input.transform, torch.eye(3))  # restored

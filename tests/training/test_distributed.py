@@ -18,8 +18,14 @@ def test_two_gloo_processes_match_one_process(tmp_path, monkeypatch):
     rows_one, rows_two = read_stats(one / "stats.jsonl"), read_stats(two / "stats.jsonl")
     assert [r["nimg"] for r in rows_one] == [r["nimg"] for r in rows_two] == [8, 16, 24]
     for a, b in zip(rows_one, rows_two):
-        for key in ("Loss/G/loss", "Loss/D/loss", "Loss/scores/real", "Loss/scores/fake", "Loss/r1_penalty",
-                    "Loss/pl_penalty"):
+        for key in (
+            "Loss/G/loss",
+            "Loss/D/loss",
+            "Loss/scores/real",
+            "Loss/scores/fake",
+            "Loss/r1_penalty",
+            "Loss/pl_penalty",
+        ):
             if key in a:
                 assert b[key]["num"] == a[key]["num"], key
                 assert b[key]["mean"] == pytest.approx(a[key]["mean"], rel=1e-2, abs=1e-3), (a["nimg"], key)
@@ -39,10 +45,46 @@ def test_torchrun_starts_a_two_process_run(tmp_path):
 
     src = Path(__file__).resolve().parents[2] / "src"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(src))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "stylegan", "train",
-           "--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "8", "--kimg", "0.016", "--tick",
-           "0.008", "--cbase", "256", "--cmax", "16", "--map-depth", "2", "--z-dim", "16", "--w-dim", "16", "--aug",
-           "none", "--workers", "0", "--grid", "4x2", "--outdir", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "stylegan",
+        "train",
+        "--cfg",
+        "stylegan2",
+        "--data",
+        "toyfaces",
+        "--res",
+        "16",
+        "--batch",
+        "8",
+        "--kimg",
+        "0.016",
+        "--tick",
+        "0.008",
+        "--cbase",
+        "256",
+        "--cmax",
+        "16",
+        "--map-depth",
+        "2",
+        "--z-dim",
+        "16",
+        "--w-dim",
+        "16",
+        "--aug",
+        "none",
+        "--workers",
+        "0",
+        "--grid",
+        "4x2",
+        "--outdir",
+        str(tmp_path),
+    ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     (run_dir,) = tmp_path.iterdir()

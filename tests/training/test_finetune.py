@@ -87,13 +87,18 @@ def test_a_network_that_computes_differently_is_refused_before_training(tmp_path
     G, _ = build_networks(model_spec(opts, 3, 0))
     relu = type(G)(dataclasses.replace(G.config, activation="relu", resample_filter=(1, 1)))
     stylegan.save(relu, tmp_path / "relu.safetensors")
-    with pytest.raises(UserError, match=r"computes differently from --cfg stylegan2's: resample_filter: file "
-                                        r"\(1, 1\), run \(1, 3, 3, 1\); activation: file 'relu', run 'lrelu'"):
+    with pytest.raises(
+        UserError,
+        match=r"computes differently from --cfg stylegan2's: resample_filter: file "
+        r"\(1, 1\), run \(1, 3, 3, 1\); activation: file 'relu', run 'lrelu'",
+    ):
         run(tiny_options(tmp_path / "c", kimg=0.004), resume=str(tmp_path / "relu.safetensors"))
     assert not any((tmp_path / "c").iterdir())  # the run directory of the failed start is removed
     with pytest.raises(UserError, match="is a stylegan2.generator; --cfg stylegan3-t trains a stylegan3.generator"):
-        run(tiny_options(tmp_path / "d", kimg=0.004, cfg="stylegan3-t", resolution=16),
-            resume=str(tmp_path / "relu.safetensors"))
+        run(
+            tiny_options(tmp_path / "d", kimg=0.004, cfg="stylegan3-t", resolution=16),
+            resume=str(tmp_path / "relu.safetensors"),
+        )
 
 
 def test_convert_takes_the_discriminator_out_of_a_training_state(tmp_path):
@@ -106,5 +111,8 @@ def test_convert_takes_the_discriminator_out_of_a_training_state(tmp_path):
     saved = final_state(run_dir)
     D = stylegan.load(tmp_path / "D.safetensors")
     assert all(torch.equal(D.state_dict()[k], v) for k, v in saved["D"].items())
-    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["D.safetensors", "G.safetensors",
-                                                                     "G_ema.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == [
+        "D.safetensors",
+        "G.safetensors",
+        "G_ema.safetensors",
+    ]

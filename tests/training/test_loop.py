@@ -165,8 +165,16 @@ def test_metrics_at_snapshots_with_the_offline_probe(tmp_path):
 
     if not WEIGHTS.is_file():
         pytest.skip(f"the toyfaces probe weights are not in this checkout ({WEIGHTS})")
-    opts = tiny_options(tmp_path, cfg="stylegan2", resolution=16, kimg=0.008, snap=1, metrics=("fid50k_full",),
-                        metrics_detector="probe", metrics_num=32)
+    opts = tiny_options(
+        tmp_path,
+        cfg="stylegan2",
+        resolution=16,
+        kimg=0.008,
+        snap=1,
+        metrics=("fid50k_full",),
+        metrics_detector="probe",
+        metrics_num=32,
+    )
     run_dir = train(opts, dataset=TinyDataset(32, 16), verbose=False)
     lines = (run_dir / "metric-fid50k_full.jsonl").read_text().splitlines()
     assert len(lines) == 2  # snapshots at 4 and 8 images
@@ -180,8 +188,9 @@ def test_unknown_metrics_stop_before_training(tmp_path):
     with pytest.raises(UserError, match="unknown metric fid1"):
         train(tiny_options(tmp_path, metrics=("fid1",)), dataset=TinyDataset(8, 8), verbose=False)
     with pytest.raises(UserError, match="metrics-detector"):
-        train(tiny_options(tmp_path, metrics=("fid50k",), metrics_detector="x"), dataset=TinyDataset(8, 8),
-              verbose=False)
+        train(
+            tiny_options(tmp_path, metrics=("fid50k",), metrics_detector="x"), dataset=TinyDataset(8, 8), verbose=False
+        )
     assert list(tmp_path.iterdir()) == []  # no run directory for a run that cannot start
 
 

@@ -107,8 +107,16 @@ def test_terms_backpropagate_and_report():
     assert logits.shape == (4, 1)
     assert all(p.grad is not None for p in D.b4.parameters())
     s = stats.reduce()
-    for key in ("Loss/G/loss", "Loss/G/reg", "Loss/pl_penalty", "Loss/D/loss", "Loss/D/reg", "Loss/r1_penalty",
-                "Loss/scores/real", "Loss/signs/real"):
+    for key in (
+        "Loss/G/loss",
+        "Loss/G/reg",
+        "Loss/pl_penalty",
+        "Loss/D/loss",
+        "Loss/D/reg",
+        "Loss/r1_penalty",
+        "Loss/scores/real",
+        "Loss/signs/real",
+    ):
         assert key in s and math.isfinite(s[key]["mean"])
     # Non-saturating G loss is softplus(-D(G(z))): its mean is the reported value.
     assert s["Loss/G/loss"]["num"] == 4

@@ -97,8 +97,21 @@ def test_noise_inputs_can_be_switched_off(cfg):
     from stylegan.training.build import model_spec
 
     def noise_params(noise):
-        opts = resolve_options(TrainingOptions(cfg=cfg, resolution=16, batch=4, cbase=64, cmax=8, z_dim=8, w_dim=8,
-                                               map_depth=1, progressive=False, noise=noise), 16)
+        opts = resolve_options(
+            TrainingOptions(
+                cfg=cfg,
+                resolution=16,
+                batch=4,
+                cbase=64,
+                cmax=8,
+                z_dim=8,
+                w_dim=8,
+                map_depth=1,
+                progressive=False,
+                noise=noise,
+            ),
+            16,
+        )
         G, _ = model_spec(opts, 3, 0).build()
         return [name for name, _ in G.named_parameters() if "noise_strength" in name or "noise.weight" in name]
 
@@ -106,14 +119,29 @@ def test_noise_inputs_can_be_switched_off(cfg):
     assert noise_params(False) == []
 
 
-@pytest.mark.parametrize("cfg, g_arch, d_arch", [("stylegan2", "orig", "skip"), ("stylegan2", "resnet", "orig"),
-                                                  ("stylegan3-t", None, "skip")])
+@pytest.mark.parametrize(
+    "cfg, g_arch, d_arch",
+    [("stylegan2", "orig", "skip"), ("stylegan2", "resnet", "orig"), ("stylegan3-t", None, "skip")],
+)
 def test_architectures_can_be_chosen(cfg, g_arch, d_arch):
     """StyleGAN2's Figure 7 choices: the networks are built with the architecture asked for."""
     from stylegan.training.build import model_spec
 
-    opts = resolve_options(TrainingOptions(cfg=cfg, resolution=16, batch=4, cbase=64, cmax=8, z_dim=8, w_dim=8,
-                                           map_depth=1, g_arch=g_arch, d_arch=d_arch), 16)
+    opts = resolve_options(
+        TrainingOptions(
+            cfg=cfg,
+            resolution=16,
+            batch=4,
+            cbase=64,
+            cmax=8,
+            z_dim=8,
+            w_dim=8,
+            map_depth=1,
+            g_arch=g_arch,
+            d_arch=d_arch,
+        ),
+        16,
+    )
     G, D = model_spec(opts, 3, 0).build()
     assert D.config.architecture == d_arch
     assert {m.architecture for m in D.modules() if hasattr(m, "architecture")} == {d_arch}
@@ -125,11 +153,14 @@ def test_architectures_can_be_chosen(cfg, g_arch, d_arch):
     assert img.shape == (2, 3, 16, 16) and D(img, None).shape == (2, 1)
 
 
-@pytest.mark.parametrize("changes, message", [
-    (dict(cfg="stylegan1", g_arch="orig"), "--g-arch applies to stylegan2 only"),
-    (dict(cfg="stylegan3-t", g_arch="resnet"), "--g-arch applies to stylegan2 only"),
-    (dict(cfg="stylegan1-pin", d_arch="skip"), "--d-arch applies to stylegan2"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(cfg="stylegan1", g_arch="orig"), "--g-arch applies to stylegan2 only"),
+        (dict(cfg="stylegan3-t", g_arch="resnet"), "--g-arch applies to stylegan2 only"),
+        (dict(cfg="stylegan1-pin", d_arch="skip"), "--d-arch applies to stylegan2"),
+    ],
+)
 def test_architecture_options_are_refused_where_they_do_not_apply(changes, message):
     with pytest.raises(UserError, match=message):
         resolve_options(TrainingOptions(resolution=16, batch=4, **changes), 16)

@@ -15,8 +15,18 @@ from stylegan.training.stats import read_stats
 from tests.cli.conftest import run_cli
 from tests.training.tiny import TinyDataset, tiny_options
 
-TINY = dict(cfg="stylegan1-pin", resolution=8, cbase=128, cmax=16, batch=4, kimg=0.016, tick=0.004, snap=10,
-            progressive=False, glr=0.05)
+TINY = dict(
+    cfg="stylegan1-pin",
+    resolution=8,
+    cbase=128,
+    cmax=16,
+    batch=4,
+    kimg=0.016,
+    tick=0.004,
+    snap=10,
+    progressive=False,
+    glr=0.05,
+)
 
 
 def test_schedule_forms():
@@ -46,14 +56,16 @@ def _gates(run_dir):
 
 @pytest.mark.parametrize("schedule, expected", [("100:200", 0.0), ("0:0", 1.0), ("none", None)])
 def test_training_follows_the_schedule_and_logs_the_gates(tmp_path, schedule, expected):
-    run_dir = train(tiny_options(tmp_path, **{**TINY, "pin_schedule": schedule}), dataset=TinyDataset(16, 8),
-                    verbose=False)
+    run_dir = train(
+        tiny_options(tmp_path, **{**TINY, "pin_schedule": schedule}), dataset=TinyDataset(16, 8), verbose=False
+    )
     gates = _gates(run_dir)
     assert gates
     rows = read_stats(run_dir / "stats.jsonl")
     logged = {k: v for k, v in rows[-1].items() if k.startswith("PIN/gate/")}
-    assert set(logged) == {f"PIN/gate/{k.removeprefix('synthesis.').removesuffix('.epilogue.norm.gate')}"
-                           for k in gates}
+    assert set(logged) == {
+        f"PIN/gate/{k.removeprefix('synthesis.').removesuffix('.epilogue.norm.gate')}" for k in gates
+    }
     for key, gate in gates.items():
         name = f"PIN/gate/{key.removeprefix('synthesis.').removesuffix('.epilogue.norm.gate')}"
         assert logged[name]["mean"] == pytest.approx(float(gate.double().mean()), abs=1e-6)

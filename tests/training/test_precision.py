@@ -93,8 +93,13 @@ def term_gradients(t: Trainer) -> dict[str, torch.Tensor]:
     L = t.loss
     terms = {
         "Gmain": ("G", lambda: L.generator_main(latents, 0, 1.0)),
-        "Dmain": ("D", lambda: (L.discriminator_fake(latents, 0, 1.0),
-                                L.discriminator_real(reals, latents.c, 0, 1.0, main=True, r1=False))),
+        "Dmain": (
+            "D",
+            lambda: (
+                L.discriminator_fake(latents, 0, 1.0),
+                L.discriminator_real(reals, latents.c, 0, 1.0, main=True, r1=False),
+            ),
+        ),
         "R1": ("D", lambda: L.discriminator_real(reals, latents.c, 0, 1.0, main=False, r1=True)),
     }
     if t.opts.pl_weight > 0:
@@ -171,23 +176,51 @@ def test_bad_values_and_combinations_are_refused(tmp_path):
     with pytest.raises(UserError, match="--fp32 1 asks for float32 everywhere and --precision bf16"):
         resolve_options(TrainingOptions(precision="bf16", fp32=True, batch=4), 8, device_type="cpu")
     with pytest.raises(UserError, match="--precision bf16 is for training on the CPU, not on cuda"):
-        Trainer(replace(tiny_options(tmp_path), precision="bf16"), tmp_path, TinyDataset(8, 8), device="cuda",
-                verbose=False)
+        Trainer(
+            replace(tiny_options(tmp_path), precision="bf16"), tmp_path, TinyDataset(8, 8), device="cuda", verbose=False
+        )
     with pytest.raises(ValueError, match="must be resolved"):
-        Trainer(replace(tiny_options(tmp_path), precision="auto"), tmp_path, TinyDataset(8, 8), device="cpu",
-                verbose=False)
+        Trainer(
+            replace(tiny_options(tmp_path), precision="auto"), tmp_path, TinyDataset(8, 8), device="cpu", verbose=False
+        )
 
 
 def test_cli_option(tmp_path, capsys):
-    assert main(["train", "--cfg", "stylegan2", "--data", "toyfaces", "--precision", "fp16",
-                 "--outdir", str(tmp_path)]) == 2
+    assert (
+        main(["train", "--cfg", "stylegan2", "--data", "toyfaces", "--precision", "fp16", "--outdir", str(tmp_path)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--precision" in err and "'fp16' is not one of 'fp32', 'bf16', 'auto'" in err
     assert list(tmp_path.iterdir()) == []
     assert main(["train", "--help"]) == 0
     assert "--precision [fp32|bf16|auto]" in capsys.readouterr().out
-    tiny = ["--cfg", "stylegan2", "--data", "toyfaces", "--res", "16", "--batch", "4", "--cbase", "256", "--cmax", "16",
-            "--map-depth", "2", "--z-dim", "16", "--w-dim", "16", "--aug", "none", "--workers", "0", "--kimg", "0.004"]
+    tiny = [
+        "--cfg",
+        "stylegan2",
+        "--data",
+        "toyfaces",
+        "--res",
+        "16",
+        "--batch",
+        "4",
+        "--cbase",
+        "256",
+        "--cmax",
+        "16",
+        "--map-depth",
+        "2",
+        "--z-dim",
+        "16",
+        "--w-dim",
+        "16",
+        "--aug",
+        "none",
+        "--workers",
+        "0",
+        "--kimg",
+        "0.004",
+    ]
     assert main(["train", *tiny, "--precision", "bf16", "--outdir", str(tmp_path)]) == 0, capsys.readouterr().err
     (run_dir,) = tmp_path.iterdir()
     assert json.loads((run_dir / "training_options.json").read_text())["precision"] == "bf16"

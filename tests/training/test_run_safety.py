@@ -23,12 +23,22 @@ def test_second_writer_is_refused(trained_run):
     outdir, run_dir = trained_run
     with snap.run_lock(run_dir):  # another process training this run holds its lock
         with pytest.raises(UserError, match="being trained by another process"):
-            train(TrainingOptions(outdir=str(outdir)), resume="latest", overrides={"kimg": 0.012},
-                  dataset=TinyDataset(32, 8), verbose=False)
+            train(
+                TrainingOptions(outdir=str(outdir)),
+                resume="latest",
+                overrides={"kimg": 0.012},
+                dataset=TinyDataset(32, 8),
+                verbose=False,
+            )
         assert snap.tag_nimg(snap.training_states(run_dir)[-1].name) == 8  # it did not train
     # The lock went with its holder: the run continues now.
-    train(TrainingOptions(outdir=str(outdir)), resume=str(run_dir), overrides={"kimg": 0.012},
-          dataset=TinyDataset(32, 8), verbose=False)
+    train(
+        TrainingOptions(outdir=str(outdir)),
+        resume=str(run_dir),
+        overrides={"kimg": 0.012},
+        dataset=TinyDataset(32, 8),
+        verbose=False,
+    )
     assert snap.tag_nimg(snap.training_states(run_dir)[-1].name) == 12
 
 
@@ -38,8 +48,13 @@ def test_resume_removes_stale_temporaries(trained_run):
     for path in stale:
         path.write_bytes(b"left by kill -9")
     nimg = snap.tag_nimg(snap.training_states(run_dir)[-1].name)
-    train(TrainingOptions(outdir=str(outdir)), resume=str(run_dir), overrides={"kimg": (nimg + 4) / 1000},
-          dataset=TinyDataset(32, 8), verbose=False)
+    train(
+        TrainingOptions(outdir=str(outdir)),
+        resume=str(run_dir),
+        overrides={"kimg": (nimg + 4) / 1000},
+        dataset=TinyDataset(32, 8),
+        verbose=False,
+    )
     assert not any(p.exists() for p in stale)
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
@@ -48,8 +63,9 @@ class StartFails(Exception):
     pass
 
 
-@pytest.mark.parametrize("failure", ["bad augpipe", "no channels", "network does not fit", "trainer fails",
-                                     "interrupted"])
+@pytest.mark.parametrize(
+    "failure", ["bad augpipe", "no channels", "network does not fit", "trainer fails", "interrupted"]
+)
 def test_failed_start_leaves_no_run_directory(tmp_path, monkeypatch, failure):
     import stylegan
     from stylegan.models import build_preset

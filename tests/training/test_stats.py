@@ -24,8 +24,12 @@ def test_collector_mean_std_over_reports():
 def test_log_truncates_after_a_snapshot(tmp_path):
     log = StatsLog(tmp_path, tensorboard=False)
     for nimg in (4, 8, 12):
-        log.write({"Loss/G/loss": {"num": 1, "mean": nimg, "std": 0}, "Timing/x": {"num": 1, "mean": 1, "std": 0}},
-                  nimg, timestamp=0.0, walltime=0.0)
+        log.write(
+            {"Loss/G/loss": {"num": 1, "mean": nimg, "std": 0}, "Timing/x": {"num": 1, "mean": 1, "std": 0}},
+            nimg,
+            timestamp=0.0,
+            walltime=0.0,
+        )
     with open(tmp_path / "stats.jsonl", "a") as f:
         f.write('{"Loss/G/loss": {"num"')  # a line cut short by a crash
     log.truncate_after(8)

@@ -42,8 +42,9 @@ class TinyDataset:
         return self.labels[i]
 
 
-def write_image_folder(path, n: int = 16, resolution: int = 8, corrupt: tuple[int, ...] = (),
-                       no_header: tuple[int, ...] = ()):
+def write_image_folder(
+    path, n: int = 16, resolution: int = 8, corrupt: tuple[int, ...] = (), no_header: tuple[int, ...] = ()
+):
     """A folder of PNGs (img000.png, ...) of TinyDataset images. ``corrupt`` ones are cut short (their
     header reads, their pixels do not); ``no_header`` ones are not images at all."""
     from PIL import Image
@@ -63,8 +64,23 @@ def write_image_folder(path, n: int = 16, resolution: int = 8, corrupt: tuple[in
 def tiny_options(tmp_path, **changes) -> TrainingOptions:
     """StyleGAN2 at 8x8 with 16 channels, z/w 16, mapping depth 2, batch 4: a step takes milliseconds."""
     base = dict(
-        cfg="stylegan2", data="tiny", resolution=8, batch=4, kimg=0.032, tick=0.008, snap=1, img_snap=1,
-        cbase=128, cmax=16, map_depth=2, z_dim=16, w_dim=16, workers=0, outdir=str(tmp_path), seed=1, aug="none",
+        cfg="stylegan2",
+        data="tiny",
+        resolution=8,
+        batch=4,
+        kimg=0.032,
+        tick=0.008,
+        snap=1,
+        img_snap=1,
+        cbase=128,
+        cmax=16,
+        map_depth=2,
+        z_dim=16,
+        w_dim=16,
+        workers=0,
+        outdir=str(tmp_path),
+        seed=1,
+        aug="none",
         grid=(4, 2),
     )
     base.update(changes)
@@ -96,7 +112,9 @@ class Crash(Exception):
 
 def crash_at(nimg: int):
     """An ``after_step`` hook that raises ``Crash`` once ``nimg`` images have been shown."""
+
     def crash(trainer):
         if trainer.cur_nimg == nimg:
             raise Crash
+
     return crash

@@ -24,6 +24,7 @@ def test_failing_compiler_falls_back(monkeypatch):
     def broken_compile(module, **kwargs):
         def run(*args, **kw):
             raise RuntimeError("no compiler here")
+
         return run
 
     monkeypatch.setattr(torch, "compile", broken_compile)
@@ -41,9 +42,14 @@ def test_failing_compiler_falls_back(monkeypatch):
 
 @pytest.mark.skipif(not compile_available("cpu"), reason="torch.compile needs a C++ compiler on the CPU")
 # StyleGAN2's G and D (which StyleGAN3 shares), forward and backward: tests/training/test_compile.py.
-@pytest.mark.parametrize("preset,check_D", [
-    ("stylegan1", True), ("stylegan3-t", False), pytest.param("stylegan3-r", False, marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "preset,check_D",
+    [
+        ("stylegan1", True),
+        ("stylegan3-t", False),
+        pytest.param("stylegan3-r", False, marks=pytest.mark.slow),
+    ],
+)
 def test_compiled_networks_compute_what_eager_ones_do(preset, check_D, one_thread):
     """Generator images, and D's logits with their input gradients (the G side of training),
     compiled vs eager. Guards against graphs that differ silently (e.g. numpy scalars in a layer)."""
@@ -56,8 +62,9 @@ def test_compiled_networks_compute_what_eager_ones_do(preset, check_D, one_threa
     z = torch.randn(4, 8)
     G_compiled = maybe_compile(G)
     with torch.no_grad():
-        torch.testing.assert_close(G_compiled(z, None, noise_mode="const"), G(z, None, noise_mode="const"),
-                                   rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            G_compiled(z, None, noise_mode="const"), G(z, None, noise_mode="const"), rtol=1e-5, atol=1e-5
+        )
     assert G_compiled.failed is None
     if not check_D:
         return

@@ -93,6 +93,7 @@ def test_training_state_on_a_full_disk(tmp_path, monkeypatch):
     def failing_open(file, mode="r", *args, **kwargs):
         f = real_open(file, mode, *args, **kwargs)
         if "w" in mode and str(file).endswith(".tmp"):
+
             class Full:
                 def __getattr__(self, name):
                     return getattr(f, name)

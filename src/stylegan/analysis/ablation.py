@@ -65,9 +65,16 @@ def _channels(G: Generator, layer: str, ws: torch.Tensor, noise_mode: str) -> in
 
 
 @torch.no_grad()
-def regions_with_units_zeroed(G: Generator, ws: torch.Tensor, layer: str, units: Sequence[int], measure_layer: str,
-                              noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria(),
-                              batch_size: int = 8) -> list[ArtifactRegion]:
+def regions_with_units_zeroed(
+    G: Generator,
+    ws: torch.Tensor,
+    layer: str,
+    units: Sequence[int],
+    measure_layer: str,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+    batch_size: int = 8,
+) -> list[ArtifactRegion]:
     """The artifact region at ``measure_layer`` of each of ws [N, num_ws, w_dim] with ``units`` of
     ``layer`` zeroed (none: the network as it is)."""
     _, module = resolve_layer(G, layer)
@@ -98,9 +105,16 @@ def _moved(a: ArtifactRegion, b: ArtifactRegion) -> float:
 
 
 @torch.no_grad()
-def ablation_study(G: Generator, ws: torch.Tensor, layer: str, units: Sequence[int], mode: str = "zero",
-                   measure_layer: str | None = None, noise_mode: str = "const",
-                   criteria: ArtifactCriteria = ArtifactCriteria()) -> dict:
+def ablation_study(
+    G: Generator,
+    ws: torch.Tensor,
+    layer: str,
+    units: Sequence[int],
+    mode: str = "zero",
+    measure_layer: str | None = None,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+) -> dict:
     """Zero ``units`` of ``layer`` (``mode='zero'``) or every unit but them (``'keep'``) for every
     image of ws; the artifacts at ``measure_layer`` (default: the last feature map before RGB) before
     and after: rates, scores, per image the score change and how far the region moved."""
@@ -115,18 +129,41 @@ def ablation_study(G: Generator, ws: torch.Tensor, layer: str, units: Sequence[i
     zeroed = units if mode == "zero" else sorted(set(range(channels)) - set(units))
     before = regions_with_units_zeroed(G, ws, name, [], measure, noise_mode, criteria)
     after = regions_with_units_zeroed(G, ws, name, zeroed, measure, noise_mode, criteria)
-    per_image = [{"before": b.score, "after": a.score, "artifact_before": b.is_artifact,
-                  "artifact_after": a.is_artifact, "moved": _moved(a, b)} for b, a in zip(before, after)]
-    return {"layer": name, "measure_layer": measure, "mode": mode, "units": units, "zeroed": len(zeroed),
-            "channels": channels, "before": summarize(before), "after": summarize(after),
-            "mean_moved": float(np.mean([p["moved"] for p in per_image])), "images": per_image}
+    per_image = [
+        {
+            "before": b.score,
+            "after": a.score,
+            "artifact_before": b.is_artifact,
+            "artifact_after": a.is_artifact,
+            "moved": _moved(a, b),
+        }
+        for b, a in zip(before, after)
+    ]
+    return {
+        "layer": name,
+        "measure_layer": measure,
+        "mode": mode,
+        "units": units,
+        "zeroed": len(zeroed),
+        "channels": channels,
+        "before": summarize(before),
+        "after": summarize(after),
+        "mean_moved": float(np.mean([p["moved"] for p in per_image])),
+        "images": per_image,
+    }
 
 
 @torch.no_grad()
-def ablation_sweep(G: Generator, ws: torch.Tensor, layer: str, units: Sequence[int] | None = None,
-                   measure_layer: str | None = None, noise_mode: str = "const",
-                   criteria: ArtifactCriteria = ArtifactCriteria(),
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+def ablation_sweep(
+    G: Generator,
+    ws: torch.Tensor,
+    layer: str,
+    units: Sequence[int] | None = None,
+    measure_layer: str | None = None,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """One-unit ablations in sequence: for each of ``units`` (default: every unit of ``layer``),
     zeroed alone, the artifact rate and mean score at ``measure_layer`` over the images of ws;
     ``progress(done, total)`` after each unit."""
@@ -150,11 +187,19 @@ def ablation_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def ablation_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layer: str,
-                    units: Sequence[int] | None = None, mode: str = "sweep", measure_layer: str | None = None,
-                    truncation_psi: float = 1.0, noise_mode: str = "const",
-                    criteria: ArtifactCriteria = ArtifactCriteria(),
-                    progress: Callable[[int, int], None] | None = None) -> dict:
+def ablation_report(
+    G: Generator,
+    seeds: Sequence[int],
+    outdir: str | Path,
+    layer: str,
+    units: Sequence[int] | None = None,
+    mode: str = "sweep",
+    measure_layer: str | None = None,
+    truncation_psi: float = 1.0,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """``mode`` 'sweep' (``ablation_sweep``; ``ablation.png``: rate and mean score per unit zeroed,
     against the network as it is), 'zero' or 'keep' (``ablation_study``; ``ablation.png``: each image's
     artifact score before and after); ``summary.json`` in every mode."""
@@ -170,14 +215,30 @@ def ablation_report(G: Generator, seeds: Sequence[int], outdir: str | Path, laye
         xlim = (float(x.min()), float(x.max()) if x.max() > x.min() else float(x.min()) + 1)
         score_top = max(max(r["mean_score"] for r in result["units"]), base["mean_score"]) * 1.1
         panels = [
-            Panel("artifact rate, one unit zeroed", {"unit zeroed": (x, np.array([r["rate"] for r in result["units"]])),
-                                                     "none zeroed": (x, flat * base["rate"])},
-                  xlim, (0.0, 1.0), xlabel=f"unit of {result['layer']}", ylabel="rate",
-                  colors={"none zeroed": (150, 150, 150)}),
-            Panel("mean artifact score", {"unit zeroed": (x, np.array([r["mean_score"] for r in result["units"]])),
-                                          "none zeroed": (x, flat * base["mean_score"])},
-                  xlim, (0.0, score_top), xlabel=f"unit of {result['layer']}", ylabel="score",
-                  colors={"none zeroed": (150, 150, 150)}),
+            Panel(
+                "artifact rate, one unit zeroed",
+                {
+                    "unit zeroed": (x, np.array([r["rate"] for r in result["units"]])),
+                    "none zeroed": (x, flat * base["rate"]),
+                },
+                xlim,
+                (0.0, 1.0),
+                xlabel=f"unit of {result['layer']}",
+                ylabel="rate",
+                colors={"none zeroed": (150, 150, 150)},
+            ),
+            Panel(
+                "mean artifact score",
+                {
+                    "unit zeroed": (x, np.array([r["mean_score"] for r in result["units"]])),
+                    "none zeroed": (x, flat * base["mean_score"]),
+                },
+                xlim,
+                (0.0, score_top),
+                xlabel=f"unit of {result['layer']}",
+                ylabel="score",
+                colors={"none zeroed": (150, 150, 150)},
+            ),
         ]
     else:
         if units is None:
@@ -188,14 +249,30 @@ def ablation_report(G: Generator, seeds: Sequence[int], outdir: str | Path, laye
         after = np.array([p["after"] for p in result["images"]])
         top = max(float(before.max()), float(after.max()), criteria.score_threshold) * 1.1
         what = f"units {result['units']} zeroed" if mode == "zero" else f"all but units {result['units']} zeroed"
-        panels = [Panel(f"artifact score per image, {what[:48]}",
-                        {"before": (x, before), "after": (x, after),
-                         "threshold": (x, np.full_like(x, criteria.score_threshold))},
-                        (0.0, max(float(x.max()), 1.0)), (0.0, top), xlabel="image (seed order)", ylabel="score",
-                        colors={"threshold": (150, 150, 150)})]
+        panels = [
+            Panel(
+                f"artifact score per image, {what[:48]}",
+                {
+                    "before": (x, before),
+                    "after": (x, after),
+                    "threshold": (x, np.full_like(x, criteria.score_threshold)),
+                },
+                (0.0, max(float(x.max()), 1.0)),
+                (0.0, top),
+                xlabel="image (seed order)",
+                ylabel="score",
+                colors={"threshold": (150, 150, 150)},
+            )
+        ]
     outdir = make_folder(outdir)
     save_png(line_figure(panels), outdir / "ablation.png")
-    summary = {"network": _network_info(G), "seeds": list(map(int, seeds)), "mode": mode, "noise_mode": noise_mode,
-               **result, "files": ["ablation.png"]}
+    summary = {
+        "network": _network_info(G),
+        "seeds": list(map(int, seeds)),
+        "mode": mode,
+        "noise_mode": noise_mode,
+        **result,
+        "files": ["ablation.png"],
+    }
     write_json(summary, outdir / "summary.json")
     return summary

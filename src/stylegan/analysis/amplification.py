@@ -34,14 +34,17 @@ def norm_module(G: Generator, layer: str) -> tuple[str, torch.nn.Module]:
     name, module = resolve_layer(G, layer)
     norm = getattr(getattr(module, "epilogue", None), "norm", None)
     if norm is None:
-        raise UserError(f"layer {name} has no normalisation to check (the instance-norm amplification check needs "
-                        "a StyleGAN (v1) or PIN layer, e.g. synthesis.b64.conv0)")
+        raise UserError(
+            f"layer {name} has no normalisation to check (the instance-norm amplification check needs "
+            "a StyleGAN (v1) or PIN layer, e.g. synthesis.b64.conv0)"
+        )
     return name, norm
 
 
 @torch.no_grad()
-def pre_norm_features(G: Generator, layer: str, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8
-                      ) -> torch.Tensor:
+def pre_norm_features(
+    G: Generator, layer: str, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8
+) -> torch.Tensor:
     """The maps [N, C, H, W] entering the normalisation of ``layer`` for ws [N, num_ws, w_dim]."""
     _, norm = norm_module(G, layer)
     parts = []
@@ -61,8 +64,13 @@ def pre_norm_features(G: Generator, layer: str, ws: torch.Tensor, noise_mode: st
 
 
 @torch.no_grad()
-def amplification_check(G: Generator, ws: torch.Tensor, layer: str, noise_mode: str = "const",
-                        criteria: ArtifactCriteria = ArtifactCriteria()) -> list[dict]:
+def amplification_check(
+    G: Generator,
+    ws: torch.Tensor,
+    layer: str,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+) -> list[dict]:
     """Per image: the spot found on the pre-normalisation map of ``layer`` (score, artifact or not)
     and its instance-norm value, measured against sqrt((1 - a) / a)."""
     name, _ = norm_module(G, layer)
@@ -71,8 +79,15 @@ def amplification_check(G: Generator, ws: torch.Tensor, layer: str, noise_mode: 
     for fmap, region in zip(feats, detect_artifacts(feats, criteria)):
         check = instance_norm_amplification_in(fmap, region.mask)
         ratio = check["measured_median"] / check["predicted"]
-        rows.append({"score": region.score, "is_artifact": region.is_artifact, "peak": list(region.peak),
-                     **check, "measured_over_predicted": ratio})
+        rows.append(
+            {
+                "score": region.score,
+                "is_artifact": region.is_artifact,
+                "peak": list(region.peak),
+                **check,
+                "measured_over_predicted": ratio,
+            }
+        )
     return rows
 
 
@@ -82,9 +97,15 @@ def amplification_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def amplification_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layer: str,
-                         truncation_psi: float = 1.0, noise_mode: str = "const",
-                         criteria: ArtifactCriteria = ArtifactCriteria()) -> dict:
+def amplification_report(
+    G: Generator,
+    seeds: Sequence[int],
+    outdir: str | Path,
+    layer: str,
+    truncation_psi: float = 1.0,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+) -> dict:
     """``amplification.png``: measured and predicted instance-norm values of each image's spot,
     images ordered by the spot's area; ``summary.json``: the values per seed and the median ratio
     measured / predicted over the images whose spot counts as an artifact (and over all)."""
@@ -102,10 +123,15 @@ def amplification_report(G: Generator, seeds: Sequence[int], outdir: str | Path,
     predicted = np.array([rows[i]["predicted"] for i in order])
     finite = measured[np.isfinite(measured)]
     top = max(float(predicted.max()), float(finite.max()) if finite.size else 0.0) * 1.1
-    panel = Panel(f"instance norm of the spot at {name.removeprefix('synthesis.')}",
-                  {"measured": (x, np.nan_to_num(measured)), "sqrt((1 - a) / a)": (x, predicted)},
-                  (0.0, max(float(x.max()), 1.0)), (0.0, top), xlabel="image, by spot area a", ylabel="value after IN",
-                  colors={"sqrt((1 - a) / a)": (150, 150, 150)})
+    panel = Panel(
+        f"instance norm of the spot at {name.removeprefix('synthesis.')}",
+        {"measured": (x, np.nan_to_num(measured)), "sqrt((1 - a) / a)": (x, predicted)},
+        (0.0, max(float(x.max()), 1.0)),
+        (0.0, top),
+        xlabel="image, by spot area a",
+        ylabel="value after IN",
+        colors={"sqrt((1 - a) / a)": (150, 150, 150)},
+    )
     outdir = make_folder(outdir)
     save_png(line_figure([panel]), outdir / "amplification.png")
 
@@ -113,9 +139,15 @@ def amplification_report(G: Generator, seeds: Sequence[int], outdir: str | Path,
         values = [r["measured_over_predicted"] for r in subset if np.isfinite(r["measured_over_predicted"])]
         return float(np.median(values)) if values else None
 
-    summary = {"network": _network_info(G), "layer": name, "noise_mode": noise_mode,
-               "median_measured_over_predicted": median_ratio(rows),
-               "median_measured_over_predicted_artifacts": median_ratio([r for r in rows if r["is_artifact"]]),
-               "artifacts": int(sum(r["is_artifact"] for r in rows)), "seeds": rows, "files": ["amplification.png"]}
+    summary = {
+        "network": _network_info(G),
+        "layer": name,
+        "noise_mode": noise_mode,
+        "median_measured_over_predicted": median_ratio(rows),
+        "median_measured_over_predicted_artifacts": median_ratio([r for r in rows if r["is_artifact"]]),
+        "artifacts": int(sum(r["is_artifact"] for r in rows)),
+        "seeds": rows,
+        "files": ["amplification.png"],
+    }
     write_json(summary, outdir / "summary.json")
     return summary

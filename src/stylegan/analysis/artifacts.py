@@ -150,8 +150,11 @@ def detect_artifact(features, criteria: ArtifactCriteria = ArtifactCriteria()) -
     weights = energy * mask
     total = weights.sum()
     ys, xs = np.mgrid[0:h, 0:w]
-    center = (float((weights * ys).sum() / total), float((weights * xs).sum() / total)) if total > 0 \
+    center = (
+        (float((weights * ys).sum() / total), float((weights * xs).sum() / total))
+        if total > 0
         else (float(peak[0]), float(peak[1]))
+    )
     area = int(mask.sum())
     is_artifact = (
         score >= criteria.score_threshold
@@ -159,9 +162,18 @@ def detect_artifact(features, criteria: ArtifactCriteria = ArtifactCriteria()) -
         and consistency >= criteria.min_channel_consistency
     )
     return ArtifactRegion(
-        peak=(int(peak[0]), int(peak[1])), center=center, area=area, area_fraction=area / (h * w),
-        peak_energy=peak_energy, region_energy=float(energy[mask].mean()), reference_energy=reference,
-        score=float(score), channel_consistency=consistency, is_artifact=bool(is_artifact), size=(h, w), mask=mask,
+        peak=(int(peak[0]), int(peak[1])),
+        center=center,
+        area=area,
+        area_fraction=area / (h * w),
+        peak_energy=peak_energy,
+        region_energy=float(energy[mask].mean()),
+        reference_energy=reference,
+        score=float(score),
+        channel_consistency=consistency,
+        is_artifact=bool(is_artifact),
+        size=(h, w),
+        mask=mask,
     )
 
 
@@ -197,8 +209,9 @@ def summarize(regions: Sequence[ArtifactRegion]) -> dict:
 # Intensity profiles
 
 
-def probe_pixels(features, region: ArtifactRegion | None = None,
-                 criteria: ArtifactCriteria = ArtifactCriteria()) -> dict[str, tuple[int, int]]:
+def probe_pixels(
+    features, region: ArtifactRegion | None = None, criteria: ArtifactCriteria = ArtifactCriteria()
+) -> dict[str, tuple[int, int]]:
     """Three pixels to compare, as in the paper's intensity plots: ``artifact`` (the energy peak),
     ``object`` (outside the spot, the pixel whose energy is closest to the object's level) and
     ``background`` (the pixel closest to the 10% energy quantile)."""
@@ -241,8 +254,9 @@ def intensity_profiles(features, pixels: dict[str, tuple[int, int]]) -> dict[str
 def _seeded_rng(seed: int, device: torch.device):
     """Fork the global RNG (CPU and the network's device), seed it, and restore it afterwards."""
     if device.type == "cuda":
-        scope = torch.random.fork_rng(devices=[device.index if device.index is not None
-                                               else torch.cuda.current_device()])
+        scope = torch.random.fork_rng(
+            devices=[device.index if device.index is not None else torch.cuda.current_device()]
+        )
     elif device.type == "cpu":
         scope = torch.random.fork_rng(devices=[])
     else:
@@ -317,8 +331,13 @@ class NoiseResamplingResult:
         }
 
 
-def noise_resampling_experiment(G: Generator, ws: torch.Tensor, layer: str, noise_seeds: Iterable[int],
-                                criteria: ArtifactCriteria = ArtifactCriteria()) -> NoiseResamplingResult:
+def noise_resampling_experiment(
+    G: Generator,
+    ws: torch.Tensor,
+    layer: str,
+    noise_seeds: Iterable[int],
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+) -> NoiseResamplingResult:
     """Claim 1: keep the latent, draw new noise inputs (one run per noise seed) and measure how far
     the artifact region moves from where it is with the stored noise."""
     ws = _one_ws(ws)
@@ -351,8 +370,13 @@ class AblationResult:
 
     def to_dict(self) -> dict:
         return {
-            "layer": self.layer, "measure_layer": self.measure_layer, "mode": self.mode, "units": self.units,
-            "before": self.before.to_dict(), "after": self.after.to_dict(), "displacement": self.displacement,
+            "layer": self.layer,
+            "measure_layer": self.measure_layer,
+            "mode": self.mode,
+            "units": self.units,
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "displacement": self.displacement,
             "score_change": self.after.score - self.before.score,
         }
 
@@ -364,9 +388,16 @@ def rank_units(features, region: ArtifactRegion) -> list[int]:
     return [int(i) for i in np.argsort(-activation, kind="stable")]
 
 
-def ablate_units(G: Generator, ws: torch.Tensor, layer: str, k: int = 1, mode: str = "top",
-                 measure_layer: str | None = None, noise_mode: str = "const",
-                 criteria: ArtifactCriteria = ArtifactCriteria()) -> AblationResult:
+def ablate_units(
+    G: Generator,
+    ws: torch.Tensor,
+    layer: str,
+    k: int = 1,
+    mode: str = "top",
+    measure_layer: str | None = None,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+) -> AblationResult:
     """Claim 2 (GAN Dissection style): rank the units of ``layer`` by their activation in its artifact
     region, zero the top ``k`` (``mode='top'``) or every unit but the top one (``'all-but-one'``) by a
     forward hook, regenerate, and locate the artifact at ``measure_layer`` (default: the last feature
@@ -405,8 +436,14 @@ def predicted_amplification(a: float) -> float:
     return math.sqrt((1 - a) / a)
 
 
-def instance_norm_amplification(fractions: Iterable[float] = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25), size: int = 128,
-                                high: float = 5.0, low: float = 1.0, noise: float = 0.0, seed: int = 0) -> list[dict]:
+def instance_norm_amplification(
+    fractions: Iterable[float] = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25),
+    size: int = 128,
+    high: float = 5.0,
+    low: float = 1.0,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> list[dict]:
     """Claim 3: a size x size map at ``low`` (plus optional N(0, noise^2) jitter) with a compact spot
     of round(a * size^2) pixels at ``high``; returns, per fraction, the measured mean post-IN value of
     the spot and the prediction sqrt((1 - a) / a) for the exact fraction."""
@@ -428,8 +465,16 @@ def instance_norm_amplification(fractions: Iterable[float] = (0.001, 0.005, 0.01
         exact = count / (size * size)
         measured = float(y[spot].mean())
         predicted = predicted_amplification(exact)
-        rows.append({"fraction": float(a), "exact_fraction": exact, "pixels": count, "measured": measured,
-                     "predicted": predicted, "relative_error": abs(measured - predicted) / predicted})
+        rows.append(
+            {
+                "fraction": float(a),
+                "exact_fraction": exact,
+                "pixels": count,
+                "measured": measured,
+                "predicted": predicted,
+                "relative_error": abs(measured - predicted) / predicted,
+            }
+        )
     return rows
 
 
@@ -448,5 +493,9 @@ def instance_norm_amplification_in(features, mask: np.ndarray) -> dict:
     region = y[:, mask_t].mean(dim=1)
     high = x[:, mask_t].mean(dim=1) > x.mean(dim=(1, 2))
     measured = float(region[high].median()) if high.any() else float("nan")
-    return {"fraction": a, "predicted": predicted_amplification(a), "measured_median": measured,
-            "channels_above_mean": int(high.sum())}
+    return {
+        "fraction": a,
+        "predicted": predicted_amplification(a),
+        "measured_median": measured,
+        "channels_above_mean": int(high.sum()),
+    }

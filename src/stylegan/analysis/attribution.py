@@ -32,11 +32,19 @@ from stylegan.utils.plot import Panel, line_figure
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
-def reprojection_distance(G: Generator, image: torch.Tensor, distance: Distance = mse_distance, num_steps: int = 200,
-                          w_avg_samples: int = 2000, seed: int = 303, device="cpu") -> float:
+def reprojection_distance(
+    G: Generator,
+    image: torch.Tensor,
+    distance: Distance = mse_distance,
+    num_steps: int = 200,
+    w_avg_samples: int = 2000,
+    seed: int = 303,
+    device="cpu",
+) -> float:
     """Distance between ``image`` [C, H, W] in [-1, 1] and the network's image of its projection."""
-    result = project(G, image, distance=distance, num_steps=num_steps, w_avg_samples=w_avg_samples, seed=seed,
-                     device=device)
+    result = project(
+        G, image, distance=distance, num_steps=num_steps, w_avg_samples=w_avg_samples, seed=seed, device=device
+    )
     maps = {name.rsplit(".", 1)[0]: value for name, value in result.noise.items()}
     with torch.no_grad(), replaced_noise(G, maps):
         rendered = synthesize(G.to(device).eval(), result.ws().to(device), noise_mode="const").float()
@@ -72,8 +80,9 @@ def roc(generated: Sequence[float], real: Sequence[float]) -> Roc:
     return Roc(np.concatenate([[-np.inf], thresholds]), fpr, tpr, float(less + 0.5 * equal))
 
 
-def folder_images(folder: str | Path, resolution: int, channels: int, limit: int | None = None
-                  ) -> list[tuple[str, torch.Tensor]]:
+def folder_images(
+    folder: str | Path, resolution: int, channels: int, limit: int | None = None
+) -> list[tuple[str, torch.Tensor]]:
     """(file name, image [C, H, W] in [-1, 1]) of the image files in ``folder``, sorted by name,
     centre-cropped and resized to the network's resolution as ``stylegan project`` does."""
     folder = Path(folder)
@@ -98,18 +107,34 @@ def attribution_report_paths(outdir: str | Path) -> list[Path]:
 def _histogram_panel(generated: np.ndarray, real: np.ndarray, name: str) -> Panel:
     edges = np.linspace(0.0, max(float(generated.max()), float(real.max())) * 1.05 + 1e-12, 21)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    counts = {label: np.histogram(values, edges)[0] / len(values) for label, values in
-              (("generated", generated), ("real", real))}
+    counts = {
+        label: np.histogram(values, edges)[0] / len(values)
+        for label, values in (("generated", generated), ("real", real))
+    }
     top = max(float(c.max()) for c in counts.values())
-    return Panel(f"distance to the reprojection ({name})", {k: (centres, v) for k, v in counts.items()},
-                 (0.0, float(edges[-1])), (0.0, top * 1.1), xlabel=name, ylabel="fraction of images")
+    return Panel(
+        f"distance to the reprojection ({name})",
+        {k: (centres, v) for k, v in counts.items()},
+        (0.0, float(edges[-1])),
+        (0.0, top * 1.1),
+        xlabel=name,
+        ylabel="fraction of images",
+    )
 
 
-def attribution_report(G: Generator, real: Sequence[tuple[str, torch.Tensor]], outdir: str | Path,
-                       seeds: Sequence[int] = tuple(range(16)), distance: Distance = mse_distance,
-                       distance_name: str = "mse", num_steps: int = 200, w_avg_samples: int = 2000,
-                       threshold: float | None = None, device="cpu",
-                       progress: Callable[[int, int], None] | None = None) -> dict:
+def attribution_report(
+    G: Generator,
+    real: Sequence[tuple[str, torch.Tensor]],
+    outdir: str | Path,
+    seeds: Sequence[int] = tuple(range(16)),
+    distance: Distance = mse_distance,
+    distance_name: str = "mse",
+    num_steps: int = 200,
+    w_avg_samples: int = 2000,
+    threshold: float | None = None,
+    device="cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Project the network's images of ``seeds`` and the ``real`` images (name, [C, H, W]); write
     ``distances.png`` (the two distance distributions), ``roc.png`` and ``summary.json`` (AUC, the
     threshold: ``threshold`` or the one maximising TPR - FPR, and each image's distance and decision)."""
@@ -135,19 +160,42 @@ def attribution_report(G: Generator, real: Sequence[tuple[str, torch.Tensor]], o
     outdir = make_folder(outdir)
     save_png(line_figure([_histogram_panel(gen, rea, distance_name)]), outdir / "distances.png")
     diagonal = np.array([0.0, 1.0])
-    save_png(line_figure([Panel(f"ROC, AUC {curve.auc:.3f}", {"ROC": (curve.fpr, curve.tpr),
-                                                               "chance": (diagonal, diagonal)},
-                                (0.0, 1.0), (0.0, 1.0), xlabel="false positive rate (real called generated)",
-                                ylabel="true positive rate", colors={"chance": (170, 170, 170)})],
-                         panel_size=(360, 320)), outdir / "roc.png")
+    save_png(
+        line_figure(
+            [
+                Panel(
+                    f"ROC, AUC {curve.auc:.3f}",
+                    {"ROC": (curve.fpr, curve.tpr), "chance": (diagonal, diagonal)},
+                    (0.0, 1.0),
+                    (0.0, 1.0),
+                    xlabel="false positive rate (real called generated)",
+                    ylabel="true positive rate",
+                    colors={"chance": (170, 170, 170)},
+                )
+            ],
+            panel_size=(360, 320),
+        ),
+        outdir / "roc.png",
+    )
     summary = {
-        "network": _network_info(G), "distance": distance_name, "num_steps": num_steps, "auc": curve.auc,
-        "threshold": chosen, "threshold_rule": "given" if threshold is not None else "max TPR - FPR",
-        "generated": {"count": int(gen.size), "mean_distance": float(gen.mean()),
-                      "called_generated": float((gen <= chosen).mean())},
-        "real": {"count": int(rea.size), "mean_distance": float(rea.mean()),
-                 "called_generated": float((rea <= chosen).mean())},
-        "images": rows, "files": ["distances.png", "roc.png"],
+        "network": _network_info(G),
+        "distance": distance_name,
+        "num_steps": num_steps,
+        "auc": curve.auc,
+        "threshold": chosen,
+        "threshold_rule": "given" if threshold is not None else "max TPR - FPR",
+        "generated": {
+            "count": int(gen.size),
+            "mean_distance": float(gen.mean()),
+            "called_generated": float((gen <= chosen).mean()),
+        },
+        "real": {
+            "count": int(rea.size),
+            "mean_distance": float(rea.mean()),
+            "called_generated": float((rea <= chosen).mean()),
+        },
+        "images": rows,
+        "files": ["distances.png", "roc.png"],
     }
     write_json(summary, outdir / "summary.json")
     return summary

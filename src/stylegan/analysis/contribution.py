@@ -41,8 +41,10 @@ def skip_blocks(G: Generator) -> list:
     if not blocks or not all(hasattr(b, "torgb") for b in blocks):
         arch = getattr(blocks[-1], "architecture", None) if blocks else None
         what = f"architecture {arch!r}" if arch else kind
-        raise UserError(f"the per-resolution contribution needs a skip generator (StyleGAN2 with architecture "
-                        f"'skip', whose image is the sum of every resolution's tRGB output); this one is {what}")
+        raise UserError(
+            f"the per-resolution contribution needs a skip generator (StyleGAN2 with architecture "
+            f"'skip', whose image is the sum of every resolution's tRGB output); this one is {what}"
+        )
     return blocks
 
 
@@ -64,8 +66,9 @@ def resolution_contributions(G: Generator, ws: torch.Tensor, noise_mode: str = "
     """Each resolution's part of the images of ws [N, num_ws, w_dim] (StyleGAN2, Figure 8)."""
     blocks = skip_blocks(G)
     outputs: dict[int, torch.Tensor] = {}
-    handles = [b.torgb.register_forward_hook(lambda m, i, o, r=b.resolution: outputs.__setitem__(r, o.float()))
-               for b in blocks]
+    handles = [
+        b.torgb.register_forward_hook(lambda m, i, o, r=b.resolution: outputs.__setitem__(r, o.float())) for b in blocks
+    ]
     try:
         images = synthesize(G, ws, noise_mode=noise_mode).float()
     finally:
@@ -89,8 +92,15 @@ def contribution_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def contribution_report(G: Generator, seeds: Sequence[int], outdir: str | Path, truncation_psi: float = 1.0,
-                        noise_mode: str = "const", tile: int = 96, class_idx: int | None = None) -> dict:
+def contribution_report(
+    G: Generator,
+    seeds: Sequence[int],
+    outdir: str | Path,
+    truncation_psi: float = 1.0,
+    noise_mode: str = "const",
+    tile: int = 96,
+    class_idx: int | None = None,
+) -> dict:
     """``contribution.png``: per seed, the image and each resolution's upsampled tRGB output
     (shown at twice its amplitude around grey, so that small parts stay visible), the columns
     labelled with the shares; ``summary.json``: the shares in percent."""
@@ -98,15 +108,24 @@ def contribution_report(G: Generator, seeds: Sequence[int], outdir: str | Path, 
         raise UserError("give at least one seed")
     G = G.eval()
     device = next(G.parameters()).device
-    result = resolution_contributions(G, ws_for_seeds(G, list(seeds), truncation_psi, None, class_idx, device),
-                                      noise_mode)
-    rows = [[image_to_rgb(result.images[i])] + [image_to_rgb((2 * p[i]).clamp(-1, 1)) for p in result.parts.values()]
-            for i in range(len(seeds))]
+    result = resolution_contributions(
+        G, ws_for_seeds(G, list(seeds), truncation_psi, None, class_idx, device), noise_mode
+    )
+    rows = [
+        [image_to_rgb(result.images[i])] + [image_to_rgb((2 * p[i]).clamp(-1, 1)) for p in result.parts.values()]
+        for i in range(len(seeds))
+    ]
     labels = ["image"] + [f"{r}px {100 * s:.1f}%" for r, s in result.shares.items()]
     outdir = make_folder(outdir)
     save_figure(labelled_grid(rows, [f"seed {s}" for s in seeds], labels, tile=tile), outdir / "contribution.png")
-    summary = {"network": _network_info(G), "seeds": list(map(int, seeds)), "truncation_psi": truncation_psi,
-               "noise_mode": noise_mode, **result.to_dict(), "files": ["contribution.png"]}
+    summary = {
+        "network": _network_info(G),
+        "seeds": list(map(int, seeds)),
+        "truncation_psi": truncation_psi,
+        "noise_mode": noise_mode,
+        **result.to_dict(),
+        "files": ["contribution.png"],
+    }
     write_json(summary, outdir / "summary.json")
     return summary
 
@@ -131,9 +150,14 @@ def contribution_over_training_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def contribution_over_training(run_dir: str | Path, outdir: str | Path, seeds: Sequence[int] = tuple(range(16)),
-                               device: torch.device | str = "cpu", noise_mode: str = "const",
-                               progress: Callable[[int, int], None] | None = None) -> dict:
+def contribution_over_training(
+    run_dir: str | Path,
+    outdir: str | Path,
+    seeds: Sequence[int] = tuple(range(16)),
+    device: torch.device | str = "cpu",
+    noise_mode: str = "const",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """The shares of every resolution for each network snapshot of ``run_dir`` (the same seeds
     throughout), plotted over training in kimg (StyleGAN2, Figure 8), and written as JSON."""
     from stylegan.io import load_network
@@ -144,17 +168,27 @@ def contribution_over_training(run_dir: str | Path, outdir: str | Path, seeds: S
         G = load_network(path, which="G", device=device, nonfinite="error")
         ws = ws_for_seeds(G, list(seeds), device=device)
         shares = resolution_contributions(G, ws, noise_mode).shares
-        rows.append({"kimg": nimg / 1000, "snapshot": path.name, "shares_percent": {str(r): 100 * s
-                                                                                     for r, s in shares.items()}})
+        rows.append(
+            {"kimg": nimg / 1000, "snapshot": path.name, "shares_percent": {str(r): 100 * s for r, s in shares.items()}}
+        )
         if progress is not None:
             progress(k + 1, len(snapshots))
     resolutions = list(rows[-1]["shares_percent"])
     kimg = np.array([r["kimg"] for r in rows])
-    series = {f"{res}px": (kimg, np.array([r["shares_percent"].get(res, np.nan) for r in rows]))
-              for res in resolutions}
+    series = {f"{res}px": (kimg, np.array([r["shares_percent"].get(res, np.nan) for r in rows])) for res in resolutions}
     xlim = (float(kimg.min()), float(kimg.max()) if kimg.max() > kimg.min() else float(kimg.min()) + 1)
-    figure = line_figure([Panel("contribution of each resolution (std of its tRGB output)", series, xlim, (0, 100),
-                                xlabel="kimg", ylabel="%")])
+    figure = line_figure(
+        [
+            Panel(
+                "contribution of each resolution (std of its tRGB output)",
+                series,
+                xlim,
+                (0, 100),
+                xlabel="kimg",
+                ylabel="%",
+            )
+        ]
+    )
     outdir = make_folder(outdir)
     paths = contribution_over_training_paths(outdir)
     save_png(figure, paths[0])

@@ -51,9 +51,9 @@ def resolve_layer(model: nn.Module | Generator, name: str) -> tuple[str, nn.Modu
 class FeatureRecorder:
     """Context manager: records the output of the named submodules of ``model`` at every forward.
 
-        with FeatureRecorder(G, ["synthesis.b64.conv0"]) as rec:
-            G.synthesis(ws)
-        rec.features["synthesis.b64.conv0"]   # [N, C, H, W]
+    with FeatureRecorder(G, ["synthesis.b64.conv0"]) as rec:
+        G.synthesis(ws)
+    rec.features["synthesis.b64.conv0"]   # [N, C, H, W]
     """
 
     def __init__(self, model: nn.Module | Generator, names: Iterable[str], to_cpu: bool = False):
@@ -146,8 +146,14 @@ class Capture:
     features: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-def ws_for_seeds(G: Generator, seeds: list[int], truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-                 class_idx: int | None = None, device="cpu") -> torch.Tensor:
+def ws_for_seeds(
+    G: Generator,
+    seeds: list[int],
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    class_idx: int | None = None,
+    device="cpu",
+) -> torch.Tensor:
     """The ws of ``seeds`` (z drawn as the official tools draw it)."""
     z = z_from_seeds(seeds, G.z_dim).to(device)
     c = labels_for(G, class_idx, z.shape[0], device)
@@ -156,8 +162,15 @@ def ws_for_seeds(G: Generator, seeds: list[int], truncation_psi: float = 1.0, tr
 
 
 @torch.no_grad()
-def capture_features(G: Generator, layers: Iterable[str], ws: torch.Tensor, noise_mode: str = "const",
-                     batch_size: int = 8, to_cpu: bool = True, **synthesis_kwargs) -> Capture:
+def capture_features(
+    G: Generator,
+    layers: Iterable[str],
+    ws: torch.Tensor,
+    noise_mode: str = "const",
+    batch_size: int = 8,
+    to_cpu: bool = True,
+    **synthesis_kwargs,
+) -> Capture:
     """Run ``G.synthesis`` on ``ws`` (in batches) and record the outputs of ``layers``."""
     layers = list(layers)
     images = []

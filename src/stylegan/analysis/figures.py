@@ -14,10 +14,19 @@ from PIL import Image, ImageDraw, ImageFont
 from stylegan.analysis.artifacts import ArtifactRegion
 
 # Anchor colours of a perceptually ordered dark-to-bright colormap (black -> purple -> orange -> yellow).
-_ANCHORS = np.array([
-    [0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39],
-    [252, 255, 164],
-], dtype=np.float64)
+_ANCHORS = np.array(
+    [
+        [0, 0, 4],
+        [40, 11, 84],
+        [101, 21, 110],
+        [159, 42, 99],
+        [212, 72, 66],
+        [245, 125, 21],
+        [250, 193, 39],
+        [252, 255, 164],
+    ],
+    dtype=np.float64,
+)
 LINE_COLORS = [(31, 119, 180), (44, 160, 44), (214, 39, 40), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
 _WHITE = (255, 255, 255)
 _BLACK = (0, 0, 0)
@@ -49,8 +58,14 @@ def _resize(rgb: np.ndarray, size: int) -> Image.Image:
     return Image.fromarray(rgb).resize((size, size), Image.NEAREST)
 
 
-def feature_grid(features, channels: list[int] | None = None, max_channels: int = 16, cols: int | None = None,
-                 tile: int = 96, pad: int = 2) -> Image.Image:
+def feature_grid(
+    features,
+    channels: list[int] | None = None,
+    max_channels: int = 16,
+    cols: int | None = None,
+    tile: int = 96,
+    pad: int = 2,
+) -> Image.Image:
     """Tiles of |x| per channel of a feature map [C, H, W], each scaled to its own maximum
     (``channels``: which ones, default the first ``max_channels``)."""
     x = np.abs(torch.as_tensor(features).detach().to("cpu", torch.float64).numpy())
@@ -76,8 +91,9 @@ def _mark_region(draw: ImageDraw.ImageDraw, region: ArtifactRegion, scale: float
     draw.line([offset + px, py - 4, offset + px, py + 4], fill=color, width=1)
 
 
-def energy_figure(image, energy: np.ndarray, region: ArtifactRegion | None = None, size: int = 256,
-                  caption: str | None = None) -> Image.Image:
+def energy_figure(
+    image, energy: np.ndarray, region: ArtifactRegion | None = None, size: int = 256, caption: str | None = None
+) -> Image.Image:
     """Three panels: the image, the energy heatmap, and the heatmap blended over the image; the
     artifact region (green when it counts as an artifact, blue otherwise) and its peak are marked."""
     img = np.asarray(_resize(_image_to_uint8(image), size), dtype=np.float64)
@@ -171,9 +187,14 @@ def image_to_rgb(image) -> np.ndarray:
     return _image_to_uint8(image)
 
 
-def labelled_grid(cells: list[list[np.ndarray]], row_labels: list[str] | None = None,
-                  col_labels: list[str] | None = None, tile: int = 96, pad: int = 4,
-                  highlight: set[tuple[int, int]] = frozenset()) -> Image.Image:
+def labelled_grid(
+    cells: list[list[np.ndarray]],
+    row_labels: list[str] | None = None,
+    col_labels: list[str] | None = None,
+    tile: int = 96,
+    pad: int = 4,
+    highlight: set[tuple[int, int]] = frozenset(),
+) -> Image.Image:
     """Rows of RGB pictures [h, w, 3] (uint8, each scaled to ``tile`` pixels high with nearest
     neighbours), with optional labels to the left of rows and above columns; the cells (row, col)
     in ``highlight`` get a red frame."""
@@ -207,8 +228,9 @@ def labelled_grid(cells: list[list[np.ndarray]], row_labels: list[str] | None = 
     return canvas
 
 
-def channels_as_rgb(features, channels: tuple[int, int, int] = (0, 1, 2), lo_q: float = 0.01,
-                    hi_q: float = 0.99) -> np.ndarray:
+def channels_as_rgb(
+    features, channels: tuple[int, int, int] = (0, 1, 2), lo_q: float = 0.01, hi_q: float = 0.99
+) -> np.ndarray:
     """Three channels of a feature map [C, H, W] as the R, G, B of a picture [H, W, 3] uint8, each
     channel stretched from its ``lo_q`` to its ``hi_q`` quantile (the StyleGAN3 paper's view of
     internal representations)."""

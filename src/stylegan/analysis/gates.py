@@ -33,7 +33,7 @@ def read_gate_trajectories(run_dir: str | Path) -> dict:
             row = json.loads(line)
         except json.JSONDecodeError:
             raise UserError(f"{path}: line {number} is not JSON") from None
-        gates = {k[len(GATE_PREFIX):]: v for k, v in row.items() if k.startswith(GATE_PREFIX)}
+        gates = {k[len(GATE_PREFIX) :]: v for k, v in row.items() if k.startswith(GATE_PREFIX)}
         if not gates or "nimg" not in row:
             continue
         kimg.append(row["nimg"] / 1e3)
@@ -74,8 +74,15 @@ def gates_report(run_dir: str | Path, outdir: str | Path) -> dict:
         series["schedule high"] = (kimg, np.asarray(data["high"]))
         colors.update({"schedule low": (150, 150, 150), "schedule high": (150, 150, 150)})
     hi = float(kimg.max()) if kimg.max() > kimg.min() else float(kimg.min()) + 1
-    panel = Panel("PIN gate per layer (mean over channels)", series, (float(kimg.min()), hi), (0.0, 1.0),
-                  xlabel="kimg", ylabel="gate", colors=colors)
+    panel = Panel(
+        "PIN gate per layer (mean over channels)",
+        series,
+        (float(kimg.min()), hi),
+        (0.0, 1.0),
+        xlabel="kimg",
+        ylabel="gate",
+        colors=colors,
+    )
     outdir = make_folder(outdir)
     paths = gates_report_paths(outdir)
     save_png(line_figure([panel], panel_size=(620, 360)), paths[0])

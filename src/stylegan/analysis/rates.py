@@ -46,29 +46,40 @@ class RateEstimate:
         return {"rate": self.rate, "ci_low": self.low, "ci_high": self.high, "per_run": self.per_run}
 
 
-def rate_with_ci(groups: Sequence[np.ndarray], level: float = 0.95, samples: int = 2000, seed: int = 0
-                 ) -> tuple[RateEstimate, np.ndarray]:
+def rate_with_ci(
+    groups: Sequence[np.ndarray], level: float = 0.95, samples: int = 2000, seed: int = 0
+) -> tuple[RateEstimate, np.ndarray]:
     """The pooled rate of ``groups``, its ``level`` percentile interval, and the replicates."""
     if not 0 < level < 1:
         raise UserError(f"the confidence level must be within (0, 1), got {level}")
     reps = bootstrap_rates(groups, samples, seed)
     tail = (1 - level) / 2 * 100
     per_run = [float(np.mean(g)) for g in groups]
-    return RateEstimate(float(np.mean(per_run)), float(np.percentile(reps, tail)),
-                        float(np.percentile(reps, 100 - tail)), per_run), reps
+    return RateEstimate(
+        float(np.mean(per_run)), float(np.percentile(reps, tail)), float(np.percentile(reps, 100 - tail)), per_run
+    ), reps
 
 
-def compare_rates(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95, samples: int = 2000,
-                  seed: int = 0) -> dict:
+def compare_rates(
+    a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95, samples: int = 2000, seed: int = 0
+) -> dict:
     """Rates of groups ``a`` and ``b`` with intervals, and the difference b - a with its interval
     (independent bootstraps of the two groups)."""
     est_a, reps_a = rate_with_ci(a, level, samples, seed)
     est_b, reps_b = rate_with_ci(b, level, samples, seed + 1)
     diff = reps_b - reps_a
     tail = (1 - level) / 2 * 100
-    return {"level": level, "samples": samples, "a": est_a.to_dict(), "b": est_b.to_dict(),
-            "difference_b_minus_a": {"value": est_b.rate - est_a.rate, "ci_low": float(np.percentile(diff, tail)),
-                                     "ci_high": float(np.percentile(diff, 100 - tail))}}
+    return {
+        "level": level,
+        "samples": samples,
+        "a": est_a.to_dict(),
+        "b": est_b.to_dict(),
+        "difference_b_minus_a": {
+            "value": est_b.rate - est_a.rate,
+            "ci_low": float(np.percentile(diff, tail)),
+            "ci_high": float(np.percentile(diff, 100 - tail)),
+        },
+    }
 
 
 def rates_report_paths(outdir: str | Path) -> list[Path]:
@@ -76,10 +87,20 @@ def rates_report_paths(outdir: str | Path) -> list[Path]:
     return [outdir / "rates.png", outdir / "summary.json"]
 
 
-def rates_report(group_a: dict[str, object], group_b: dict[str, object], seeds: Sequence[int], outdir: str | Path,
-                 labels: tuple[str, str] = ("A", "B"), layer: str | None = None, truncation_psi: float = 1.0,
-                 noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria(), level: float = 0.95,
-                 samples: int = 2000, progress: Callable[[int, int], None] | None = None) -> dict:
+def rates_report(
+    group_a: dict[str, object],
+    group_b: dict[str, object],
+    seeds: Sequence[int],
+    outdir: str | Path,
+    labels: tuple[str, str] = ("A", "B"),
+    layer: str | None = None,
+    truncation_psi: float = 1.0,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+    level: float = 0.95,
+    samples: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """The artifact rate of every network of two groups (name -> G) on the same seeds, the pooled
     rates with two-level bootstrap intervals and their difference; ``rates.png``: each run's rate
     and each group's interval; ``summary.json``."""
@@ -92,8 +113,15 @@ def rates_report(group_a: dict[str, object], group_b: dict[str, object], seeds: 
         for name, G in group.items():
             used, regions = artifact_regions(G, seeds, layer, truncation_psi, None, noise_mode, criteria)
             flags[label].append(np.array([r.is_artifact for r in regions], dtype=np.float64))
-            runs.append({"group": label, "network": name, "layer": used, "rate": float(flags[label][-1].mean()),
-                         "mean_score": float(np.mean([r.score for r in regions]))})
+            runs.append(
+                {
+                    "group": label,
+                    "network": name,
+                    "layer": used,
+                    "rate": float(flags[label][-1].mean()),
+                    "mean_score": float(np.mean([r.score for r in regions])),
+                }
+            )
             if progress is not None:
                 progress(len(runs), total)
     result = compare_rates(flags[labels[0]], flags[labels[1]], level, samples)
@@ -103,18 +131,33 @@ def rates_report(group_a: dict[str, object], group_b: dict[str, object], seeds: 
         est = result["a" if k == 0 else "b"]
         x = np.array([k - 0.15, k + 0.15])
         series[f"{label} {est['rate']:.3f} [{est['ci_low']:.3f}, {est['ci_high']:.3f}]"] = (
-            np.array([k, k]), np.array([est["ci_low"], est["ci_high"]]))
+            np.array([k, k]),
+            np.array([est["ci_low"], est["ci_high"]]),
+        )
         for j, rate in enumerate(est["per_run"]):
             series[f"{label} run {j}"] = (x, np.array([rate, rate]))
             colors[f"{label} run {j}"] = (150, 150, 150)
             unlisted.add(f"{label} run {j}")
     top = max(max(r["rate"] for r in runs), result["a"]["ci_high"], result["b"]["ci_high"])
-    panel = Panel(f"artifact rate per run (grey) and {int(level * 100)}% interval", series, (-0.5, 1.5),
-                  (0.0, min(1.0, top * 1.2 + 0.02)), xlabel=f"0 = {labels[0]}, 1 = {labels[1]}", ylabel="rate",
-                  colors=colors, unlisted=frozenset(unlisted))
+    panel = Panel(
+        f"artifact rate per run (grey) and {int(level * 100)}% interval",
+        series,
+        (-0.5, 1.5),
+        (0.0, min(1.0, top * 1.2 + 0.02)),
+        xlabel=f"0 = {labels[0]}, 1 = {labels[1]}",
+        ylabel="rate",
+        colors=colors,
+        unlisted=frozenset(unlisted),
+    )
     outdir = make_folder(outdir)
     save_png(line_figure([panel], panel_size=(420, 320)), outdir / "rates.png")
-    summary = {"seeds": list(map(int, seeds)), "labels": list(labels), "noise_mode": noise_mode, **result,
-               "runs": runs, "files": ["rates.png"]}
+    summary = {
+        "seeds": list(map(int, seeds)),
+        "labels": list(labels),
+        "noise_mode": noise_mode,
+        **result,
+        "runs": runs,
+        "files": ["rates.png"],
+    }
     write_json(summary, outdir / "summary.json")
     return summary

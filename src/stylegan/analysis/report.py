@@ -59,8 +59,10 @@ ARTIFACT_FIGURES = ("features", "energy", "intensity")
 def artifact_report_paths(outdir: str | Path, seeds: Sequence[int]) -> list[Path]:
     """Every file ``artifact_report`` writes into ``outdir``."""
     outdir = Path(outdir)
-    return [*(outdir / f"seed{seed:04d}_{kind}.png" for seed in seeds for kind in ARTIFACT_FIGURES),
-            outdir / "summary.json"]
+    return [
+        *(outdir / f"seed{seed:04d}_{kind}.png" for seed in seeds for kind in ARTIFACT_FIGURES),
+        outdir / "summary.json",
+    ]
 
 
 @torch.no_grad()
@@ -104,25 +106,44 @@ def artifact_report(
         top_units = rank_units(fmap, region)
         verdict = "artifact" if region.is_artifact else "no artifact"
         grid = feature_grid(fmap, top_units, max_channels=channels)
-        heat = energy_figure(capture.images[i], energy_map(fmap, criteria.center), region,
-                             caption=f"seed {seed}  {layer}  score {region.score:.2f}  {verdict}")
+        heat = energy_figure(
+            capture.images[i],
+            energy_map(fmap, criteria.center),
+            region,
+            caption=f"seed {seed}  {layer}  score {region.score:.2f}  {verdict}",
+        )
         profiles = intensity_profiles(fmap, pixels)
-        plot = intensity_plot({f"{name} {pixels[name]}": values for name, values in profiles.items()},
-                              title=f"seed {seed}: feature values across channels at {layer}")
+        plot = intensity_plot(
+            {f"{name} {pixels[name]}": values for name, values in profiles.items()},
+            title=f"seed {seed}: feature values across channels at {layer}",
+        )
         files = {
             "features": save_figure(grid, outdir / f"{stem}_features.png"),
             "energy": save_figure(heat, outdir / f"{stem}_energy.png"),
             "intensity": save_figure(plot, outdir / f"{stem}_intensity.png"),
         }
-        entry = {"seed": int(seed), **region.to_dict(), "probe_pixels": {k: list(v) for k, v in pixels.items()},
-                 "top_units": top_units[:channels], "files": {k: v.name for k, v in files.items()}}
+        entry = {
+            "seed": int(seed),
+            **region.to_dict(),
+            "probe_pixels": {k: list(v) for k, v in pixels.items()},
+            "top_units": top_units[:channels],
+            "files": {k: v.name for k, v in files.items()},
+        }
         if noise_seeds:
-            entry["noise_resampling"] = noise_resampling_experiment(G, ws[i : i + 1], layer, noise_seeds,
-                                                                    criteria).to_dict()
+            entry["noise_resampling"] = noise_resampling_experiment(
+                G, ws[i : i + 1], layer, noise_seeds, criteria
+            ).to_dict()
         if ablate or ablation_mode == "all-but-one":
-            entry["ablation"] = ablate_units(G, ws[i : i + 1], layer, k=max(ablate, 1), mode=ablation_mode,
-                                             measure_layer=measure_layer, noise_mode=noise_mode,
-                                             criteria=criteria).to_dict()
+            entry["ablation"] = ablate_units(
+                G,
+                ws[i : i + 1],
+                layer,
+                k=max(ablate, 1),
+                mode=ablation_mode,
+                measure_layer=measure_layer,
+                noise_mode=noise_mode,
+                criteria=criteria,
+            ).to_dict()
         per_seed.append(entry)
 
     summary = {
@@ -142,20 +163,34 @@ def artifact_report(
 
 
 @torch.no_grad()
-def artifact_statistics(G: Generator, seeds: Sequence[int], layer: str | None = None, truncation_psi: float = 1.0,
-                        truncation_cutoff: int | None = None, noise_mode: str = "const",
-                        criteria: ArtifactCriteria = ArtifactCriteria(), batch_size: int = 8) -> dict:
+def artifact_statistics(
+    G: Generator,
+    seeds: Sequence[int],
+    layer: str | None = None,
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+    batch_size: int = 8,
+) -> dict:
     """Artifact rate and score statistics of ``G`` at ``layer`` over ``seeds``."""
-    layer, regions = artifact_regions(G, seeds, layer, truncation_psi, truncation_cutoff, noise_mode, criteria,
-                                      batch_size)
+    layer, regions = artifact_regions(
+        G, seeds, layer, truncation_psi, truncation_cutoff, noise_mode, criteria, batch_size
+    )
     return {"layer": layer, **summarize(regions)}
 
 
 @torch.no_grad()
-def artifact_regions(G: Generator, seeds: Sequence[int], layer: str | None = None, truncation_psi: float = 1.0,
-                     truncation_cutoff: int | None = None, noise_mode: str = "const",
-                     criteria: ArtifactCriteria = ArtifactCriteria(), batch_size: int = 8
-                     ) -> tuple[str, list[ArtifactRegion]]:
+def artifact_regions(
+    G: Generator,
+    seeds: Sequence[int],
+    layer: str | None = None,
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+    batch_size: int = 8,
+) -> tuple[str, list[ArtifactRegion]]:
     """(layer, the detected region of every seed's image) of ``G`` at ``layer`` (default: the first
     AdaIN layer at 128x128)."""
     if not seeds:
@@ -167,8 +202,9 @@ def artifact_regions(G: Generator, seeds: Sequence[int], layer: str | None = Non
     for start in range(0, len(seeds), batch_size):
         chunk = list(seeds[start : start + batch_size])
         ws = ws_for_seeds(G, chunk, truncation_psi, truncation_cutoff, None, device)
-        feats = _layer_output(capture_features(G, [layer], ws, noise_mode=noise_mode, batch_size=batch_size).features,
-                              layer)
+        feats = _layer_output(
+            capture_features(G, [layer], ws, noise_mode=noise_mode, batch_size=batch_size).features, layer
+        )
         regions.extend(detect_artifacts(feats, criteria))
     return layer, regions
 
@@ -179,9 +215,16 @@ def comparison_figure_paths(outdir: str | Path, seeds: Sequence[int]) -> list[Pa
 
 
 @torch.no_grad()
-def comparison_figures(networks: dict[str, object], seeds: Sequence[int], outdir: str | Path,
-                       layer: str | None = None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-                       noise_mode: str = "const", criteria: ArtifactCriteria = ArtifactCriteria()) -> list[Path]:
+def comparison_figures(
+    networks: dict[str, object],
+    seeds: Sequence[int],
+    outdir: str | Path,
+    layer: str | None = None,
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+) -> list[Path]:
     """Per seed, the energy figures (image, energy map at ``layer``, overlay, detected region) of
     every network (label -> G) stacked top to bottom: the same measurement side by side, e.g. the
     droplets of a StyleGAN and a StyleGAN2 trained alike (StyleGAN2, Figure 1)."""
@@ -199,8 +242,14 @@ def comparison_figures(networks: dict[str, object], seeds: Sequence[int], outdir
         feats = _layer_output(capture.features, name)
         for i, (seed, region) in enumerate(zip(seeds, detect_artifacts(feats, criteria))):
             verdict = "artifact" if region.is_artifact else "no artifact"
-            panels[int(seed)].append(energy_figure(capture.images[i], energy_map(feats[i], criteria.center), region,
-                                                   caption=f"{label}  {name}  score {region.score:.2f}  {verdict}"))
+            panels[int(seed)].append(
+                energy_figure(
+                    capture.images[i],
+                    energy_map(feats[i], criteria.center),
+                    region,
+                    caption=f"{label}  {name}  score {region.score:.2f}  {verdict}",
+                )
+            )
     outdir = make_folder(outdir)
     paths = []
     for seed, figures in panels.items():

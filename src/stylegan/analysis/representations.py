@@ -38,9 +38,16 @@ def internals_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def internals_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layers: Sequence[str] | None = None,
-                     channels: tuple[int, int, int] = (0, 1, 2), truncation_psi: float = 1.0,
-                     tile: int = 96, class_idx: int | None = None) -> dict:
+def internals_report(
+    G: Generator,
+    seeds: Sequence[int],
+    outdir: str | Path,
+    layers: Sequence[str] | None = None,
+    channels: tuple[int, int, int] = (0, 1, 2),
+    truncation_psi: float = 1.0,
+    tile: int = 96,
+    class_idx: int | None = None,
+) -> dict:
     """``internals.png``: per seed, the image and the feature maps of ``layers`` (default: a few
     spread over the network) with ``channels`` as R, G, B; ``summary.json``: layers and shapes."""
     if not seeds:
@@ -50,18 +57,26 @@ def internals_report(G: Generator, seeds: Sequence[int], outdir: str | Path, lay
     G = G.eval()
     device = next(G.parameters()).device
     names = [resolve_layer(G, n)[0] for n in layers] if layers else default_layers(G)
-    capture = capture_features(G, names, ws_for_seeds(G, list(seeds), truncation_psi, None, class_idx, device),
-                               noise_mode="const")
+    capture = capture_features(
+        G, names, ws_for_seeds(G, list(seeds), truncation_psi, None, class_idx, device), noise_mode="const"
+    )
     maps = {name: _layer_output(capture.features, name) for name in names}
     for name, fmap in maps.items():
         if max(channels) >= fmap.shape[1]:
             raise UserError(f"layer {name} has {fmap.shape[1]} channels; channel {max(channels)} does not exist")
-    rows = [[image_to_rgb(capture.images[i])] + [channels_as_rgb(maps[n][i], channels) for n in names]
-            for i in range(len(seeds))]
+    rows = [
+        [image_to_rgb(capture.images[i])] + [channels_as_rgb(maps[n][i], channels) for n in names]
+        for i in range(len(seeds))
+    ]
     labels = ["image"] + [f"{n.removeprefix('synthesis.')} {maps[n].shape[-1]}px" for n in names]
     outdir = make_folder(outdir)
     save_figure(labelled_grid(rows, [f"seed {s}" for s in seeds], labels, tile=tile), outdir / "internals.png")
-    summary = {"network": _network_info(G), "seeds": list(map(int, seeds)), "channels": list(channels),
-               "layers": {n: list(maps[n].shape[1:]) for n in names}, "files": ["internals.png"]}
+    summary = {
+        "network": _network_info(G),
+        "seeds": list(map(int, seeds)),
+        "channels": list(channels),
+        "layers": {n: list(maps[n].shape[1:]) for n in names},
+        "files": ["internals.png"],
+    }
     write_json(summary, outdir / "summary.json")
     return summary

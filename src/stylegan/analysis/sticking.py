@@ -73,8 +73,9 @@ def sticking_score(frames: torch.Tensor, sigma: float = 1.0) -> float:
     return float(high_frequency_energy(frames.mean(dim=0, keepdim=True), sigma)[0]) / single
 
 
-def space_time_slice(frames: torch.Tensor, column: int | None = None, rows: tuple[int, int] | None = None
-                     ) -> torch.Tensor:
+def space_time_slice(
+    frames: torch.Tensor, column: int | None = None, rows: tuple[int, int] | None = None
+) -> torch.Tensor:
     """The vertical segment ``rows`` = (top, bottom) at ``column`` (default: the middle column,
     the whole height) of every frame [T, C, H, W], stacked left to right: [C, bottom - top, T]."""
     _, _, h, w = frames.shape
@@ -86,8 +87,16 @@ def space_time_slice(frames: torch.Tensor, column: int | None = None, rows: tupl
 
 
 @torch.no_grad()
-def walk_frames(G: Generator, seed: int, frames: int = 64, radius: float = 0.3, motion: str = "walk",
-                distance: float = 1.0, class_idx: int | None = None, batch_size: int = 16) -> torch.Tensor:
+def walk_frames(
+    G: Generator,
+    seed: int,
+    frames: int = 64,
+    radius: float = 0.3,
+    motion: str = "walk",
+    distance: float = 1.0,
+    class_idx: int | None = None,
+    batch_size: int = 16,
+) -> torch.Tensor:
     """Frames [T, C, H, W] in [-1, 1] of one seed: ``motion`` 'walk' moves z around a circle of
     ``radius`` about the seed's z (one loop, a slow latent walk; the paper's small latent
     neighbourhood), 'translate' (StyleGAN3 only) shifts the image content right by ``distance``
@@ -109,8 +118,10 @@ def walk_frames(G: Generator, seed: int, frames: int = 64, radius: float = 0.3, 
         z = z0.expand(frames, -1)
         if not isinstance(G, Transformable):
             kind = getattr(G, "kind", type(G).__name__)
-            raise UserError(f"motion 'translate' needs a StyleGAN3 network (one with a transformable input); "
-                            f"this one is a {kind}; use motion 'walk'")
+            raise UserError(
+                f"motion 'translate' needs a StyleGAN3 network (one with a transformable input); "
+                f"this one is a {kind}; use motion 'walk'"
+            )
     out = []
     for start in range(0, frames, batch_size):
         zz = z[start : start + batch_size].to(device, torch.float32)
@@ -136,8 +147,9 @@ class Sticking:
 def measure_sticking(frames: torch.Tensor, sigma: float = 1.0, column: int | None = None) -> Sticking:
     """Score, average frame and space-time slice of frames [T, C, H, W]."""
     energy = float(high_frequency_energy(frames, sigma).mean())
-    return Sticking(sticking_score(frames, sigma), energy, frames.mean(dim=0), space_time_slice(frames, column),
-                    frames[0])
+    return Sticking(
+        sticking_score(frames, sigma), energy, frames.mean(dim=0), space_time_slice(frames, column), frames[0]
+    )
 
 
 def sticking_report_paths(outdir: str | Path) -> list[Path]:
@@ -146,10 +158,19 @@ def sticking_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: str | Path, frames: int = 64,
-                    radius: float = 0.3, motion: str = "walk", distance: float = 1.0, sigma: float = 1.0,
-                    tile: int = 96, progress: Callable[[int, int], None] | None = None,
-                    class_idx: int | None = None) -> dict:
+def sticking_report(
+    networks: dict[str, object],
+    seeds: Sequence[int],
+    outdir: str | Path,
+    frames: int = 64,
+    radius: float = 0.3,
+    motion: str = "walk",
+    distance: float = 1.0,
+    sigma: float = 1.0,
+    tile: int = 96,
+    progress: Callable[[int, int], None] | None = None,
+    class_idx: int | None = None,
+) -> dict:
     """For every network (label -> G) and seed: the first frame, the average frame and the
     space-time slice of the middle column side by side in ``sticking.png``; the sticking scores
     in ``summary.json`` (mean over seeds per network). ``progress(done, total)`` after each walk."""
@@ -168,16 +189,27 @@ def sticking_report(networks: dict[str, object], seeds: Sequence[int], outdir: s
                 progress(len(rows), len(networks) * len(seeds))
             labels.append(f"{label[:18]} seed {seed}")
         scores = [s["score"] for s in per_seed]
-        results[label] = {"network": _network_info(G), "mean_score": float(np.mean(scores)),
-                          "mean_frame_hf_energy": float(np.mean([s["frame_hf_energy"] for s in per_seed])),
-                          "seeds": per_seed}
+        results[label] = {
+            "network": _network_info(G),
+            "mean_score": float(np.mean(scores)),
+            "mean_frame_hf_energy": float(np.mean([s["frame_hf_energy"] for s in per_seed])),
+            "seeds": per_seed,
+        }
     outdir = make_folder(outdir)
-    save_figure(labelled_grid(rows, labels, ["frame 0", f"average of {frames}", "space-time slice"], tile=tile),
-                outdir / "sticking.png")
-    summary = {"motion": motion, "frames": frames, "radius": radius if motion == "walk" else None,
-               "distance": distance if motion == "translate" else None, "high_pass_sigma_pixels": sigma,
-               "score": "E_hf(average frame) / mean E_hf(frame), in [0, 1]; 1 = everything sticks",
-               "frame_hf_energy": "mean E_hf(frame): mean square of one frame's high-pass part, images in [-1, 1]",
-               "networks": results, "files": ["sticking.png"]}
+    save_figure(
+        labelled_grid(rows, labels, ["frame 0", f"average of {frames}", "space-time slice"], tile=tile),
+        outdir / "sticking.png",
+    )
+    summary = {
+        "motion": motion,
+        "frames": frames,
+        "radius": radius if motion == "walk" else None,
+        "distance": distance if motion == "translate" else None,
+        "high_pass_sigma_pixels": sigma,
+        "score": "E_hf(average frame) / mean E_hf(frame), in [0, 1]; 1 = everything sticks",
+        "frame_hf_energy": "mean E_hf(frame): mean square of one frame's high-pass part, images in [-1, 1]",
+        "networks": results,
+        "files": ["sticking.png"],
+    }
     write_json(summary, outdir / "summary.json")
     return summary

@@ -36,10 +36,17 @@ def over_training_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def artifacts_over_training(runs: Sequence[str | Path], outdir: str | Path, seeds: Sequence[int] = tuple(range(100)),
-                            layer: str | None = None, noise_mode: str = "const",
-                            criteria: ArtifactCriteria = ArtifactCriteria(), onset_level: float = 0.1,
-                            device="cpu", progress: Callable[[int, int], None] | None = None) -> dict:
+def artifacts_over_training(
+    runs: Sequence[str | Path],
+    outdir: str | Path,
+    seeds: Sequence[int] = tuple(range(100)),
+    layer: str | None = None,
+    noise_mode: str = "const",
+    criteria: ArtifactCriteria = ArtifactCriteria(),
+    onset_level: float = 0.1,
+    device="cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """For every snapshot of every run: the artifact rate and score statistics at ``layer`` over
     ``seeds``; the onset (``onset_kimg``) per run; the rate and mean score over kimg plotted per run."""
     from stylegan.io import load_network
@@ -61,23 +68,30 @@ def artifacts_over_training(runs: Sequence[str | Path], outdir: str | Path, seed
             if progress is not None:
                 progress(done, total)
         kimg = [r["kimg"] for r in rows]
-        results.append({"run": str(run), "onset_kimg": onset_kimg(kimg, [r["rate"] for r in rows], onset_level),
-                        "snapshots": rows})
+        results.append(
+            {"run": str(run), "onset_kimg": onset_kimg(kimg, [r["rate"] for r in rows], onset_level), "snapshots": rows}
+        )
     labels = [Path(r["run"]).name[:40] or r["run"] for r in results]
     if len(set(labels)) != len(labels):
         labels = [f"{k}: {label}" for k, label in enumerate(labels)]
     lo = min(r["snapshots"][0]["kimg"] for r in results)
     hi = max(r["snapshots"][-1]["kimg"] for r in results)
     xlim = (lo, hi if hi > lo else lo + 1)
-    rate_series = {lab: (np.array([s["kimg"] for s in r["snapshots"]]), np.array([s["rate"] for s in r["snapshots"]]))
-                   for lab, r in zip(labels, results)}
-    score_series = {lab: (np.array([s["kimg"] for s in r["snapshots"]]),
-                          np.array([s["mean_score"] for s in r["snapshots"]])) for lab, r in zip(labels, results)}
+    rate_series = {
+        lab: (np.array([s["kimg"] for s in r["snapshots"]]), np.array([s["rate"] for s in r["snapshots"]]))
+        for lab, r in zip(labels, results)
+    }
+    score_series = {
+        lab: (np.array([s["kimg"] for s in r["snapshots"]]), np.array([s["mean_score"] for s in r["snapshots"]]))
+        for lab, r in zip(labels, results)
+    }
     top = max(float(v[1].max()) for v in score_series.values()) * 1.1 or 1.0
-    figure = line_figure([
-        Panel("artifact rate", rate_series, xlim, (0.0, 1.0), xlabel="kimg", ylabel="rate"),
-        Panel("mean artifact score", score_series, xlim, (0.0, top), xlabel="kimg", ylabel="score"),
-    ])
+    figure = line_figure(
+        [
+            Panel("artifact rate", rate_series, xlim, (0.0, 1.0), xlabel="kimg", ylabel="rate"),
+            Panel("mean artifact score", score_series, xlim, (0.0, top), xlabel="kimg", ylabel="score"),
+        ]
+    )
     outdir = make_folder(outdir)
     paths = over_training_paths(outdir)
     save_png(figure, paths[0])

@@ -44,8 +44,10 @@ def _require_noise(G: Generator) -> dict[str, torch.Tensor]:
     inputs = noise_inputs(G)
     if not inputs:
         kind = getattr(G, "kind", type(G).__name__)
-        raise UserError(f"this network ({kind}) has no noise inputs, so there is no stochastic variation to "
-                        "show; StyleGAN3 networks have none")
+        raise UserError(
+            f"this network ({kind}) has no noise inputs, so there is no stochastic variation to "
+            "show; StyleGAN3 networks have none"
+        )
     return inputs
 
 
@@ -71,8 +73,10 @@ def select_noise_inputs(G: Generator, spec: str) -> list[str]:
             item = item.removeprefix("synthesis.")
             found = [n for n in inputs if n == item or n.startswith(item + ".")]
         if not found:
-            raise UserError(f"no noise input matches {item!r}; give all, none, coarse, fine, resolutions "
-                            f"({', '.join(map(str, levels))}) or layers ({', '.join(inputs)})")
+            raise UserError(
+                f"no noise input matches {item!r}; give all, none, coarse, fine, resolutions "
+                f"({', '.join(map(str, levels))}) or layers ({', '.join(inputs)})"
+            )
         chosen += [n for n in found if n not in chosen]
     return [n for n in inputs if n in chosen]
 
@@ -92,8 +96,14 @@ class Variation:
 
 
 @torch.no_grad()
-def stochastic_variation(G: Generator, ws: torch.Tensor, layers: Sequence[str], draws: int = 16, noise_seed: int = 0,
-                         noise_maps: list[dict[str, torch.Tensor]] | None = None) -> Variation:
+def stochastic_variation(
+    G: Generator,
+    ws: torch.Tensor,
+    layers: Sequence[str],
+    draws: int = 16,
+    noise_seed: int = 0,
+    noise_maps: list[dict[str, torch.Tensor]] | None = None,
+) -> Variation:
     """Render ws [N, num_ws, w_dim] ``draws`` times, each time with new N(0, 1) noise maps in
     ``layers`` and no noise elsewhere (StyleGAN, Figures 4-5). The draws come from ``noise_seed``
     (or ``noise_maps``, one dict per draw, so that several restrictions can share them)."""
@@ -118,9 +128,18 @@ def noise_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def noise_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layers: str = "all", draws: int = 16,
-                 noise_seed: int = 0, samples: int = 4, truncation_psi: float = 1.0, class_idx: int | None = None,
-                 tile: int = 96) -> dict:
+def noise_report(
+    G: Generator,
+    seeds: Sequence[int],
+    outdir: str | Path,
+    layers: str = "all",
+    draws: int = 16,
+    noise_seed: int = 0,
+    samples: int = 4,
+    truncation_psi: float = 1.0,
+    class_idx: int | None = None,
+    tile: int = 96,
+) -> dict:
     """``variation.png``: per seed, ``samples`` noise draws (at most ``draws``) with the noise in ``layers`` and the map
     of the per-pixel standard deviation over ``draws`` draws (Figure 4); ``noise_layers.png``: per
     seed, the same draw with noise in all / coarse / fine / no layers (Figure 5) and their std maps;
@@ -145,17 +164,27 @@ def noise_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layers:
     rows = []
     for i in range(len(seeds)):
         rows.append([image_to_rgb(main.images[k, i]) for k in range(samples)] + [colorize(main.std[i], 0.0, vmax)])
-    fig = labelled_grid(rows, [f"seed {s}" for s in seeds],
-                        [f"noise draw {k}" for k in range(samples)] + [f"std ({draws} draws)"], tile=tile)
+    fig = labelled_grid(
+        rows,
+        [f"seed {s}" for s in seeds],
+        [f"noise draw {k}" for k in range(samples)] + [f"std ({draws} draws)"],
+        tile=tile,
+    )
     save_figure(fig, outdir / "variation.png")
 
     vmax_all = max(max(float(r.std.max()) for r in results.values()), 1e-6)
     rows = []
     for i in range(len(seeds)):
-        rows.append([image_to_rgb(results[n].images[0, i]) for n in NOISE_GROUPS]
-                    + [colorize(results[n].std[i], 0.0, vmax_all) for n in NOISE_GROUPS])
-    fig = labelled_grid(rows, [f"seed {s}" for s in seeds],
-                        [f"noise: {n}" for n in NOISE_GROUPS] + [f"std: {n}" for n in NOISE_GROUPS], tile=tile)
+        rows.append(
+            [image_to_rgb(results[n].images[0, i]) for n in NOISE_GROUPS]
+            + [colorize(results[n].std[i], 0.0, vmax_all) for n in NOISE_GROUPS]
+        )
+    fig = labelled_grid(
+        rows,
+        [f"seed {s}" for s in seeds],
+        [f"noise: {n}" for n in NOISE_GROUPS] + [f"std: {n}" for n in NOISE_GROUPS],
+        tile=tile,
+    )
     save_figure(fig, outdir / "noise_layers.png")
 
     summary = {
@@ -165,8 +194,12 @@ def noise_report(G: Generator, seeds: Sequence[int], outdir: str | Path, layers:
         "noise_seed": noise_seed,
         "truncation_psi": truncation_psi,
         "std_units": "8-bit levels (0-255), per pixel over the draws, mean over colour channels",
-        "layers": {"spec": layers, "inputs": main.layers, "mean_std": main.mean_std,
-                   "max_std": [float(s.max()) for s in main.std]},
+        "layers": {
+            "spec": layers,
+            "inputs": main.layers,
+            "mean_std": main.mean_std,
+            "max_std": [float(s.max()) for s in main.std],
+        },
         "groups": {n: {"inputs": r.layers, "mean_std": r.mean_std} for n, r in results.items()},
         "files": ["variation.png", "noise_layers.png"],
     }
@@ -183,8 +216,15 @@ def truncation_report_paths(outdir: str | Path) -> list[Path]:
 
 
 @torch.no_grad()
-def truncation_report(G: Generator, seeds: Sequence[int], outdir: str | Path, psis: Sequence[float] = DEFAULT_PSIS,
-                      class_idx: int | None = None, noise_mode: str = "const", tile: int = 96) -> dict:
+def truncation_report(
+    G: Generator,
+    seeds: Sequence[int],
+    outdir: str | Path,
+    psis: Sequence[float] = DEFAULT_PSIS,
+    class_idx: int | None = None,
+    noise_mode: str = "const",
+    tile: int = 96,
+) -> dict:
     """``truncation.png``: one row per seed, one column per psi (w' = w_avg + psi (w - w_avg),
     StyleGAN Eq. 3 and Figure 8), the psi = 0 images (the w_avg image) framed; ``summary.json``: per
     psi, the mean absolute difference (8-bit levels) of the images from the w_avg image, which
@@ -202,8 +242,7 @@ def truncation_report(G: Generator, seeds: Sequence[int], outdir: str | Path, ps
     distance = [float(((sweep[:, k] - average) * 127.5).abs().mean()) for k in range(len(psis))]
     rows = [[image_to_rgb(sweep[i, k]) for k in range(len(psis))] for i in range(len(seeds))]
     framed = {(i, k) for i in range(len(seeds)) for k, p in enumerate(psis) if p == 0.0}
-    fig = labelled_grid(rows, [f"seed {s}" for s in seeds], [f"psi {p:g}" for p in psis], tile=tile,
-                        highlight=framed)
+    fig = labelled_grid(rows, [f"seed {s}" for s in seeds], [f"psi {p:g}" for p in psis], tile=tile, highlight=framed)
     outdir = make_folder(outdir)
     save_figure(fig, outdir / "truncation.png")
     summary = {

@@ -25,31 +25,68 @@ from stylegan.cli.common import FiniteFloat, device_option, force_option, networ
 
 
 def _criteria_options(f):
-    f = click.option("--threshold", "score_threshold", type=FiniteFloat(), default=4.0, show_default=True,
-                     help="Peak energy / object energy needed to count as an artifact.")(f)
-    f = click.option("--max-area", "max_area_fraction", type=FiniteFloat(), default=0.05, show_default=True,
-                     help="Largest artifact region, as a fraction of the feature map.")(f)
-    f = click.option("--min-consistency", "min_channel_consistency", type=FiniteFloat(), default=0.25,
-                     show_default=True, help="Fraction of channels in which the region must stand out.")(f)
-    f = click.option("--center/--no-center", default=False, show_default=True,
-                     help="Subtract each channel's spatial median before measuring magnitudes.")(f)
+    f = click.option(
+        "--threshold",
+        "score_threshold",
+        type=FiniteFloat(),
+        default=4.0,
+        show_default=True,
+        help="Peak energy / object energy needed to count as an artifact.",
+    )(f)
+    f = click.option(
+        "--max-area",
+        "max_area_fraction",
+        type=FiniteFloat(),
+        default=0.05,
+        show_default=True,
+        help="Largest artifact region, as a fraction of the feature map.",
+    )(f)
+    f = click.option(
+        "--min-consistency",
+        "min_channel_consistency",
+        type=FiniteFloat(),
+        default=0.25,
+        show_default=True,
+        help="Fraction of channels in which the region must stand out.",
+    )(f)
+    f = click.option(
+        "--center/--no-center",
+        default=False,
+        show_default=True,
+        help="Subtract each channel's spatial median before measuring magnitudes.",
+    )(f)
     return f
 
 
 def _criteria(score_threshold, max_area_fraction, min_channel_consistency, center):
     from stylegan.analysis.artifacts import ArtifactCriteria
 
-    return ArtifactCriteria(score_threshold=score_threshold, max_area_fraction=max_area_fraction,
-                            min_channel_consistency=min_channel_consistency, center=center)
+    return ArtifactCriteria(
+        score_threshold=score_threshold,
+        max_area_fraction=max_area_fraction,
+        min_channel_consistency=min_channel_consistency,
+        center=center,
+    )
 
 
 def _generation_options(f):
-    f = click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True,
-                     help="Truncation psi.")(f)
-    f = click.option("--trunc-cutoff", "truncation_cutoff", type=int, default=None,
-                     help="Truncate only the first N ws (default: all).")(f)
-    f = click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const",
-                     show_default=True, help="Noise inputs of the analysed images.")(f)
+    f = click.option(
+        "--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi."
+    )(f)
+    f = click.option(
+        "--trunc-cutoff",
+        "truncation_cutoff",
+        type=int,
+        default=None,
+        help="Truncate only the first N ws (default: all).",
+    )(f)
+    f = click.option(
+        "--noise-mode",
+        type=click.Choice(["const", "random", "none"]),
+        default="const",
+        show_default=True,
+        help="Noise inputs of the analysed images.",
+    )(f)
     return f
 
 
@@ -85,18 +122,53 @@ def layers_command(network, device):
 @_generation_options
 @_criteria_options
 @click.option("--noise-seeds", default=None, help="Noise-resampling experiment: new noise seeds, e.g. 1-4.")
-@click.option("--ablate", type=click.IntRange(0), default=0, show_default=True,
-              help="Unit ablation: zero the N units most active in the artifact region.")
-@click.option("--ablation-mode", type=click.Choice(["top", "all-but-one"]), default="top", show_default=True,
-              help="'top': zero the N most active units; 'all-but-one': zero every unit but the most active.")
-@click.option("--measure-layer", default=None,
-              help="Where to locate the artifact after ablation (default: the last feature map before RGB).")
-@click.option("--channels", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Channels shown in the feature-map grids (the most active in the artifact region).")
+@click.option(
+    "--ablate",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Unit ablation: zero the N units most active in the artifact region.",
+)
+@click.option(
+    "--ablation-mode",
+    type=click.Choice(["top", "all-but-one"]),
+    default="top",
+    show_default=True,
+    help="'top': zero the N most active units; 'all-but-one': zero every unit but the most active.",
+)
+@click.option(
+    "--measure-layer",
+    default=None,
+    help="Where to locate the artifact after ablation (default: the last feature map before RGB).",
+)
+@click.option(
+    "--channels",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Channels shown in the feature-map grids (the most active in the artifact region).",
+)
 @device_option
-def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, truncation_cutoff, noise_mode,
-                      score_threshold, max_area_fraction, min_channel_consistency, center, noise_seeds, ablate,
-                      ablation_mode, measure_layer, channels, device):
+def artifacts_command(
+    network,
+    seeds,
+    layer,
+    outdir,
+    class_idx,
+    truncation_psi,
+    truncation_cutoff,
+    noise_mode,
+    score_threshold,
+    max_area_fraction,
+    min_channel_consistency,
+    center,
+    noise_seeds,
+    ablate,
+    ablation_mode,
+    measure_layer,
+    channels,
+    device,
+):
     """Feature-map grids, energy heatmaps, intensity plots and summary.json for each seed."""
     from stylegan.analysis.report import artifact_report, artifact_report_paths
     from stylegan.utils.device import pick_device
@@ -110,13 +182,26 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     G = open_generator(network, pick_device(device), nonfinite="error")
     summary = artifact_report(
-        G, seed_list, outdir, layer=layer, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
-        class_idx=class_idx, noise_mode=noise_mode, criteria=criteria, noise_seeds=noise_list, ablate=ablate,
-        ablation_mode=ablation_mode, measure_layer=measure_layer, channels=channels,
+        G,
+        seed_list,
+        outdir,
+        layer=layer,
+        truncation_psi=truncation_psi,
+        truncation_cutoff=truncation_cutoff,
+        class_idx=class_idx,
+        noise_mode=noise_mode,
+        criteria=criteria,
+        noise_seeds=noise_list,
+        ablate=ablate,
+        ablation_mode=ablation_mode,
+        measure_layer=measure_layer,
+        channels=channels,
     )
-    click.echo(f"layer {summary['layer']} {'x'.join(map(str, summary['feature_shape']))}: "
-               f"{summary['artifacts']}/{summary['samples']} images with an artifact "
-               f"(rate {summary['rate']:.3f}, mean score {summary['mean_score']:.2f})")
+    click.echo(
+        f"layer {summary['layer']} {'x'.join(map(str, summary['feature_shape']))}: "
+        f"{summary['artifacts']}/{summary['samples']} images with an artifact "
+        f"(rate {summary['rate']:.3f}, mean score {summary['mean_score']:.2f})"
+    )
     for entry in summary["seeds"]:
         flag = "artifact" if entry["is_artifact"] else "-"
         click.echo(f"  seed {entry['seed']:<6} score {entry['score']:7.2f}  peak (y, x) {tuple(entry['peak'])}  {flag}")
@@ -130,18 +215,40 @@ def artifacts_command(network, seeds, layer, outdir, class_idx, truncation_psi, 
 @click.option("--layer", default=None, help="Layer to analyse in both (default: each network's first AdaIN at 128).")
 @_generation_options
 @_criteria_options
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write the table as JSON.")
-@click.option("--figures", "figures_dir", type=click.Path(file_okay=False), default=None,
-              help="Also write, for the first --figure-seeds seeds, both networks' energy figures one above the "
-                   "other (seedNNNN_compare.png).")
-@click.option("--figure-seeds", type=click.IntRange(1, 1000), default=4, show_default=True,
-              help="How many seeds get a figure.")
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON."
+)
+@click.option(
+    "--figures",
+    "figures_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write, for the first --figure-seeds seeds, both networks' energy figures one above the "
+    "other (seedNNNN_compare.png).",
+)
+@click.option(
+    "--figure-seeds", type=click.IntRange(1, 1000), default=4, show_default=True, help="How many seeds get a figure."
+)
 @force_option
 @device_option
-def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncation_cutoff, noise_mode,
-                    score_threshold, max_area_fraction, min_channel_consistency, center, json_path, figures_dir,
-                    figure_seeds, force, device):
+def compare_command(
+    network_a,
+    network_b,
+    seeds,
+    layer,
+    truncation_psi,
+    truncation_cutoff,
+    noise_mode,
+    score_threshold,
+    max_area_fraction,
+    min_channel_consistency,
+    center,
+    json_path,
+    figures_dir,
+    figure_seeds,
+    force,
+    device,
+):
     """Artifact rate of two networks side by side, on the same seeds (and, with --figures, their
     energy maps side by side: e.g. the droplets of a StyleGAN and a StyleGAN2 trained alike)."""
     from pathlib import Path
@@ -159,8 +266,9 @@ def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncati
     if figures_dir:
         from stylegan.analysis.report import comparison_figure_paths
 
-        refuse_overwriting_inputs({"A": network_a, "B": network_b},
-                                  comparison_figure_paths(figures_dir, seed_list[:figure_seeds]))
+        refuse_overwriting_inputs(
+            {"A": network_a, "B": network_b}, comparison_figure_paths(figures_dir, seed_list[:figure_seeds])
+        )
         check_writable_folder(figures_dir)
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     dev = pick_device(device)
@@ -173,15 +281,25 @@ def compare_command(network_a, network_b, seeds, layer, truncation_psi, truncati
     width = max(len(r["network"]) for r in rows)
     click.echo(f"{'network':<{width}}  {'layer':<28} {'samples':>7} {'artifacts':>9} {'rate':>6} {'mean score':>10}")
     for r in rows:
-        click.echo(f"{r['network']:<{width}}  {r['layer']:<28} {r['samples']:>7} {r['artifacts']:>9} "
-                   f"{r['rate']:>6.3f} {r['mean_score']:>10.2f}")
+        click.echo(
+            f"{r['network']:<{width}}  {r['layer']:<28} {r['samples']:>7} {r['artifacts']:>9} "
+            f"{r['rate']:>6.3f} {r['mean_score']:>10.2f}"
+        )
     if json_path:
         write_json({"seeds": seed_list, "networks": rows}, json_path)
     if figures_dir:
         from stylegan.analysis.report import comparison_figures
 
-        paths = comparison_figures(networks, seed_list[:figure_seeds], figures_dir, layer, truncation_psi,
-                                   truncation_cutoff, noise_mode, criteria)
+        paths = comparison_figures(
+            networks,
+            seed_list[:figure_seeds],
+            figures_dir,
+            layer,
+            truncation_psi,
+            truncation_cutoff,
+            noise_mode,
+            criteria,
+        )
         click.echo(f"wrote {len(paths)} figures to {figures_dir}")
 
 
@@ -209,14 +327,24 @@ def _parse_floats(text: str, name: str) -> list[float]:
 @command.command(name="noise")
 @network_option
 @click.option("--seeds", default="0-3", show_default=True, help="Seeds (one w each), e.g. 0-3.")
-@click.option("--layers", default="all", show_default=True,
-              help="Noise inputs that vary: all, none, coarse, fine, or resolutions/layers like 4,8 or b16.conv0.")
-@click.option("--draws", type=click.IntRange(2, 1024), default=16, show_default=True,
-              help="Noise draws per seed for the standard-deviation map.")
+@click.option(
+    "--layers",
+    default="all",
+    show_default=True,
+    help="Noise inputs that vary: all, none, coarse, fine, or resolutions/layers like 4,8 or b16.conv0.",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(2, 1024),
+    default=16,
+    show_default=True,
+    help="Noise draws per seed for the standard-deviation map.",
+)
 @click.option("--samples", type=click.IntRange(1), default=4, show_default=True, help="Draws shown per seed.")
 @click.option("--noise-seed", type=click.IntRange(0), default=0, show_default=True, help="Seed of the noise draws.")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
-              help="Truncation psi.")
+@click.option(
+    "--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True, help="Truncation psi."
+)
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
@@ -230,10 +358,21 @@ def noise_command(network, seeds, layers, draws, samples, noise_seed, truncation
     seed_list = parse_seeds(seeds)
     _prepare_outdir(outdir, network, noise_report_paths(outdir))
     G = open_generator(network, pick_device(device), nonfinite="error")
-    summary = noise_report(G, seed_list, outdir, layers=layers, draws=draws, noise_seed=noise_seed,
-                           samples=samples, truncation_psi=truncation_psi, class_idx=class_idx)
-    click.echo(f"mean per-pixel std over {draws} noise draws (8-bit levels), noise in {layers}: "
-               + ", ".join(f"seed {s} {v:.2f}" for s, v in zip(seed_list, summary["layers"]["mean_std"])))
+    summary = noise_report(
+        G,
+        seed_list,
+        outdir,
+        layers=layers,
+        draws=draws,
+        noise_seed=noise_seed,
+        samples=samples,
+        truncation_psi=truncation_psi,
+        class_idx=class_idx,
+    )
+    click.echo(
+        f"mean per-pixel std over {draws} noise draws (8-bit levels), noise in {layers}: "
+        + ", ".join(f"seed {s} {v:.2f}" for s, v in zip(seed_list, summary["layers"]["mean_std"]))
+    )
     for name, group in summary["groups"].items():
         mean = sum(group["mean_std"]) / len(group["mean_std"])
         click.echo(f"  noise in {name:<6} ({len(group['inputs'])} inputs): mean std {mean:.2f}")
@@ -243,8 +382,12 @@ def noise_command(network, seeds, layers, draws, samples, noise_seed, truncation
 @command.command(name="truncation")
 @network_option
 @click.option("--seeds", default="0-3", show_default=True, help="Seeds, one row each.")
-@click.option("--psis", default="-1,-0.75,-0.5,-0.25,0,0.25,0.5,0.75,1", show_default=True,
-              help="Truncation psi of each column, within [-2, 2].")
+@click.option(
+    "--psis",
+    default="-1,-0.75,-0.5,-0.25,0,0.25,0.5,0.75,1",
+    show_default=True,
+    help="Truncation psi of each column, within [-2, 2].",
+)
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
@@ -268,13 +411,25 @@ def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, devi
 
 @command.command(name="contribution")
 @click.option("--network", default=None, metavar="CKPT", help="One network (a skip generator).")
-@click.option("--run", "run_dir", default=None, type=click.Path(file_okay=False),
-              help="A training run directory: every network snapshot, plotted over kimg.")
+@click.option(
+    "--run",
+    "run_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="A training run directory: every network snapshot, plotted over kimg.",
+)
 @click.option("--seeds", default="0-15", show_default=True, help="Seeds of the images measured.")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
-              help="Truncation psi (--network only).")
-@click.option("--class", "class_idx", type=int, default=None,
-              help="Class index (conditional networks; --network only).")
+@click.option(
+    "--trunc",
+    "truncation_psi",
+    type=FiniteFloat(-2, 2),
+    default=1.0,
+    show_default=True,
+    help="Truncation psi (--network only).",
+)
+@click.option(
+    "--class", "class_idx", type=int, default=None, help="Class index (conditional networks; --network only)."
+)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
 def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, outdir, device):
@@ -299,8 +454,10 @@ def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, out
         _prepare_outdir(outdir, network, contribution_report_paths(outdir))
         G = open_generator(network, dev, nonfinite="error")
         summary = contribution_report(G, seed_list, outdir, truncation_psi=truncation_psi, class_idx=class_idx)
-        click.echo("contribution of each resolution: " + ", ".join(
-            f"{r}px {p:.1f}%" for r, p in summary["shares_percent"].items()))
+        click.echo(
+            "contribution of each resolution: "
+            + ", ".join(f"{r}px {p:.1f}%" for r, p in summary["shares_percent"].items())
+        )
         click.echo(f"wrote contribution.png and summary.json to {outdir}")
         return
     from tqdm import tqdm
@@ -311,22 +468,28 @@ def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, out
     refuse_overwriting_inputs({f"snapshot {p.name}": p for _, p in snapshots}, contribution_over_training_paths(outdir))
     check_writable_folder(outdir)
     with tqdm(total=len(snapshots), unit="snapshot", leave=False) as bar:
-        summary = contribution_over_training(run_dir, outdir, seed_list, dev,
-                                             progress=lambda n, total: bar.update(n - bar.n))
+        summary = contribution_over_training(
+            run_dir, outdir, seed_list, dev, progress=lambda n, total: bar.update(n - bar.n)
+        )
     for row in summary["snapshots"]:
-        click.echo(f"{row['kimg']:9.1f} kimg: " + ", ".join(f"{r}px {p:5.1f}%"
-                                                          for r, p in row["shares_percent"].items()))
+        click.echo(
+            f"{row['kimg']:9.1f} kimg: " + ", ".join(f"{r}px {p:5.1f}%" for r, p in row["shares_percent"].items())
+        )
     click.echo(f"wrote contribution_over_training.png and .json to {outdir}")
 
 
 @command.command(name="internals")
 @network_option
 @click.option("--seeds", default="0-3", show_default=True, help="Seeds, one row each.")
-@click.option("--layers", default=None, help="Layers, comma separated (default: a few from first to last; "
-                                             "list them with `stylegan analyze layers`).")
+@click.option(
+    "--layers",
+    default=None,
+    help="Layers, comma separated (default: a few from first to last; list them with `stylegan analyze layers`).",
+)
 @click.option("--channels", default="0,1,2", show_default=True, help="The three channels shown as R,G,B.")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
-              help="Truncation psi.")
+@click.option(
+    "--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True, help="Truncation psi."
+)
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
@@ -344,8 +507,9 @@ def internals_command(network, seeds, layers, channels, truncation_psi, class_id
     layer_list = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
     _prepare_outdir(outdir, network, internals_report_paths(outdir))
     G = open_generator(network, pick_device(device), nonfinite="error")
-    summary = internals_report(G, seed_list, outdir, layer_list, tuple(channel_list), truncation_psi,
-                               class_idx=class_idx)
+    summary = internals_report(
+        G, seed_list, outdir, layer_list, tuple(channel_list), truncation_psi, class_idx=class_idx
+    )
     for name, shape in summary["layers"].items():
         click.echo(f"{name:<40} {'x'.join(map(str, shape))}")
     click.echo(f"wrote internals.png and summary.json to {outdir}")
@@ -355,14 +519,34 @@ def internals_command(network, seeds, layers, channels, truncation_psi, class_id
 @click.argument("networks", nargs=-1, required=True, metavar="NETWORK...")
 @click.option("--seeds", default="0-3", show_default=True, help="Seeds: one walk each.")
 @click.option("--frames", type=click.IntRange(2, 4096), default=64, show_default=True, help="Frames per walk.")
-@click.option("--motion", type=click.Choice(["walk", "translate"]), default="walk", show_default=True,
-              help="walk: a slow loop in z around each seed; translate: shift the input (StyleGAN3 only).")
-@click.option("--radius", type=FiniteFloat(0, 10), default=0.3, show_default=True,
-              help="Radius of the loop in z, in units of sqrt(z_dim) (motion walk).")
-@click.option("--distance", type=FiniteFloat(-100, 100), default=1.0, show_default=True,
-              help="How far the content moves, in image widths (motion translate).")
-@click.option("--sigma", type=FiniteFloat(), default=1.0, show_default=True,
-              help="Fine detail: the image minus its Gaussian blur of this many pixels.")
+@click.option(
+    "--motion",
+    type=click.Choice(["walk", "translate"]),
+    default="walk",
+    show_default=True,
+    help="walk: a slow loop in z around each seed; translate: shift the input (StyleGAN3 only).",
+)
+@click.option(
+    "--radius",
+    type=FiniteFloat(0, 10),
+    default=0.3,
+    show_default=True,
+    help="Radius of the loop in z, in units of sqrt(z_dim) (motion walk).",
+)
+@click.option(
+    "--distance",
+    type=FiniteFloat(-100, 100),
+    default=1.0,
+    show_default=True,
+    help="How far the content moves, in image widths (motion translate).",
+)
+@click.option(
+    "--sigma",
+    type=FiniteFloat(),
+    default=1.0,
+    show_default=True,
+    help="Fine detail: the image minus its Gaussian blur of this many pixels.",
+)
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
@@ -390,19 +574,35 @@ def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, c
     from tqdm import tqdm
 
     with tqdm(total=len(loaded) * len(seed_list), unit="walk", leave=False) as bar:
-        summary = sticking_report(loaded, seed_list, outdir, frames=frames, radius=radius, motion=motion,
-                                  distance=distance, sigma=sigma, progress=lambda n, total: bar.update(n - bar.n),
-                                  class_idx=class_idx)
+        summary = sticking_report(
+            loaded,
+            seed_list,
+            outdir,
+            frames=frames,
+            radius=radius,
+            motion=motion,
+            distance=distance,
+            sigma=sigma,
+            progress=lambda n, total: bar.update(n - bar.n),
+            class_idx=class_idx,
+        )
     for label, result in summary["networks"].items():
-        click.echo(f"{label:<32} sticking score {result['mean_score']:.3f}  ("
-                   + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"])
-                   + f"); high-frequency energy of a frame {result['mean_frame_hf_energy']:.3g}")
+        click.echo(
+            f"{label:<32} sticking score {result['mean_score']:.3f}  ("
+            + ", ".join(f"seed {s['seed']} {s['score']:.3f}" for s in result["seeds"])
+            + f"); high-frequency energy of a frame {result['mean_frame_hf_energy']:.3g}"
+        )
     click.echo(f"wrote sticking.png and summary.json to {outdir}")
 
 
 @command.command(name="gates")
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False),
-              help="A stylegan1-pin training run directory (its stats.jsonl).")
+@click.option(
+    "--run",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="A stylegan1-pin training run directory (its stats.jsonl).",
+)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the plot and JSON.")
 def gates_command(run_dir, outdir):
     """PIN gate of every layer over training (0 = instance norm, 1 = pixel norm), with the bounds of
@@ -416,31 +616,73 @@ def gates_command(run_dir, outdir):
     check_writable_folder(outdir)
     summary = gates_report(run_dir, outdir)
     last = {name: v["mean"][-1] for name, v in summary["layers"].items()}
-    click.echo(f"{len(summary['kimg'])} ticks up to {summary['kimg'][-1]:g} kimg; last mean gate per layer: "
-               + ", ".join(f"{n} {g:.3f}" for n, g in last.items()))
+    click.echo(
+        f"{len(summary['kimg'])} ticks up to {summary['kimg'][-1]:g} kimg; last mean gate per layer: "
+        + ", ".join(f"{n} {g:.3f}" for n, g in last.items())
+    )
     click.echo(f"wrote gates.png and gates.json to {outdir}")
 
 
 @command.command(name="attribute")
 @network_option
-@click.option("--images", required=True, type=click.Path(file_okay=False),
-              help="Folder of real images (not made by the network), centre-cropped and resized.")
+@click.option(
+    "--images",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder of real images (not made by the network), centre-cropped and resized.",
+)
 @click.option("--seeds", default="0-15", show_default=True, help="Seeds of the network's own images.")
 @click.option("--max-images", type=click.IntRange(1), default=None, help="Use at most this many real images.")
-@click.option("--steps", "num_steps", type=click.IntRange(1, 100_000), default=200, show_default=True,
-              help="Projection steps per image.")
-@click.option("--distance", "distance_name", type=click.Choice(["lpips", "probe", "mse"]), default="lpips",
-              show_default=True, help="Image distance: LPIPS (official VGG16), the toyfaces probe, or MSE.")
-@click.option("--distance-weights", default=None, type=click.Path(),
-              help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.")
-@click.option("--w-avg-samples", type=click.IntRange(1, 10_000_000), default=2000, show_default=True,
-              help="Samples for the projection's starting w_avg.")
-@click.option("--threshold", type=FiniteFloat(0), default=None,
-              help="Distance at or below which an image counts as generated (default: the one maximising TPR - FPR).")
+@click.option(
+    "--steps",
+    "num_steps",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="Projection steps per image.",
+)
+@click.option(
+    "--distance",
+    "distance_name",
+    type=click.Choice(["lpips", "probe", "mse"]),
+    default="lpips",
+    show_default=True,
+    help="Image distance: LPIPS (official VGG16), the toyfaces probe, or MSE.",
+)
+@click.option(
+    "--distance-weights",
+    default=None,
+    type=click.Path(),
+    help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.",
+)
+@click.option(
+    "--w-avg-samples",
+    type=click.IntRange(1, 10_000_000),
+    default=2000,
+    show_default=True,
+    help="Samples for the projection's starting w_avg.",
+)
+@click.option(
+    "--threshold",
+    type=FiniteFloat(0),
+    default=None,
+    help="Distance at or below which an image counts as generated (default: the one maximising TPR - FPR).",
+)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
 @device_option
-def attribute_command(network, images, seeds, max_images, num_steps, distance_name, distance_weights,
-                      w_avg_samples, threshold, outdir, device):
+def attribute_command(
+    network,
+    images,
+    seeds,
+    max_images,
+    num_steps,
+    distance_name,
+    distance_weights,
+    w_avg_samples,
+    threshold,
+    outdir,
+    device,
+):
     """Attribution by projection (StyleGAN2 Section 5): project the network's own images and real
     ones, and tell them apart by the distance to their reprojection (histograms, ROC, AUC, a
     decision per image)."""
@@ -458,13 +700,26 @@ def attribute_command(network, images, seeds, max_images, num_steps, distance_na
     real = folder_images(images, G.img_resolution, G.img_channels, max_images)
     distance = resolve_distance(distance_name, dev, path=distance_weights)
     with tqdm(total=len(seed_list) + len(real), unit="img", leave=False) as bar:
-        summary = attribution_report(G, real, outdir, seed_list, distance, distance_name, num_steps, w_avg_samples,
-                                     threshold, dev, progress=lambda n, total: bar.update(n - bar.n))
+        summary = attribution_report(
+            G,
+            real,
+            outdir,
+            seed_list,
+            distance,
+            distance_name,
+            num_steps,
+            w_avg_samples,
+            threshold,
+            dev,
+            progress=lambda n, total: bar.update(n - bar.n),
+        )
     g, r = summary["generated"], summary["real"]
-    click.echo(f"AUC {summary['auc']:.3f}; threshold {summary['threshold']:.4g} ({summary['threshold_rule']}): "
-               f"{100 * g['called_generated']:.0f}% of {g['count']} generated and {100 * r['called_generated']:.0f}% "
-               f"of {r['count']} real images called generated; mean {distance_name} distance "
-               f"{g['mean_distance']:.4g} (generated) vs {r['mean_distance']:.4g} (real)")
+    click.echo(
+        f"AUC {summary['auc']:.3f}; threshold {summary['threshold']:.4g} ({summary['threshold_rule']}): "
+        f"{100 * g['called_generated']:.0f}% of {g['count']} generated and {100 * r['called_generated']:.0f}% "
+        f"of {r['count']} real images called generated; mean {distance_name} distance "
+        f"{g['mean_distance']:.4g} (generated) vs {r['mean_distance']:.4g} (real)"
+    )
     click.echo(f"wrote distances.png, roc.png and summary.json to {outdir}")
 
 
@@ -472,20 +727,46 @@ def attribute_command(network, images, seeds, max_images, num_steps, distance_na
 @network_option
 @click.option("--seeds", default="0-31", show_default=True, help="Seeds of the images.")
 @click.option("--layer", required=True, help="Layer whose units are zeroed (see `stylegan analyze layers`).")
-@click.option("--mode", type=click.Choice(["sweep", "zero", "keep"]), default="sweep", show_default=True,
-              help="sweep: zero each unit alone in turn; zero: zero --units; keep: zero every unit but --units.")
+@click.option(
+    "--mode",
+    type=click.Choice(["sweep", "zero", "keep"]),
+    default="sweep",
+    show_default=True,
+    help="sweep: zero each unit alone in turn; zero: zero --units; keep: zero every unit but --units.",
+)
 @click.option("--units", default=None, help="Unit (channel) indices, e.g. 5 or 0-7 (sweep: default all).")
-@click.option("--measure-layer", default=None,
-              help="Where to locate the artifact (default: the last feature map before RGB).")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
-              help="Truncation psi.")
-@click.option("--noise-mode", type=click.Choice(["const", "none"]), default="const", show_default=True,
-              help="Noise inputs (the same before and after the ablation).")
+@click.option(
+    "--measure-layer", default=None, help="Where to locate the artifact (default: the last feature map before RGB)."
+)
+@click.option(
+    "--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True, help="Truncation psi."
+)
+@click.option(
+    "--noise-mode",
+    type=click.Choice(["const", "none"]),
+    default="const",
+    show_default=True,
+    help="Noise inputs (the same before and after the ablation).",
+)
 @_criteria_options
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
 @device_option
-def ablation_command(network, seeds, layer, mode, units, measure_layer, truncation_psi, noise_mode, score_threshold,
-                     max_area_fraction, min_channel_consistency, center, outdir, device):
+def ablation_command(
+    network,
+    seeds,
+    layer,
+    mode,
+    units,
+    measure_layer,
+    truncation_psi,
+    noise_mode,
+    score_threshold,
+    max_area_fraction,
+    min_channel_consistency,
+    center,
+    outdir,
+    device,
+):
     """Unit ablation by index (PIN paper, Claim 2): zero one fixed unit across many images, every unit
     in turn, or all but one, and measure the artifacts again."""
     from stylegan.analysis.ablation import ablation_report, ablation_report_paths
@@ -500,24 +781,30 @@ def ablation_command(network, seeds, layer, mode, units, measure_layer, truncati
     from tqdm import tqdm
 
     with tqdm(unit="unit", leave=False, disable=mode != "sweep") as bar:
+
         def progress(n, total):
             bar.total = total
             bar.update(n - bar.n)
 
-        summary = ablation_report(G, seed_list, outdir, layer, unit_list, mode, measure_layer, truncation_psi,
-                                  noise_mode, criteria, progress)
+        summary = ablation_report(
+            G, seed_list, outdir, layer, unit_list, mode, measure_layer, truncation_psi, noise_mode, criteria, progress
+        )
     if mode == "sweep":
         base = summary["baseline"]
-        click.echo(f"{summary['layer']} -> {summary['measure_layer']}: none zeroed: rate {base['rate']:.3f}, "
-                   f"mean score {base['mean_score']:.2f}")
+        click.echo(
+            f"{summary['layer']} -> {summary['measure_layer']}: none zeroed: rate {base['rate']:.3f}, "
+            f"mean score {base['mean_score']:.2f}"
+        )
         for row in sorted(summary["units"], key=lambda r: r["mean_score"])[:8]:
             click.echo(f"  unit {row['unit']:>4} zeroed: rate {row['rate']:.3f}, mean score {row['mean_score']:.2f}")
     else:
         b, a = summary["before"], summary["after"]
-        click.echo(f"{summary['layer']} ({summary['mode']} {summary['units']}, {summary['zeroed']} of "
-                   f"{summary['channels']} units zeroed) -> {summary['measure_layer']}: rate {b['rate']:.3f} -> "
-                   f"{a['rate']:.3f}, mean score {b['mean_score']:.2f} -> {a['mean_score']:.2f}, artifacts moved "
-                   f"{summary['mean_moved']:.2f} px on average")
+        click.echo(
+            f"{summary['layer']} ({summary['mode']} {summary['units']}, {summary['zeroed']} of "
+            f"{summary['channels']} units zeroed) -> {summary['measure_layer']}: rate {b['rate']:.3f} -> "
+            f"{a['rate']:.3f}, mean score {b['mean_score']:.2f} -> {a['mean_score']:.2f}, artifacts moved "
+            f"{summary['mean_moved']:.2f} px on average"
+        )
     click.echo(f"wrote ablation.png and summary.json to {outdir}")
 
 
@@ -525,15 +812,32 @@ def ablation_command(network, seeds, layer, mode, units, measure_layer, truncati
 @network_option
 @click.option("--seeds", default="0-31", show_default=True, help="Seeds of the images.")
 @click.option("--layer", default=None, help="StyleGAN (v1) or PIN layer (default: the first AdaIN layer at 128x128).")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
-              help="Truncation psi.")
-@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
-              help="Noise inputs of the analysed images.")
+@click.option(
+    "--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True, help="Truncation psi."
+)
+@click.option(
+    "--noise-mode",
+    type=click.Choice(["const", "random", "none"]),
+    default="const",
+    show_default=True,
+    help="Noise inputs of the analysed images.",
+)
 @_criteria_options
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
 @device_option
-def amplification_command(network, seeds, layer, truncation_psi, noise_mode, score_threshold, max_area_fraction,
-                          min_channel_consistency, center, outdir, device):
+def amplification_command(
+    network,
+    seeds,
+    layer,
+    truncation_psi,
+    noise_mode,
+    score_threshold,
+    max_area_fraction,
+    min_channel_consistency,
+    center,
+    outdir,
+    device,
+):
     """Instance-norm amplification (PIN paper, Claim 3) on the network's real feature maps: the value IN
     gives each image's strongest spot against sqrt((1 - a) / a)."""
     from stylegan.analysis.amplification import amplification_report, amplification_report_paths
@@ -545,37 +849,82 @@ def amplification_command(network, seeds, layer, truncation_psi, noise_mode, sco
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     _prepare_outdir(outdir, network, amplification_report_paths(outdir))
     G = open_generator(network, pick_device(device), nonfinite="error")
-    summary = amplification_report(G, seed_list, outdir, layer or default_analysis_layer(G), truncation_psi,
-                                   noise_mode, criteria)
+    summary = amplification_report(
+        G, seed_list, outdir, layer or default_analysis_layer(G), truncation_psi, noise_mode, criteria
+    )
     ratio, ratio_art = summary["median_measured_over_predicted"], summary["median_measured_over_predicted_artifacts"]
     shown = f"{ratio:.3f}" if ratio is not None else "n/a"
-    click.echo(f"{summary['layer']}: median measured / predicted {shown} over {len(seed_list)} images"
-               + (f", {ratio_art:.3f} over the {summary['artifacts']} with an artifact" if ratio_art is not None
-                  else "; no image has an artifact there"))
+    click.echo(
+        f"{summary['layer']}: median measured / predicted {shown} over {len(seed_list)} images"
+        + (
+            f", {ratio_art:.3f} over the {summary['artifacts']} with an artifact"
+            if ratio_art is not None
+            else "; no image has an artifact there"
+        )
+    )
     click.echo(f"wrote amplification.png and summary.json to {outdir}")
 
 
 @command.command(name="rates")
-@click.option("--a", "group_a", multiple=True, required=True, metavar="CKPT",
-              help="A network of group A (repeat for each training run).")
-@click.option("--b", "group_b", multiple=True, required=True, metavar="CKPT",
-              help="A network of group B (repeat for each training run).")
+@click.option(
+    "--a",
+    "group_a",
+    multiple=True,
+    required=True,
+    metavar="CKPT",
+    help="A network of group A (repeat for each training run).",
+)
+@click.option(
+    "--b",
+    "group_b",
+    multiple=True,
+    required=True,
+    metavar="CKPT",
+    help="A network of group B (repeat for each training run).",
+)
 @click.option("--labels", default="A,B", show_default=True, help="Names of the two groups, e.g. stylegan1,pin.")
 @click.option("--seeds", default="0-99", show_default=True, help="Seeds of the images (the same for every network).")
 @click.option("--layer", default=None, help="Layer to analyse (default: each network's first AdaIN at 128x128).")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True,
-              help="Truncation psi.")
-@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
-              help="Noise inputs of the analysed images.")
+@click.option(
+    "--trunc", "truncation_psi", type=FiniteFloat(-2, 2), default=1.0, show_default=True, help="Truncation psi."
+)
+@click.option(
+    "--noise-mode",
+    type=click.Choice(["const", "random", "none"]),
+    default="const",
+    show_default=True,
+    help="Noise inputs of the analysed images.",
+)
 @_criteria_options
-@click.option("--level", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.95, show_default=True,
-              help="Confidence level of the intervals.")
-@click.option("--samples", type=click.IntRange(100, 1_000_000), default=2000, show_default=True,
-              help="Bootstrap replicates.")
+@click.option(
+    "--level",
+    type=FiniteFloat(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals.",
+)
+@click.option(
+    "--samples", type=click.IntRange(100, 1_000_000), default=2000, show_default=True, help="Bootstrap replicates."
+)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
 @device_option
-def rates_command(group_a, group_b, labels, seeds, layer, truncation_psi, noise_mode, score_threshold,
-                  max_area_fraction, min_channel_consistency, center, level, samples, outdir, device):
+def rates_command(
+    group_a,
+    group_b,
+    labels,
+    seeds,
+    layer,
+    truncation_psi,
+    noise_mode,
+    score_threshold,
+    max_area_fraction,
+    min_channel_consistency,
+    center,
+    level,
+    samples,
+    outdir,
+    device,
+):
     """Artifact rates of two groups of networks (e.g. StyleGAN and PIN, several training seeds each)
     with bootstrap intervals over runs and images, and the difference of the rates."""
     from pathlib import Path
@@ -602,35 +951,78 @@ def rates_command(group_a, group_b, labels, seeds, layer, truncation_psi, noise_
 
     a, b = load(group_a), load(group_b)
     with tqdm(total=len(a) + len(b), unit="net", leave=False) as bar:
-        summary = rates_report(a, b, seed_list, outdir, (names[0], names[1]), layer, truncation_psi, noise_mode,
-                               criteria, level, samples, progress=lambda n, total: bar.update(n - bar.n))
+        summary = rates_report(
+            a,
+            b,
+            seed_list,
+            outdir,
+            (names[0], names[1]),
+            layer,
+            truncation_psi,
+            noise_mode,
+            criteria,
+            level,
+            samples,
+            progress=lambda n, total: bar.update(n - bar.n),
+        )
     for run in summary["runs"]:
-        click.echo(f"{run['group']:<12} {run['network']:<40} rate {run['rate']:.3f}  "
-                   f"mean score {run['mean_score']:.2f}")
+        click.echo(
+            f"{run['group']:<12} {run['network']:<40} rate {run['rate']:.3f}  mean score {run['mean_score']:.2f}"
+        )
     pct = int(round(level * 100))
     for key, name in (("a", names[0]), ("b", names[1])):
         est = summary[key]
-        click.echo(f"{name}: rate {est['rate']:.3f}, {pct}% interval [{est['ci_low']:.3f}, {est['ci_high']:.3f}] "
-                   f"over {len(est['per_run'])} run(s) x {len(seed_list)} images")
+        click.echo(
+            f"{name}: rate {est['rate']:.3f}, {pct}% interval [{est['ci_low']:.3f}, {est['ci_high']:.3f}] "
+            f"over {len(est['per_run'])} run(s) x {len(seed_list)} images"
+        )
     d = summary["difference_b_minus_a"]
     click.echo(f"{names[1]} - {names[0]}: {d['value']:+.3f}, {pct}% interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
     click.echo(f"wrote rates.png and summary.json to {outdir}")
 
 
 @command.command(name="over-training")
-@click.option("--run", "runs", multiple=True, required=True, type=click.Path(file_okay=False),
-              help="A training run directory (repeat to overlay several runs).")
+@click.option(
+    "--run",
+    "runs",
+    multiple=True,
+    required=True,
+    type=click.Path(file_okay=False),
+    help="A training run directory (repeat to overlay several runs).",
+)
 @click.option("--seeds", default="0-99", show_default=True, help="Seeds of the images (the same for every snapshot).")
 @click.option("--layer", default=None, help="Layer to analyse (default: each network's first AdaIN at 128x128).")
-@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
-              help="Noise inputs of the analysed images.")
+@click.option(
+    "--noise-mode",
+    type=click.Choice(["const", "random", "none"]),
+    default="const",
+    show_default=True,
+    help="Noise inputs of the analysed images.",
+)
 @_criteria_options
-@click.option("--onset", "onset_level", type=FiniteFloat(0, 1, min_open=True), default=0.1, show_default=True,
-              help="Artifacts 'appear' at the first snapshot from which the rate stays at or above this.")
+@click.option(
+    "--onset",
+    "onset_level",
+    type=FiniteFloat(0, 1, min_open=True),
+    default=0.1,
+    show_default=True,
+    help="Artifacts 'appear' at the first snapshot from which the rate stays at or above this.",
+)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the plot and JSON.")
 @device_option
-def over_training_command(runs, seeds, layer, noise_mode, score_threshold, max_area_fraction, min_channel_consistency,
-                          center, onset_level, outdir, device):
+def over_training_command(
+    runs,
+    seeds,
+    layer,
+    noise_mode,
+    score_threshold,
+    max_area_fraction,
+    min_channel_consistency,
+    center,
+    onset_level,
+    outdir,
+    device,
+):
     """Artifact rate and score of every snapshot of one or more runs over kimg, and when the artifacts
     appear."""
     from tqdm import tqdm
@@ -647,12 +1039,23 @@ def over_training_command(runs, seeds, layer, noise_mode, score_threshold, max_a
     refuse_overwriting_inputs({f"snapshot {p.name}": p for p in snapshots}, over_training_paths(outdir))
     check_writable_folder(outdir)
     with tqdm(total=len(snapshots), unit="snapshot", leave=False) as bar:
-        summary = artifacts_over_training(runs, outdir, seed_list, layer, noise_mode, criteria, onset_level,
-                                          pick_device(device), progress=lambda n, total: bar.update(n - bar.n))
+        summary = artifacts_over_training(
+            runs,
+            outdir,
+            seed_list,
+            layer,
+            noise_mode,
+            criteria,
+            onset_level,
+            pick_device(device),
+            progress=lambda n, total: bar.update(n - bar.n),
+        )
     for run in summary["runs"]:
         last = run["snapshots"][-1]
         onset = f"{run['onset_kimg']:g} kimg" if run["onset_kimg"] is not None else "not (yet)"
-        click.echo(f"{run['run']}: {len(run['snapshots'])} snapshots; at {last['kimg']:g} kimg rate "
-                   f"{last['rate']:.3f}, mean score {last['mean_score']:.2f}; artifacts appear "
-                   f"(rate >= {onset_level:g} from then on): {onset}")
+        click.echo(
+            f"{run['run']}: {len(run['snapshots'])} snapshots; at {last['kimg']:g} kimg rate "
+            f"{last['rate']:.3f}, mean score {last['mean_score']:.2f}; artifacts appear "
+            f"(rate >= {onset_level:g} from then on): {onset}"
+        )
     click.echo(f"wrote artifacts_over_training.png and .json to {outdir}")

@@ -27,13 +27,17 @@ SEED = click.IntRange(0, MAX_SEED)  # a seed of numpy's RandomState, as the offi
 
 
 def network_option(f):
-    return click.option("--network", "network", required=True, metavar="CKPT",
-                        help="Network file: native .safetensors, official .pkl, or a converted checkpoint.")(f)
+    return click.option(
+        "--network",
+        "network",
+        required=True,
+        metavar="CKPT",
+        help="Network file: native .safetensors, official .pkl, or a converted checkpoint.",
+    )(f)
 
 
 def device_option(f):
-    return click.option("--device", default="auto", show_default=True,
-                        help="auto, cpu, cuda, cuda:N or mps.")(f)
+    return click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")(f)
 
 
 def force_option(f):

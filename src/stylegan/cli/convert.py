@@ -54,19 +54,30 @@ def convert(src: str | Path, dest: str | Path, which: str = "G", overwrite: bool
         check_output_file(path, overwrite)
     modules = {name: builders[name]() for name in outputs}  # convert everything before writing
     for name, path in outputs.items():
-        stylegan.save(modules[name], path, extra_metadata={
-            "converted_from": src.name, "source_format": fmt, "source_network": name,
-        })
+        stylegan.save(
+            modules[name],
+            path,
+            extra_metadata={
+                "converted_from": src.name,
+                "source_format": fmt,
+                "source_network": name,
+            },
+        )
     return outputs
 
 
 @click.command(name="convert")
 @click.argument("src", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("dest", type=click.Path(path_type=Path))
-@click.option("--which", type=click.Choice(["G", "D", "all"]), default="G", show_default=True,
-              help="G: the generator to use (the EMA one where the file has it) into the file DEST; D: the "
-                   "discriminator into DEST; all: every network into the directory DEST as G.safetensors, "
-                   "G_ema.safetensors, D.safetensors.")
+@click.option(
+    "--which",
+    type=click.Choice(["G", "D", "all"]),
+    default="G",
+    show_default=True,
+    help="G: the generator to use (the EMA one where the file has it) into the file DEST; D: the "
+    "discriminator into DEST; all: every network into the directory DEST as G.safetensors, "
+    "G_ema.safetensors, D.safetensors.",
+)
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 def command(src, dest, which, force):
     """Convert SRC to the native safetensors format.

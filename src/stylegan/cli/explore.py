@@ -7,22 +7,42 @@ import click
 from stylegan.cli.common import device_option
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-MISSING = ("stylegan explore needs FastAPI and uvicorn, which are not installed; "
-           "install them with: pip install 'stylegan[explore]'")
+MISSING = (
+    "stylegan explore needs FastAPI and uvicorn, which are not installed; "
+    "install them with: pip install 'stylegan[explore]'"
+)
 
 
 @click.command(name="explore")
-@click.option("--network", default=None, metavar="CKPT",
-              help="Network to open at start: a file, a training run directory (its newest snapshot) or a "
-                   "shipped network's name. Others can be opened from the page.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but 127.0.0.1/localhost lets other machines reach the "
-                   "explorer (and the files under --root): a warning is printed.")
+@click.option(
+    "--network",
+    default=None,
+    metavar="CKPT",
+    help="Network to open at start: a file, a training run directory (its newest snapshot) or a "
+    "shipped network's name. Others can be opened from the page.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but 127.0.0.1/localhost lets other machines reach the "
+    "explorer (and the files under --root): a warning is printed.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--root", "roots", multiple=True, type=click.Path(file_okay=False, exists=True),
-              help="Folder the page may open networks from (repeatable; default: the current folder).")
-@click.option("--outdir", default="out/explore", show_default=True, type=click.Path(file_okay=False),
-              help="Where saved images and videos go.")
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder the page may open networks from (repeatable; default: the current folder).",
+)
+@click.option(
+    "--outdir",
+    default="out/explore",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where saved images and videos go.",
+)
 @device_option
 def command(network, host, port, roots, outdir, device):
     """Explore a network in the browser: seeds, truncation, style mixing, noise, StyleGAN3 transforms,
@@ -40,13 +60,17 @@ def command(network, host, port, roots, outdir, device):
     from stylegan.explore.session import Explorer
     from stylegan.utils.device import pick_device
 
-    explorer = Explorer(roots=list(roots) or None, outdir=outdir, device=pick_device(device),
-                        allowed_files=[network] if network else [])
+    explorer = Explorer(
+        roots=list(roots) or None, outdir=outdir, device=pick_device(device), allowed_files=[network] if network else []
+    )
     if network:
         explorer.open(network)
     if host not in LOCAL_HOSTS:
-        click.echo(f"warning: listening on {host}: other machines can reach the explorer and open the networks "
-                   f"under {', '.join(str(r) for r in explorer.roots)}; it has no authentication", err=True)
+        click.echo(
+            f"warning: listening on {host}: other machines can reach the explorer and open the networks "
+            f"under {', '.join(str(r) for r in explorer.roots)}; it has no authentication",
+            err=True,
+        )
     sock = listening_socket(host, port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -47,9 +47,17 @@ def training_state(src: str | Path) -> dict | None:
         return None
 
 
-def export(src: str | Path, fmt: str, out: str | Path, d: str | Path | None = None, truncation_psi: float = 1.0,
-           truncation_cutoff: int | None = None, noise_mode: str = "const", drop_conv_clamp: bool = False,
-           overwrite: bool = False) -> dict:
+def export(
+    src: str | Path,
+    fmt: str,
+    out: str | Path,
+    d: str | Path | None = None,
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    noise_mode: str = "const",
+    drop_conv_clamp: bool = False,
+    overwrite: bool = False,
+) -> dict:
     """Export ``src`` (and the discriminator of ``d``) to ``out`` in ``fmt``; returns a report:
     ``networks`` written, and for onnx/torchscript ``max_abs_diff`` against our own output."""
     from stylegan.io.zoo import resolve_network
@@ -98,9 +106,13 @@ def export(src: str | Path, fmt: str, out: str | Path, d: str | Path | None = No
 
 
 # Options that only some formats use -> those formats.
-FORMAT_OPTIONS = {"d": ("official-pytorch", "rosinality"), "truncation_psi": ("onnx", "torchscript"),
-                  "truncation_cutoff": ("onnx", "torchscript"), "noise_mode": ("onnx", "torchscript"),
-                  "drop_conv_clamp": ("rosinality",)}
+FORMAT_OPTIONS = {
+    "d": ("official-pytorch", "rosinality"),
+    "truncation_psi": ("onnx", "torchscript"),
+    "truncation_cutoff": ("onnx", "torchscript"),
+    "noise_mode": ("onnx", "torchscript"),
+    "drop_conv_clamp": ("rosinality",),
+}
 
 
 def _refuse_options_of_other_formats(ctx: click.Context, fmt: str) -> None:
@@ -114,22 +126,51 @@ def _refuse_options_of_other_formats(ctx: click.Context, fmt: str) -> None:
 
 @click.command(name="export")
 @click.argument("network", metavar="N")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
-              help="official-pytorch: a network-snapshot pickle for the official StyleGAN2-ADA-PyTorch / StyleGAN3 "
-                   "code; rosinality: a rosinality/stylegan2-pytorch .pt; onnx / torchscript: the generator for "
-                   "inference.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    required=True,
+    help="official-pytorch: a network-snapshot pickle for the official StyleGAN2-ADA-PyTorch / StyleGAN3 "
+    "code; rosinality: a rosinality/stylegan2-pytorch .pt; onnx / torchscript: the generator for "
+    "inference.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output file.")
-@click.option("--d", "d", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A network file whose discriminator goes along (official-pytorch, rosinality), for a source "
-                   "that has none (a native generator checkpoint).")
-@click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True,
-              help="onnx/torchscript: truncation psi built into the graph.")
-@click.option("--trunc-cutoff", "truncation_cutoff", type=click.IntRange(min=0), default=None,
-              help="onnx/torchscript: truncate only the first N ws.")
-@click.option("--noise-mode", type=click.Choice(["const", "none"]), default="const", show_default=True,
-              help="onnx/torchscript: the stored noise maps (const) or no noise.")
-@click.option("--drop-conv-clamp", is_flag=True,
-              help="rosinality: write a network trained with conv_clamp without it (rosinality has no clamp).")
+@click.option(
+    "--d",
+    "d",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A network file whose discriminator goes along (official-pytorch, rosinality), for a source "
+    "that has none (a native generator checkpoint).",
+)
+@click.option(
+    "--trunc",
+    "truncation_psi",
+    type=FiniteFloat(),
+    default=1.0,
+    show_default=True,
+    help="onnx/torchscript: truncation psi built into the graph.",
+)
+@click.option(
+    "--trunc-cutoff",
+    "truncation_cutoff",
+    type=click.IntRange(min=0),
+    default=None,
+    help="onnx/torchscript: truncate only the first N ws.",
+)
+@click.option(
+    "--noise-mode",
+    type=click.Choice(["const", "none"]),
+    default="const",
+    show_default=True,
+    help="onnx/torchscript: the stored noise maps (const) or no noise.",
+)
+@click.option(
+    "--drop-conv-clamp",
+    is_flag=True,
+    help="rosinality: write a network trained with conv_clamp without it (rosinality has no clamp).",
+)
 @force_option
 @click.pass_context
 def command(ctx, network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode, drop_conv_clamp, force):
@@ -147,8 +188,9 @@ def command(ctx, network, fmt, out, d, truncation_psi, truncation_cutoff, noise_
     placeholder D. onnx/torchscript exports are checked against this package's own output.
     """
     _refuse_options_of_other_formats(ctx, fmt)
-    report = export(network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode, drop_conv_clamp,
-                    overwrite=force)
+    report = export(
+        network, fmt, out, d, truncation_psi, truncation_cutoff, noise_mode, drop_conv_clamp, overwrite=force
+    )
     click.echo(f"{', '.join(report['networks'])} -> {out}")
     if "max_abs_diff" in report:
         diff = report["max_abs_diff"]

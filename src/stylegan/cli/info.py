@@ -39,8 +39,13 @@ def describe(module) -> dict:
 
 @click.command(name="info")
 @click.argument("checkpoint", metavar="CKPT")
-@click.option("--which", type=click.Choice(["G", "D"]), default="G", show_default=True,
-              help="Network to describe in files that hold several.")
+@click.option(
+    "--which",
+    type=click.Choice(["G", "D"]),
+    default="G",
+    show_default=True,
+    help="Network to describe in files that hold several.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @device_option
 def command(checkpoint, which, as_json, device):

@@ -10,29 +10,67 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option
 @click.command(name="spectra")
 @click.option("--network", default=None, metavar="CKPT", help="Generator whose images to measure.")
 @click.option("--data", default=None, metavar="PATH|toyfaces", help="Dataset whose images to measure.")
-@click.option("--resolution", type=int, default=None,
-              help="Resolution of the dataset images (needed for --data toyfaces without --network).")
-@click.option("--num", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Images per source (the dataset may hold fewer).")
+@click.option(
+    "--resolution",
+    type=int,
+    default=None,
+    help="Resolution of the dataset images (needed for --data toyfaces without --network).",
+)
+@click.option(
+    "--num",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Images per source (the dataset may hold fewer).",
+)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False))
 @click.option("--window", type=click.Choice(["kaiser", "hann"]), default="kaiser", show_default=True)
 @click.option("--beta", type=FiniteFloat(min=0), default=8.0, show_default=True, help="Kaiser window shape.")
-@click.option("--interp", type=click.IntRange(1, 16), default=4, show_default=True,
-              help="Frequency-domain interpolation (zero-padding factor).")
-@click.option("--mean", type=FiniteFloat(), default=None,
-              help="Whitening mean [default: the dataset's, else generated].")
+@click.option(
+    "--interp",
+    type=click.IntRange(1, 16),
+    default=4,
+    show_default=True,
+    help="Frequency-domain interpolation (zero-padding factor).",
+)
+@click.option(
+    "--mean", type=FiniteFloat(), default=None, help="Whitening mean [default: the dataset's, else generated]."
+)
 @click.option("--std", type=FiniteFloat(min=0, min_open=True), default=None, help="Whitening std.")
-@click.option("--smooth", type=FiniteFloat(min=0), default=1.25, show_default=True,
-              help="Heatmap smoothing, in image pixels.")
+@click.option(
+    "--smooth", type=FiniteFloat(min=0), default=1.25, show_default=True, help="Heatmap smoothing, in image pixels."
+)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
 @click.option("--trunc", "truncation_psi", type=FiniteFloat(), default=1.0, show_default=True)
-@click.option("--class", "class_idx", type=int, default=None,
-              help="Class index (conditional networks; default: a random class per image).")
+@click.option(
+    "--class",
+    "class_idx",
+    type=int,
+    default=None,
+    help="Class index (conditional networks; default: a random class per image).",
+)
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="random", show_default=True)
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @device_option
-def command(network, data, resolution, num, outdir, window, beta, interp, mean, std, smooth, seed, truncation_psi,
-            class_idx, noise_mode, batch_size, device):
+def command(
+    network,
+    data,
+    resolution,
+    num,
+    outdir,
+    window,
+    beta,
+    interp,
+    mean,
+    std,
+    smooth,
+    seed,
+    truncation_psi,
+    class_idx,
+    noise_mode,
+    batch_size,
+    device,
+):
     """Average power spectrum (heatmap and 0/45 degree slices) of generated and/or dataset images."""
     from tqdm import tqdm
 
@@ -61,9 +99,12 @@ def command(network, data, resolution, num, outdir, window, beta, interp, mean, 
             raise UserError(f"the dataset's images are {data_size} px but the network makes {size} px images")
         size = data_size
         sources["dataset"] = tqdm(batches, total=-(-count // batch_size), desc="dataset", leave=False)
-    result = average_spectra(sources, size, window=window, beta=beta, interp=interp, mean=mean, std=std,
-                             reference="dataset", device=dev)
+    result = average_spectra(
+        sources, size, window=window, beta=beta, interp=interp, mean=mean, std=std, reference="dataset", device=dev
+    )
     files = write_spectra(result, outdir, smooth=smooth)
     counts = ", ".join(f"{n} {c}" for n, c in result.counts.items())
-    click.echo(f"spectra of {counts} images (mean {result.mean:.4g}, std {result.std:.4g}); wrote {files.npz}, "
-               f"{', '.join(p.name for p in files.heatmaps.values())}, {files.slices.name}")
+    click.echo(
+        f"spectra of {counts} images (mean {result.mean:.4g}, std {result.std:.4g}); wrote {files.npz}, "
+        f"{', '.join(p.name for p in files.heatmaps.values())}, {files.slices.name}"
+    )

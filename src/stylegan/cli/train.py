@@ -87,9 +87,12 @@ _PARSE = {"metrics": _metrics, "grid": _grid, "gpus": _gpus}
 
 @click.command()
 @_with_options
-@click.option("--resume", metavar="latest|PATH",
-              help="Continue a run exactly (latest, a run directory, a training-state file), "
-                   "or start from a network file's generator (and discriminator, where the file has one).")
+@click.option(
+    "--resume",
+    metavar="latest|PATH",
+    help="Continue a run exactly (latest, a run directory, a training-state file), "
+    "or start from a network file's generator (and discriminator, where the file has one).",
+)
 @click.pass_context
 def command(ctx: click.Context, resume: str | None, **kwargs):
     """Train a generator.

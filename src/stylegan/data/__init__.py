@@ -12,5 +12,12 @@
 from stylegan.data.dataset import TOYFACES, TOYFACES_SIZE, FileDataset, ImageDataset, ToyFacesDataset, open_dataset
 from stylegan.data.images import BadImageError
 
-__all__ = ["TOYFACES", "TOYFACES_SIZE", "BadImageError", "FileDataset", "ImageDataset", "ToyFacesDataset",
-           "open_dataset"]
+__all__ = [
+    "TOYFACES",
+    "TOYFACES_SIZE",
+    "BadImageError",
+    "FileDataset",
+    "ImageDataset",
+    "ToyFacesDataset",
+    "open_dataset",
+]

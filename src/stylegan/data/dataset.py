@@ -61,9 +61,20 @@ def _is_power_of_two(n: int) -> bool:
 class ImageDataset:
     """Indexable images and labels. Subclasses read raw image ``k`` with ``_read_raw(k)``."""
 
-    def __init__(self, *, name: str, source: str, num_raw: int, resolution: int, num_channels: int,
-                 use_labels: bool, mirror: bool, max_size: int | None, on_error: str = "raise",
-                 random_seed: int = 0):
+    def __init__(
+        self,
+        *,
+        name: str,
+        source: str,
+        num_raw: int,
+        resolution: int,
+        num_channels: int,
+        use_labels: bool,
+        mirror: bool,
+        max_size: int | None,
+        on_error: str = "raise",
+        random_seed: int = 0,
+    ):
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         if max_size is not None and max_size < 1:
@@ -227,15 +238,25 @@ class ImageDataset:
         pass
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, images={self.num_images}, len={len(self)}, "
-                f"resolution={self.resolution}, channels={self.num_channels}, label_dim={self.label_dim})")
+        return (
+            f"{type(self).__name__}(name={self.name!r}, images={self.num_images}, len={len(self)}, "
+            f"resolution={self.resolution}, channels={self.num_channels}, label_dim={self.label_dim})"
+        )
 
 
 class FileDataset(ImageDataset):
     """Images of a folder or a .zip archive (see ``open_dataset``)."""
 
-    def __init__(self, path: str, resolution: int | None = None, use_labels: bool = False, mirror: bool = False,
-                 max_size: int | None = None, grayscale: bool = False, on_error: str = "raise"):
+    def __init__(
+        self,
+        path: str,
+        resolution: int | None = None,
+        use_labels: bool = False,
+        mirror: bool = False,
+        max_size: int | None = None,
+        grayscale: bool = False,
+        on_error: str = "raise",
+    ):
         self._source = ImageSource(path)
         if not self._source.names:
             raise UserError(f"no image files (.png, .jpg, .webp, ...) found in {path}")
@@ -244,9 +265,17 @@ class FileDataset(ImageDataset):
         self._names = names
         self._header_errors = header_errors
         name = self._source.path.stem if self._source.kind == "zip" else self._source.path.name
-        super().__init__(name=name, source=str(path), num_raw=len(names), resolution=size,
-                         num_channels=1 if grayscale else 3, use_labels=use_labels, mirror=mirror,
-                         max_size=max_size, on_error=on_error)
+        super().__init__(
+            name=name,
+            source=str(path),
+            num_raw=len(names),
+            resolution=size,
+            num_channels=1 if grayscale else 3,
+            use_labels=use_labels,
+            mirror=mirror,
+            max_size=max_size,
+            on_error=on_error,
+        )
         for err in header_errors:
             self.bad_files[err.name] = err.reason
             log.warning("skipping bad image %s", err)
@@ -257,8 +286,10 @@ class FileDataset(ImageDataset):
 
     @staticmethod
     def _convert_hint(source: ImageSource, resolution: int) -> str:
-        return (f"convert the images with `stylegan dataset --source {source.path} --dest DEST.zip "
-                f"--resolution {resolution} --transform center-crop`")
+        return (
+            f"convert the images with `stylegan dataset --source {source.path} --dest DEST.zip "
+            f"--resolution {resolution} --transform center-crop`"
+        )
 
     @classmethod
     def _scan(cls, source: ImageSource, resolution: int | None, on_error: str):
@@ -279,20 +310,27 @@ class FileDataset(ImageDataset):
         w, h = common
         if resolution is None and (w != h or not _is_power_of_two(w)):
             example = next(n for n, s in sizes.items() if s == common)
-            raise UserError(f"images in {source.path} are {w}x{h} (e.g. {example}), but a dataset needs square "
-                            f"power-of-two images; {cls._convert_hint(source, 2 ** round(math.log2(min(w, h))))}")
+            raise UserError(
+                f"images in {source.path} are {w}x{h} (e.g. {example}), but a dataset needs square "
+                f"power-of-two images; {cls._convert_hint(source, 2 ** round(math.log2(min(w, h))))}"
+            )
         if resolution is not None and (not _is_power_of_two(resolution) or resolution < 4):
             raise UserError(f"resolution must be a power of two >= 4, got {resolution}")
         if resolution is not None and common != target:
-            raise UserError(f"images in {source.path} are {w}x{h}, not {resolution}x{resolution}; "
-                            f"{cls._convert_hint(source, resolution)}")
+            raise UserError(
+                f"images in {source.path} are {w}x{h}, not {resolution}x{resolution}; "
+                f"{cls._convert_hint(source, resolution)}"
+            )
         names = []
         for name, size in sizes.items():
             if size == target:
                 names.append(name)
                 continue
-            err = BadImageError(source.describe(name), f"is {size[0]}x{size[1]}, but the dataset's images are "
-                                f"{target[0]}x{target[1]}", cls._convert_hint(source, target[0]))
+            err = BadImageError(
+                source.describe(name),
+                f"is {size[0]}x{size[1]}, but the dataset's images are {target[0]}x{target[1]}",
+                cls._convert_hint(source, target[0]),
+            )
             if on_error == "raise":
                 raise err
             errors.append(err)
@@ -308,9 +346,12 @@ class FileDataset(ImageDataset):
         except (UnreadableImage, OSError, KeyError, zipfile.BadZipFile) as e:
             raise BadImageError(self._source.describe(name), str(e) or type(e).__name__, _REMOVE_HINT) from None
         if image.shape[0] != self.resolution or image.shape[1] != self.resolution:
-            raise BadImageError(self._source.describe(name), f"is {image.shape[1]}x{image.shape[0]}, but the "
-                                f"dataset's images are {self.resolution}x{self.resolution}",
-                                self._convert_hint(self._source, self.resolution))
+            raise BadImageError(
+                self._source.describe(name),
+                f"is {image.shape[1]}x{image.shape[0]}, but the "
+                f"dataset's images are {self.resolution}x{self.resolution}",
+                self._convert_hint(self._source, self.resolution),
+            )
         return image.transpose(2, 0, 1)
 
     def _load_raw_labels(self) -> np.ndarray | None:
@@ -331,8 +372,15 @@ class FileDataset(ImageDataset):
 class ToyFacesDataset(ImageDataset):
     """The procedural cartoon faces of ``stylegan.data.toyfaces``: image ``i`` is ``toyfaces.render(i)``."""
 
-    def __init__(self, resolution: int, size: int = TOYFACES_SIZE, use_labels: bool = False, mirror: bool = False,
-                 max_size: int | None = None, grayscale: bool = False):
+    def __init__(
+        self,
+        resolution: int,
+        size: int = TOYFACES_SIZE,
+        use_labels: bool = False,
+        mirror: bool = False,
+        max_size: int | None = None,
+        grayscale: bool = False,
+    ):
         try:
             toyfaces._check_resolution(resolution)
         except ValueError as e:
@@ -341,8 +389,16 @@ class ToyFacesDataset(ImageDataset):
             raise UserError(f"toyfaces size must be at least 1, got {size}")
         size = min(size, max_size) if max_size is not None else size
         self.grayscale = bool(grayscale)
-        super().__init__(name=TOYFACES, source=TOYFACES, num_raw=size, resolution=resolution,
-                         num_channels=1 if grayscale else 3, use_labels=use_labels, mirror=mirror, max_size=None)
+        super().__init__(
+            name=TOYFACES,
+            source=TOYFACES,
+            num_raw=size,
+            resolution=resolution,
+            num_channels=1 if grayscale else 3,
+            use_labels=use_labels,
+            mirror=mirror,
+            max_size=None,
+        )
 
     def _read_raw(self, raw: int) -> np.ndarray:
         image, _ = toyfaces.render(raw, self.resolution)
@@ -385,16 +441,36 @@ class ToyFacesDataset(ImageDataset):
         return face
 
 
-def open_dataset(source: str, resolution: int | None = None, use_labels: bool = False, mirror: bool = False,
-                 max_size: int | None = None, grayscale: bool = False, size: int | None = None,
-                 on_error: str = "raise") -> ImageDataset:
+def open_dataset(
+    source: str,
+    resolution: int | None = None,
+    use_labels: bool = False,
+    mirror: bool = False,
+    max_size: int | None = None,
+    grayscale: bool = False,
+    size: int | None = None,
+    on_error: str = "raise",
+) -> ImageDataset:
     """Open a folder, a .zip or ``"toyfaces"`` as an ``ImageDataset`` (options in the module docstring)."""
     if str(source) == TOYFACES:
         if resolution is None:
             raise UserError("toyfaces needs a resolution (a power of two from 16 to 1024)")
-        return ToyFacesDataset(resolution, size=TOYFACES_SIZE if size is None else size, use_labels=use_labels,
-                               mirror=mirror, max_size=max_size, grayscale=grayscale)
+        return ToyFacesDataset(
+            resolution,
+            size=TOYFACES_SIZE if size is None else size,
+            use_labels=use_labels,
+            mirror=mirror,
+            max_size=max_size,
+            grayscale=grayscale,
+        )
     if size is not None:
         raise UserError("size applies to toyfaces only; use max_size to limit an image dataset")
-    return FileDataset(str(source), resolution=resolution, use_labels=use_labels, mirror=mirror,
-                       max_size=max_size, grayscale=grayscale, on_error=on_error)
+    return FileDataset(
+        str(source),
+        resolution=resolution,
+        use_labels=use_labels,
+        mirror=mirror,
+        max_size=max_size,
+        grayscale=grayscale,
+        on_error=on_error,
+    )

@@ -100,8 +100,9 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return out[:, :, None] if out.ndim == 2 else out
 
 
-def apply_transform(image: np.ndarray, resolution: int, transform: str | None,
-                    background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def apply_transform(
+    image: np.ndarray, resolution: int, transform: str | None, background: tuple[int, int, int] = (255, 255, 255)
+) -> np.ndarray:
     """Make a [resolution, resolution, C] image from an [H, W, C] one (see the module docstring)."""
     h, w = image.shape[:2]
     if transform is None:
@@ -151,8 +152,9 @@ def parse_colour(value) -> tuple[int, int, int]:
                 value = tuple(int(v) for v in text.split(","))
         except ValueError:
             value = None
-    if not (isinstance(value, tuple | list) and len(value) == 3
-            and all(isinstance(v, int) and 0 <= v <= 255 for v in value)):
+    if not (
+        isinstance(value, tuple | list) and len(value) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in value)
+    ):
         raise UserError(f"--background must be a colour like 255,255,255 or #ffffff, got {given!r}")
     return tuple(int(v) for v in value)
 
@@ -180,8 +182,10 @@ def parse_select(select, has_labels: bool, label_names: list[str] | None) -> lis
             conditions.append((int(name), number))
         else:
             known = ", ".join(label_names[:12]) + (", ..." if len(label_names) > 12 else "") if label_names else ""
-            raise UserError(f"--select: no label named {name!r}" + (f" (labels: {known})" if known else
-                                                                   " (the labels have no names: give a column number)"))
+            raise UserError(
+                f"--select: no label named {name!r}"
+                + (f" (labels: {known})" if known else " (the labels have no names: give a column number)")
+            )
     return conditions
 
 
@@ -220,8 +224,9 @@ def report_path_for(dest: str | os.PathLike) -> Path:
     return dest.parent / f"{stem}.report.json"
 
 
-def _check_options(source: str, dest: Path, resolution: int, transform: str | None, max_images: int | None,
-                   overwrite: bool):
+def _check_options(
+    source: str, dest: Path, resolution: int, transform: str | None, max_images: int | None, overwrite: bool
+):
     if not isinstance(resolution, int) or resolution < 4 or resolution & (resolution - 1):
         raise UserError(f"--resolution must be a power of two >= 4 (e.g. 256), got {resolution}")
     if transform is not None and transform not in TRANSFORMS:
@@ -255,8 +260,14 @@ def is_zip_dest(dest: str | os.PathLike) -> bool:
     return False
 
 
-def _inputs(source: str, resolution: int, max_images: int | None, grayscale: bool,
-            background: tuple[int, int, int] = (255, 255, 255), alpha: str = "composite"):
+def _inputs(
+    source: str,
+    resolution: int,
+    max_images: int | None,
+    grayscale: bool,
+    background: tuple[int, int, int] = (255, 255, 255),
+    alpha: str = "composite",
+):
     """(count, labels table or None, label names, iterator of (name, read function, label))."""
     if source == TOYFACES:
         count = max_images or TOYFACES_SIZE
@@ -309,11 +320,21 @@ def _ordered_map(fn, items, workers: int):
             yield pending.popleft().result()
 
 
-def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, transform: str | None = None,
-                    max_images: int | None = None, grayscale: bool = False, workers: int | None = None,
-                    progress: bool = True, echo=None, overwrite: bool = False,
-                    background: tuple[int, int, int] = (255, 255, 255), alpha: str = "composite",
-                    select: list[str] | tuple[str, ...] = ()) -> ConversionReport:
+def convert_dataset(
+    source: str,
+    dest: str | os.PathLike,
+    resolution: int,
+    transform: str | None = None,
+    max_images: int | None = None,
+    grayscale: bool = False,
+    workers: int | None = None,
+    progress: bool = True,
+    echo=None,
+    overwrite: bool = False,
+    background: tuple[int, int, int] = (255, 255, 255),
+    alpha: str = "composite",
+    select: list[str] | tuple[str, ...] = (),
+) -> ConversionReport:
     """Convert ``source`` into a dataset at ``dest`` (see the module docstring); return the report.
     An existing .zip ``dest`` is replaced only with ``overwrite``; a folder ``dest`` must be new or empty.
 
@@ -330,9 +351,17 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
         raise UserError(f"--alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
     pool = None if select and source == TOYFACES else max_images  # selecting: draw from all toyfaces
     count, has_labels, label_names, items = _inputs(source, resolution, pool, grayscale, background, alpha)
-    report = ConversionReport(source=source, dest=str(dest), resolution=resolution, transform=transform,
-                              channels=1 if grayscale else 3, labels=has_labels, background=background, alpha=alpha,
-                              select=list(select))
+    report = ConversionReport(
+        source=source,
+        dest=str(dest),
+        resolution=resolution,
+        transform=transform,
+        channels=1 if grayscale else 3,
+        labels=has_labels,
+        background=background,
+        alpha=alpha,
+        select=list(select),
+    )
     if select:
         conditions = parse_select(select, has_labels, label_names)
         items = _selected(items, conditions, lambda: setattr(report, "not_selected", report.not_selected + 1))
@@ -382,9 +411,12 @@ def convert_dataset(source: str, dest: str | os.PathLike, resolution: int, trans
                 break
         report.duplicates, report.near_duplicates = duplicate_groups(written_names, prints)
         if report.written == 0:
-            raise UserError(f"no usable image in {source}: all {len(report.skipped)} files were left out "
-                            f"(first: {report.skipped[0][0]}: {report.skipped[0][1]})" if report.skipped
-                            else f"no usable image in {source}")
+            raise UserError(
+                f"no usable image in {source}: all {len(report.skipped)} files were left out "
+                f"(first: {report.skipped[0][0]}: {report.skipped[0][1]})"
+                if report.skipped
+                else f"no usable image in {source}"
+            )
         if written_labels:
             meta = {"labels": written_labels}
             if label_names:

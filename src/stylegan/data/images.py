@@ -93,8 +93,9 @@ ALPHA_MODES = ("composite", "drop")
 WHITE = (255, 255, 255)
 
 
-def decode_image(data, grayscale: bool = False, background: tuple[int, int, int] = WHITE,
-                 alpha: str = "composite") -> np.ndarray:
+def decode_image(
+    data, grayscale: bool = False, background: tuple[int, int, int] = WHITE, alpha: str = "composite"
+) -> np.ndarray:
     """Decode an image file (bytes or a binary file object) to [H, W, 3] uint8 RGB, or [H, W, 1] with
     ``grayscale``; transparency composited onto ``background`` or dropped (``alpha``, see the module
     docstring). Raises ``UnreadableImage``."""
@@ -113,8 +114,9 @@ def decode_image(data, grayscale: bool = False, background: tuple[int, int, int]
         raise UnreadableImage(f"corrupt image data ({type(e).__name__}: {message})") from None
 
 
-def _to_array(img: Image.Image, grayscale: bool, background: tuple[int, int, int] = WHITE,
-              alpha: str = "composite") -> np.ndarray:
+def _to_array(
+    img: Image.Image, grayscale: bool, background: tuple[int, int, int] = WHITE, alpha: str = "composite"
+) -> np.ndarray:
     if img.format in ("JPEG", "WEBP", "TIFF", "MPO") and img.getexif().get(_ORIENTATION_TAG, 1) != 1:
         img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):

@@ -36,8 +36,9 @@ class InfiniteSampler(torch.utils.data.Sampler):
     Iterating does not change the sampler: each ``iter()`` starts again at ``start``.
     """
 
-    def __init__(self, dataset, rank: int = 0, num_replicas: int = 1, seed: int = 0, shuffle: bool = True,
-                 start: int = 0):
+    def __init__(
+        self, dataset, rank: int = 0, num_replicas: int = 1, seed: int = 0, shuffle: bool = True, start: int = 0
+    ):
         size = dataset if isinstance(dataset, int) else len(dataset)
         if size < 1:
             raise UserError("cannot sample from an empty dataset")
@@ -76,13 +77,19 @@ class InfiniteSampler(torch.utils.data.Sampler):
 
     def state_dict(self, position: int | None = None) -> dict:
         """State at global position ``position`` (default ``start``): plain ints and bools."""
-        return {"position": self.start if position is None else int(position), "seed": self.seed,
-                "shuffle": self.shuffle, "dataset_size": self.size}
+        return {
+            "position": self.start if position is None else int(position),
+            "seed": self.seed,
+            "shuffle": self.shuffle,
+            "dataset_size": self.size,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         if int(state["dataset_size"]) != self.size:
-            raise UserError(f"the dataset has {self.size} images but the saved data-loader position is for "
-                            f"{int(state['dataset_size'])}; resume with the same dataset, or start a new run")
+            raise UserError(
+                f"the dataset has {self.size} images but the saved data-loader position is for "
+                f"{int(state['dataset_size'])}; resume with the same dataset, or start a new run"
+            )
         self.seed, self.shuffle, self.start = int(state["seed"]), bool(state["shuffle"]), int(state["position"])
 
 
@@ -122,9 +129,19 @@ class InfiniteLoader:
     (``batch_size * num_replicas`` per batch), so all replicas save the same state.
     """
 
-    def __init__(self, dataset, batch_size: int, rank: int = 0, num_replicas: int = 1, seed: int = 0,
-                 shuffle: bool = True, num_workers: int = 0, pin_memory: bool = False, prefetch_factor: int = 2,
-                 on_bad_file=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        rank: int = 0,
+        num_replicas: int = 1,
+        seed: int = 0,
+        shuffle: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        prefetch_factor: int = 2,
+        on_bad_file=None,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.dataset = dataset
@@ -139,9 +156,15 @@ class InfiniteLoader:
     def _start(self):
         self.sampler.start = self.position
         kwargs = {"prefetch_factor": self.prefetch_factor, "persistent_workers": False} if self.num_workers else {}
-        loader = torch.utils.data.DataLoader(_Fetch(self.dataset), batch_size=self.batch_size, sampler=self.sampler,
-                                             num_workers=self.num_workers, pin_memory=self.pin_memory,
-                                             collate_fn=_collate, **kwargs)
+        loader = torch.utils.data.DataLoader(
+            _Fetch(self.dataset),
+            batch_size=self.batch_size,
+            sampler=self.sampler,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            collate_fn=_collate,
+            **kwargs,
+        )
         self._iterator = iter(loader)
 
     def __iter__(self):

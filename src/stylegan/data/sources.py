@@ -125,8 +125,9 @@ def _columns_to_vectors(table: dict[str, object], names: list[str] | None, where
     for image, value in table.items():
         if set(value) != set(columns):
             missing, extra = sorted(set(columns) - set(value)), sorted(set(value) - set(columns))
-            problem = (f"lacks {', '.join(missing)}" if missing
-                       else f"has columns not in label_names: {', '.join(extra)}")
+            problem = (
+                f"lacks {', '.join(missing)}" if missing else f"has columns not in label_names: {', '.join(extra)}"
+            )
             raise UserError(f"{where}: the label of {image} {problem}")
     return {image: [value[c] for c in columns] for image, value in table.items()}, list(columns)
 
@@ -135,8 +136,11 @@ def labels_array(table: dict[str, object], names: list[str], where: str) -> np.n
     """Labels of the images ``names`` in order: int64 [N] for classes or float32 [N, D] for vectors."""
     missing = [n for n in names if n not in table]
     if missing:
-        raise UserError(f"{where} has no label for {missing[0]}" + (f" and {len(missing) - 1} other images"
-                        if len(missing) > 1 else "") + "; add them or drop dataset.json to train without labels")
+        raise UserError(
+            f"{where} has no label for {missing[0]}"
+            + (f" and {len(missing) - 1} other images" if len(missing) > 1 else "")
+            + "; add them or drop dataset.json to train without labels"
+        )
     return check_labels([table[n] for n in names], names, where)
 
 
@@ -152,12 +156,15 @@ def check_labels(values: list, names: list[str], where: str) -> np.ndarray:
         return np.asarray(values, dtype=np.int64)
     for name, v in zip(names, values):
         if not (isinstance(v, list) and all(_is_int(x) or isinstance(x, float) for x in v)):
-            raise UserError(f"{where}: labels must all be integer classes or all be lists of numbers; "
-                            f"{name} has {v!r:.60}")
+            raise UserError(
+                f"{where}: labels must all be integer classes or all be lists of numbers; {name} has {v!r:.60}"
+            )
     for name, v in zip(names, values):
         if len(v) != len(values[0]):
-            raise UserError(f"{where}: label lists must all have the same length; {names[0]} has {len(values[0])} "
-                            f"numbers, {name} has {len(v)}")
+            raise UserError(
+                f"{where}: label lists must all have the same length; {names[0]} has {len(values[0])} "
+                f"numbers, {name} has {len(v)}"
+            )
         if not 1 <= len(v) <= MAX_LABEL_DIM:
             raise UserError(f"{where}: label lists must hold 1 to {MAX_LABEL_DIM} numbers; {name} has {len(v)}")
     with np.errstate(over="ignore"):  # beyond float32: inf, refused below

@@ -60,25 +60,38 @@ class DatasetSummary:
 
     def lines(self) -> list[str]:
         """A few lines for the terminal."""
-        out = [f"{self.images} images in {self.source}" + (f", {len(self.unreadable)} unreadable"
-                                                           if self.unreadable else "")]
+        out = [
+            f"{self.images} images in {self.source}"
+            + (f", {len(self.unreadable)} unreadable" if self.unreadable else "")
+        ]
         sizes = list(self.sizes.items())
-        out.append("sizes: " + ", ".join(f"{s} ({n})" for s, n in sizes[:6]) + (", ..." if len(sizes) > 6 else "")
-                   + (f"; {self.not_square} not square" if self.not_square else ""))
+        out.append(
+            "sizes: "
+            + ", ".join(f"{s} ({n})" for s, n in sizes[:6])
+            + (", ..." if len(sizes) > 6 else "")
+            + (f"; {self.not_square} not square" if self.not_square else "")
+        )
         out.append("colour modes: " + ", ".join(f"{m} ({n})" for m, n in self.modes.items()))
         dup = sum(len(g) - 1 for g in self.exact_duplicates)
         near = sum(len(g) - 1 for g in self.near_duplicates)
-        out.append(f"duplicates: {dup} exact copies in {len(self.exact_duplicates)} groups, {near} near duplicates "
-                   f"in {len(self.near_duplicates)} groups")
+        out.append(
+            f"duplicates: {dup} exact copies in {len(self.exact_duplicates)} groups, {near} near duplicates "
+            f"in {len(self.near_duplicates)} groups"
+        )
         if self.labels:
             if self.labels["kind"] == "class":
                 counts = self.labels["classes"]
                 out.append(f"labels: {len(counts)} classes, " + ", ".join(f"{c}: {n}" for c, n in counts.items()))
             else:
                 cols = self.labels["columns"]
-                out.append(f"labels: vectors of {len(cols)} numbers: " + ", ".join(
-                    f"{c['name']}" + (f" set in {c['set']}" if "set" in c else f" mean {c['mean']:.3g}")
-                    for c in cols[:8]) + (", ..." if len(cols) > 8 else ""))
+                out.append(
+                    f"labels: vectors of {len(cols)} numbers: "
+                    + ", ".join(
+                        f"{c['name']}" + (f" set in {c['set']}" if "set" in c else f" mean {c['mean']:.3g}")
+                        for c in cols[:8]
+                    )
+                    + (", ..." if len(cols) > 8 else "")
+                )
             if self.labels["unlabelled"]:
                 out.append(f"  {self.labels['unlabelled']} images have no label")
         return out

@@ -192,8 +192,14 @@ def mirror_label(label: np.ndarray) -> np.ndarray:
 # Details that vary from face to face but are not factors (nuisance variation, not in the labels).
 
 _DETAIL_SLOTS = 16  # first random slot used for details; slots below belong to FACTORS
-_SHIRTS = ((0.85, 0.25, 0.25), (0.2, 0.45, 0.8), (0.25, 0.6, 0.35), (0.95, 0.75, 0.2), (0.35, 0.3, 0.4),
-           (0.95, 0.95, 0.95))
+_SHIRTS = (
+    (0.85, 0.25, 0.25),
+    (0.2, 0.45, 0.8),
+    (0.25, 0.6, 0.35),
+    (0.95, 0.75, 0.2),
+    (0.35, 0.3, 0.4),
+    (0.95, 0.95, 0.95),
+)
 _IRISES = ((0.35, 0.2, 0.1), (0.2, 0.45, 0.75), (0.25, 0.5, 0.3), (0.1, 0.08, 0.08))
 
 
@@ -213,16 +219,43 @@ def details(index: int) -> dict:
     }
 
 
-_NEUTRAL_DETAILS = {"scale": 1.0, "shift": (0.0, 0.0), "eye_size": 1.0, "eye_height": 0.0, "brow_tilt": 0.0,
-                    "iris": _IRISES[0], "shirt": _SHIRTS[1], "blush": False, "parting": 0.0}
+_NEUTRAL_DETAILS = {
+    "scale": 1.0,
+    "shift": (0.0, 0.0),
+    "eye_size": 1.0,
+    "eye_height": 0.0,
+    "brow_tilt": 0.0,
+    "iris": _IRISES[0],
+    "shirt": _SHIRTS[1],
+    "blush": False,
+    "parting": 0.0,
+}
 
 # Colours (sRGB in [0, 1]) of the categorical factors, in the order of their values.
-_SKIN_RGB = ((1.0, 0.89, 0.81), (0.96, 0.8, 0.68), (0.89, 0.68, 0.52), (0.76, 0.55, 0.38), (0.56, 0.37, 0.24),
-             (0.37, 0.24, 0.16))
-_HAIR_RGB = ((0.12, 0.1, 0.1), (0.42, 0.25, 0.12), (0.95, 0.82, 0.45), (0.8, 0.35, 0.12), (0.74, 0.74, 0.76),
-             (0.22, 0.42, 0.88))
-_BACKGROUND_RGB = ((0.6, 0.8, 0.96), (0.64, 0.9, 0.74), (0.98, 0.72, 0.79), (0.98, 0.9, 0.62), (0.78, 0.7, 0.94),
-                   (0.84, 0.85, 0.87))
+_SKIN_RGB = (
+    (1.0, 0.89, 0.81),
+    (0.96, 0.8, 0.68),
+    (0.89, 0.68, 0.52),
+    (0.76, 0.55, 0.38),
+    (0.56, 0.37, 0.24),
+    (0.37, 0.24, 0.16),
+)
+_HAIR_RGB = (
+    (0.12, 0.1, 0.1),
+    (0.42, 0.25, 0.12),
+    (0.95, 0.82, 0.45),
+    (0.8, 0.35, 0.12),
+    (0.74, 0.74, 0.76),
+    (0.22, 0.42, 0.88),
+)
+_BACKGROUND_RGB = (
+    (0.6, 0.8, 0.96),
+    (0.64, 0.9, 0.74),
+    (0.98, 0.72, 0.79),
+    (0.98, 0.9, 0.62),
+    (0.78, 0.7, 0.94),
+    (0.84, 0.85, 0.87),
+)
 _INK = np.array((0.12, 0.08, 0.08), dtype=np.float32)  # outlines of eyes, mouth, glasses
 
 # ---------------------------------------------------------------------------------------------
@@ -356,8 +389,11 @@ def _hairline(style: str, u, rx: float, parting: float):
         dh = -0.7 * np.sin(u * 20.0) + 4.0 * side * np.sign(u) / rx
         return h, dh
     # top (v at the parting), rise (v gained at the side of the head), power, lowest v (ear level or below)
-    top, rise, power, lowest = {"short": (-0.42, 0.5, 4, 0.1), "long": (-0.5, 1.25, 3, 0.85),
-                                "afro": (-0.38, 0.45, 4, 0.05)}[style]
+    top, rise, power, lowest = {
+        "short": (-0.42, 0.5, 4, 0.1),
+        "long": (-0.5, 1.25, 3, 0.85),
+        "afro": (-0.38, 0.45, 4, 0.05),
+    }[style]
     a = np.abs(u - parting) / rx
     h = top + rise * a**power
     dh = rise * power * a ** (power - 1) * np.sign(u - parting) / rx
@@ -383,10 +419,14 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
     # Body: shirt and neck, not rolled.
     p.set_frame((cx, cy), scale, 0.0)
     shirt = d["shirt"]
-    p.paint(lambda u, v: _sd_ellipse(u, v, 0, 2.15, 1.45, 0.9), (-1.45, 1.25, 1.45, 3.05), shirt, _darker(shirt),
-            line)
-    p.paint(lambda u, v: _sd_box(u, v, 0, 1.05, 0.3, 0.42, 0.1), (-0.3, 0.63, 0.3, 1.47), _darker(skin, 0.85),
-            _darker(skin), line)
+    p.paint(lambda u, v: _sd_ellipse(u, v, 0, 2.15, 1.45, 0.9), (-1.45, 1.25, 1.45, 3.05), shirt, _darker(shirt), line)
+    p.paint(
+        lambda u, v: _sd_box(u, v, 0, 1.05, 0.3, 0.42, 0.1),
+        (-0.3, 0.63, 0.3, 1.47),
+        _darker(skin, 0.85),
+        _darker(skin),
+        line,
+    )
 
     # Head frame: rolled about the neck, which stays put.
     pivot = 0.9
@@ -401,14 +441,18 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
     # Hair behind the head.
     hair_line = _darker(hair)
     if style == "long":
+
         def back(u, v):
             top = _sd_ellipse(u, v, 0.1 * turn, -0.15, rx + 0.2, 0.98)
             return np.minimum(top, _sd_box(u, v, 0.1 * turn, 0.55, rx + 0.2, 0.75, 0.3))
+
         p.paint(back, (-rx - 0.3, -1.2, rx + 0.3, 1.35), hair, hair_line, line)
     elif style == "afro":
+
         def puff(u, v):
             ang = np.arctan2(v + 0.3, u)
             return np.hypot(u, v + 0.3) - (rx + 0.5 + 0.05 * np.cos(11 * ang))
+
         p.paint(puff, (-rx - 0.6, -0.3 - rx - 0.6, rx + 0.6, -0.3 + rx + 0.6), hair, hair_line, line)
 
     # Ears: the one on the side the face turns away from shows more.
@@ -418,8 +462,13 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
             continue
         ex = side * (rx - 0.03 - 0.1 * max(side * turn, 0))
         ew = 0.17 * min(grow, 1.3)
-        p.paint(lambda u, v, ex=ex, ew=ew: _sd_ellipse(u, v, ex, 0.12, ew, 0.24),
-                (ex - ew, -0.12, ex + ew, 0.36), skin, _darker(skin), line)
+        p.paint(
+            lambda u, v, ex=ex, ew=ew: _sd_ellipse(u, v, ex, 0.12, ew, 0.24),
+            (ex - ew, -0.12, ex + ew, 0.36),
+            skin,
+            _darker(skin),
+            line,
+        )
 
     # Head.
     def head(u, v):
@@ -432,10 +481,17 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
     if d["blush"]:
         for side in (-1.0, 1.0):
             bx, f = on_face(side * 0.62, 0.92 * rx)
-            p.paint(lambda u, v, bx=bx, f=f: _sd_ellipse(u, v, bx, 0.38, 0.13 * f, 0.08), (bx - 0.15, 0.28, bx + 0.15,
-                    0.48), (0.95, 0.45, 0.5), opacity=0.35)
-    p.paint(lambda u, v: _sd_ellipse(u, v, nose_x, 0.3, 0.07, 0.055), (nose_x - 0.08, 0.23, nose_x + 0.08, 0.37),
-            _darker(skin, 0.82))
+            p.paint(
+                lambda u, v, bx=bx, f=f: _sd_ellipse(u, v, bx, 0.38, 0.13 * f, 0.08),
+                (bx - 0.15, 0.28, bx + 0.15, 0.48),
+                (0.95, 0.45, 0.5),
+                opacity=0.35,
+            )
+    p.paint(
+        lambda u, v: _sd_ellipse(u, v, nose_x, 0.3, 0.07, 0.055),
+        (nose_x - 0.08, 0.23, nose_x + 0.08, 0.37),
+        _darker(skin, 0.82),
+    )
 
     # Eyes and eyebrows.
     ey = 0.05 + d["eye_height"]
@@ -459,13 +515,16 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
 
         sd, bb = pair(iris, 0.24, 0.18, ey)
         p.paint(sd, bb, d["iris"])
-        sd, bb = pair(lambda u, v, x, f: _sd_ellipse(u, v, x + gaze, ey + 0.01, 0.05 * f * es, 0.05 * es), 0.24,
-                      0.1, ey)
+        sd, bb = pair(
+            lambda u, v, x, f: _sd_ellipse(u, v, x + gaze, ey + 0.01, 0.05 * f * es, 0.05 * es), 0.24, 0.1, ey
+        )
         p.paint(sd, bb, _INK)
-        sd, bb = pair(lambda u, v, x, f: _sd_circle(u, v, x + gaze - 0.035 * es, ey - 0.03 * es, 0.026 * es), 0.24,
-                      0.1, ey)
+        sd, bb = pair(
+            lambda u, v, x, f: _sd_circle(u, v, x + gaze - 0.035 * es, ey - 0.03 * es, 0.026 * es), 0.24, 0.1, ey
+        )
         p.paint(sd, bb, (1.0, 1.0, 1.0))
     else:
+
         def shut(u, v, x, f):
             ring = np.abs(_sd_ellipse(u, v, x, ey - 0.03, 0.17 * f * es, 0.09 * es)) - 0.025
             return np.maximum(ring, ey - 0.03 - v)
@@ -493,20 +552,33 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
             return np.maximum(_sd_ellipse(u, v, mx, my, mw, mh), my - v)
 
         p.paint(mouth, (mx - mw, my - 0.02, mx + mw, my + mh + 0.02), (0.5, 0.1, 0.14))
-        p.paint(lambda u, v: np.maximum(mouth(u, v), _sd_ellipse(u, v, mx, my + mh, 0.14 * mf, 0.1)),
-                (mx - mw, my, mx + mw, my + mh + 0.02), (0.93, 0.45, 0.5))
-        p.paint(lambda u, v: np.maximum(mouth(u, v), v - my - 0.055), (mx - mw, my - 0.02, mx + mw, my + 0.08),
-                (1.0, 1.0, 1.0))
+        p.paint(
+            lambda u, v: np.maximum(mouth(u, v), _sd_ellipse(u, v, mx, my + mh, 0.14 * mf, 0.1)),
+            (mx - mw, my, mx + mw, my + mh + 0.02),
+            (0.93, 0.45, 0.5),
+        )
+        p.paint(
+            lambda u, v: np.maximum(mouth(u, v), v - my - 0.055),
+            (mx - mw, my - 0.02, mx + mw, my + 0.08),
+            (1.0, 1.0, 1.0),
+        )
         p.paint(mouth, (mx - mw, my - 0.02, mx + mw, my + mh + 0.02), None, _INK, 0.035)
     else:
         mw = 0.16 * mf
-        p.paint(lambda u, v: _sd_segment(u, v, mx - mw, my + 0.06, mx + mw, my + 0.06, 0.028),
-                (mx - mw - 0.03, my + 0.03, mx + mw + 0.03, my + 0.09), _darker((0.7, 0.3, 0.3), 0.7))
+        p.paint(
+            lambda u, v: _sd_segment(u, v, mx - mw, my + 0.06, mx + mw, my + 0.06, 0.028),
+            (mx - mw - 0.03, my + 0.03, mx + mw + 0.03, my + 0.09),
+            _darker((0.7, 0.3, 0.3), 0.7),
+        )
 
     # Hair over the forehead.
     if style == "bald":
-        p.paint(lambda u, v: _sd_ellipse(u, v, -0.3 + 0.2 * turn, -0.68, 0.22, 0.09), (-0.55, -0.8, 0.15, -0.55),
-                (1.0, 1.0, 1.0), opacity=0.3)
+        p.paint(
+            lambda u, v: _sd_ellipse(u, v, -0.3 + 0.2 * turn, -0.68, 0.22, 0.09),
+            (-0.55, -0.8, 0.15, -0.55),
+            (1.0, 1.0, 1.0),
+            opacity=0.3,
+        )
     else:
         thick = {"short": 0.1, "long": 0.12, "bangs": 0.12, "afro": 0.16}[style]
         parting = d["parting"] + 0.25 * turn
@@ -530,12 +602,18 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
         p.paint(lenses, bbox, None, _INK, 0.04)
         left, right = min(xa, xb), max(xa, xb)
         fl, fr = (fa, fb) if xa < xb else (fb, fa)
-        p.paint(lambda u, v: _sd_segment(u, v, left + rim * fl, ey - 0.03, right - rim * fr, ey - 0.03, 0.018),
-                (left, ey - 0.08, right, ey + 0.02), _INK)
+        p.paint(
+            lambda u, v: _sd_segment(u, v, left + rim * fl, ey - 0.03, right - rim * fr, ey - 0.03, 0.018),
+            (left, ey - 0.08, right, ey + 0.02),
+            _INK,
+        )
         for x0, x1 in ((left - rim * fl, -rx + 0.02), (right + rim * fr, rx - 0.02)):
             if (x1 - x0) * (x0 - nose_x) > 0:
-                p.paint(lambda u, v, x0=x0, x1=x1: _sd_segment(u, v, x0, ey - 0.03, x1, ey - 0.06, 0.018),
-                        (min(x0, x1) - 0.03, ey - 0.1, max(x0, x1) + 0.03, ey + 0.01), _INK)
+                p.paint(
+                    lambda u, v, x0=x0, x1=x1: _sd_segment(u, v, x0, ey - 0.03, x1, ey - 0.06, 0.018),
+                    (min(x0, x1) - 0.03, ey - 0.1, max(x0, x1) + 0.03, ey + 0.01),
+                    _INK,
+                )
 
     return p.to_uint8()
 
@@ -543,8 +621,9 @@ def draw(face: dict, resolution: int, detail: dict | None = None) -> np.ndarray:
 def _check_resolution(resolution: int) -> None:
     r = int(resolution)
     if r != resolution or r < MIN_RESOLUTION or r > MAX_RESOLUTION or r & (r - 1):
-        raise ValueError(f"toyfaces resolution must be a power of two from {MIN_RESOLUTION} to {MAX_RESOLUTION}, "
-                         f"got {resolution}")
+        raise ValueError(
+            f"toyfaces resolution must be a power of two from {MIN_RESOLUTION} to {MAX_RESOLUTION}, got {resolution}"
+        )
 
 
 def render(index: int, resolution: int) -> tuple[np.ndarray, dict]:

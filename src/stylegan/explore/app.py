@@ -118,9 +118,15 @@ def create_app(explorer: Explorer) -> FastAPI:
     def state():
         from stylegan.io.zoo import shipped_networks
 
-        return {"network": explorer.network, "recent": explorer.recent, "shipped": list(shipped_networks()),
-                "device": str(explorer.device), "roots": [str(r) for r in explorer.roots],
-                "outdir": str(explorer.outdir), "precisions": list(PRECISIONS)}
+        return {
+            "network": explorer.network,
+            "recent": explorer.recent,
+            "shipped": list(shipped_networks()),
+            "device": str(explorer.device),
+            "roots": [str(r) for r in explorer.roots],
+            "outdir": str(explorer.outdir),
+            "precisions": list(PRECISIONS),
+        }
 
     @app.get("/api/networks")
     def networks():
@@ -150,8 +156,9 @@ def create_app(explorer: Explorer) -> FastAPI:
     @app.post("/api/w/export")
     def export_w(settings: Settings):
         data = explorer.export_w(settings)
-        return Response(data, media_type="application/octet-stream",
-                        headers={"Content-Disposition": 'attachment; filename="w.npz"'})
+        return Response(
+            data, media_type="application/octet-stream", headers={"Content-Disposition": 'attachment; filename="w.npz"'}
+        )
 
     @app.post("/api/w/import")
     def import_w(file: UploadFile = File(...)):
@@ -168,10 +175,16 @@ def create_app(explorer: Explorer) -> FastAPI:
         return explorer.compute_directions(body.method, body.components)
 
     @app.post("/api/project")
-    def project(file: UploadFile = File(...), steps: int = Form(200), distance: str = Form("mse"),
-                w_plus: bool = Form(False), class_idx: int | None = Form(None)):
-        return explorer.start_projection(file.file.read(), file.filename or "target.png", steps, distance, w_plus,
-                                         class_idx=class_idx)
+    def project(
+        file: UploadFile = File(...),
+        steps: int = Form(200),
+        distance: str = Form("mse"),
+        w_plus: bool = Form(False),
+        class_idx: int | None = Form(None),
+    ):
+        return explorer.start_projection(
+            file.file.read(), file.filename or "target.png", steps, distance, w_plus, class_idx=class_idx
+        )
 
     @app.get("/api/project")
     def projection_status():
@@ -186,8 +199,7 @@ def create_app(explorer: Explorer) -> FastAPI:
     def video(body: VideoRequest):
         start = time.perf_counter()
         path = explorer.record_video(body.settings, body.kind, body.frames, body.fps, body.speed)
-        return {"path": str(path), "url": f"/api/output/{path.name}",
-                "seconds": round(time.perf_counter() - start, 2)}
+        return {"path": str(path), "url": f"/api/output/{path.name}", "seconds": round(time.perf_counter() - start, 2)}
 
     @app.get("/api/output/{name}")
     def output(name: str):
@@ -199,8 +211,9 @@ def create_app(explorer: Explorer) -> FastAPI:
     @app.post("/api/artifacts")
     def artifacts(settings: Settings):
         G = explorer.require()
-        result = explorer.run_locked(lambda: artifact_tools(G, settings, explorer.imported,
-                                                                    directions=explorer.directions))
+        result = explorer.run_locked(
+            lambda: artifact_tools(G, settings, explorer.imported, directions=explorer.directions)
+        )
         result["energy_figure"] = data_url(result["energy_figure"])
         result["profile_figure"] = data_url(result["profile_figure"])
         return result

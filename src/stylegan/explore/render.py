@@ -105,8 +105,9 @@ class Settings:
             raise UserError(f"noise seed must be in [0, 2^32), got {self.noise_seed}")
         bad = [i for i in self.mix_layers if not 0 <= i < G.num_ws]
         if bad:
-            raise UserError(f"style-mixing layer {bad[0]} is out of range: this network has {G.num_ws} ws "
-                            f"(0-{G.num_ws - 1})")
+            raise UserError(
+                f"style-mixing layer {bad[0]} is out of range: this network has {G.num_ws} ws (0-{G.num_ws - 1})"
+            )
         if self.noise_mode not in NOISE_MODES:
             raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {self.noise_mode!r}")
         if self.sel_channels not in (1, 3):
@@ -123,8 +124,9 @@ class Settings:
             raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         from stylegan.editing.edit import MAX_STRENGTH
 
-        if not all(isinstance(a, (int, float)) and math.isfinite(a) and abs(a) <= MAX_STRENGTH
-                   for a in self.edit_strengths):
+        if not all(
+            isinstance(a, (int, float)) and math.isfinite(a) and abs(a) <= MAX_STRENGTH for a in self.edit_strengths
+        ):
             raise UserError(f"edit strengths must be finite numbers within +-{MAX_STRENGTH:g}")
         if self.has_transform() and not is_stylegan3(G):
             raise UserError(f"translate and rotate need a StyleGAN3 network; this one is a {network_kind(G)}")
@@ -176,8 +178,9 @@ def settings_edit(G, s: Settings, directions: dict | None = None):
 
 
 @torch.no_grad()
-def settings_ws(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, device="cpu",
-                directions: dict | None = None) -> torch.Tensor:
+def settings_ws(
+    G, s: Settings, imported: dict[str, torch.Tensor] | None = None, device="cpu", directions: dict | None = None
+) -> torch.Tensor:
     """The ws [1, num_ws, w_dim] that ``s`` stands for (see the module docstring); a z, w or w+ edit
     moves every blended seed's latent (``edited_ws``) before the blend and the style mixing."""
     from stylegan.editing.edit import EditInputs, edited_ws
@@ -237,8 +240,9 @@ def noise_rng(noise_mode: str, seed: int, device: torch.device):
     if noise_mode != "random":
         yield
         return
-    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else []
+    devices = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    )
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
@@ -261,9 +265,15 @@ class Rendered:
     features: torch.Tensor | None = None  # the chosen layer's output [C, H, W] (float32, CPU)
 
     def info(self) -> dict:
-        return {"layer": self.layer, "shape": self.shape, "dtype": self.dtype, "stats": self.stats,
-                "base_channel": self.base_channel, "sel_channels": self.sel_channels,
-                "render_ms": round(self.seconds * 1000, 1)}
+        return {
+            "layer": self.layer,
+            "shape": self.shape,
+            "dtype": self.dtype,
+            "stats": self.stats,
+            "base_channel": self.base_channel,
+            "sel_channels": self.sel_channels,
+            "render_ms": round(self.seconds * 1000, 1),
+        }
 
 
 @contextlib.contextmanager
@@ -313,14 +323,19 @@ class SynthesisCache:
 
 
 @torch.no_grad()
-def synthesis(G, s: Settings, imported: dict[str, torch.Tensor] | None = None,
-              directions: dict | None = None) -> Synthesis:
+def synthesis(
+    G, s: Settings, imported: dict[str, torch.Tensor] | None = None, directions: dict | None = None
+) -> Synthesis:
     """Run the network for ``s`` (everything but the view)."""
     device = next(G.parameters()).device
     ws = settings_ws(G, s, imported, device, directions)
     feats, name = None, None
-    with user_transform(G, translation(G, s), s.rotate or None), noise_rng(s.noise_mode, s.noise_seed, device), \
-            precision_context(s.precision, device), style_edit(G, s, directions):
+    with (
+        user_transform(G, translation(G, s), s.rotate or None),
+        noise_rng(s.noise_mode, s.noise_seed, device),
+        precision_context(s.precision, device),
+        style_edit(G, s, directions),
+    ):
         if s.layer is None:
             image = synthesize(G, ws, noise_mode=s.noise_mode)
         else:
@@ -338,8 +353,13 @@ def synthesis(G, s: Settings, imported: dict[str, torch.Tensor] | None = None,
     return Synthesis(image.to(torch.float32).cpu(), out.cpu(), dtype, name, ws.cpu())
 
 
-def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, directions: dict | None = None,
-           cache: SynthesisCache | None = None) -> Rendered:
+def render(
+    G,
+    s: Settings,
+    imported: dict[str, torch.Tensor] | None = None,
+    directions: dict | None = None,
+    cache: SynthesisCache | None = None,
+) -> Rendered:
     """Render ``s`` with ``G`` (on the device its parameters are on); with ``cache``, a change of the
     view alone reuses the last synthesis."""
     start = time.perf_counter()
@@ -352,10 +372,19 @@ def render(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, dire
         if cache is not None:
             cache.key, cache.value = key, result
     picture, stats, base, sel = layer_view(result.out[0], s)
-    return Rendered(picture=picture, image=result.image, ws=result.ws, layer=result.layer,
-                    shape=list(result.out.shape[1:]), dtype=result.dtype, stats=stats, base_channel=base,
-                    sel_channels=sel, seconds=time.perf_counter() - start,
-                    features=None if result.layer is None else result.out[0])
+    return Rendered(
+        picture=picture,
+        image=result.image,
+        ws=result.ws,
+        layer=result.layer,
+        shape=list(result.out.shape[1:]),
+        dtype=result.dtype,
+        stats=stats,
+        base_channel=base,
+        sel_channels=sel,
+        seconds=time.perf_counter() - start,
+        features=None if result.layer is None else result.out[0],
+    )
 
 
 def untransformed(x: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
@@ -374,9 +403,14 @@ def layer_view(out: torch.Tensor, s: Settings) -> tuple[np.ndarray, dict[str, fl
     sel_channels = s.sel_channels if s.sel_channels <= out.shape[0] else 1
     base = max(min(s.base_channel, out.shape[0] - sel_channels), 0)
     sel = out[base : base + sel_channels]
-    stats = {"mean": out.mean(), "sel_mean": sel.mean(), "std": out.std() if out.numel() > 1 else out.new_zeros(()),
-             "sel_std": sel.std() if sel.numel() > 1 else sel.new_zeros(()),
-             "max": out.abs().max(), "sel_max": sel.abs().max()}
+    stats = {
+        "mean": out.mean(),
+        "sel_mean": sel.mean(),
+        "std": out.std() if out.numel() > 1 else out.new_zeros(()),
+        "sel_std": sel.std() if sel.numel() > 1 else sel.new_zeros(()),
+        "max": out.abs().max(),
+        "sel_max": sel.abs().max(),
+    }
     stats = {k: float(v) for k, v in stats.items()}
     img = sel
     if s.normalize:
@@ -421,7 +455,8 @@ def layer_table(G) -> list[dict]:
         synthesize(G, ws, noise_mode="const")
     table: list[dict[str, object]] = [
         {"name": name, "shape": list(t.shape[1:]), "dtype": str(t.dtype).replace("torch.", "")}
-        for name, t in rec.features.items() if t.ndim == 4
+        for name, t in rec.features.items()
+        if t.ndim == 4
     ]
     table.append({"name": None, "shape": [G.img_channels, G.img_resolution, G.img_resolution], "dtype": "float32"})
     return table
@@ -432,8 +467,9 @@ def layer_table(G) -> list[dict]:
 
 
 @torch.no_grad()
-def artifact_tools(G, s: Settings, imported: dict[str, torch.Tensor] | None = None, size: int = 256,
-                   directions: dict | None = None) -> dict:
+def artifact_tools(
+    G, s: Settings, imported: dict[str, torch.Tensor] | None = None, size: int = 256, directions: dict | None = None
+) -> dict:
     """The circular-artifact tools (``stylegan.analysis.artifacts``) on the image ``s`` renders, at
     ``s.layer`` (default: the layer the PIN paper studies): the energy figure (image, energy heatmap,
     overlay, with the artifact region marked), the region's numbers, the per-pixel channel profiles
@@ -470,6 +506,14 @@ def pin_gates(G) -> list[dict]:
     for name, module in G.named_modules():
         if isinstance(module, PixelInstanceNorm):
             gate = module.gate.detach().to("cpu", torch.float64)
-            out.append({"name": name, "channels": int(gate.numel()), "mean": float(gate.mean()),
-                        "min": float(gate.min()), "max": float(gate.max()), "values": gate.tolist()})
+            out.append(
+                {
+                    "name": name,
+                    "channels": int(gate.numel()),
+                    "mean": float(gate.mean()),
+                    "min": float(gate.min()),
+                    "max": float(gate.max()),
+                    "values": gate.tolist(),
+                }
+            )
     return out

@@ -85,16 +85,22 @@ def latest_snapshot(folder: Path) -> Path:
         if nimg is not None and p.is_file():
             found.append((nimg, p.name, p))
     if not found:
-        raise UserError(f"{folder} is a folder without network-snapshot-* files; give a network file or a "
-                        "training run directory")
+        raise UserError(
+            f"{folder} is a folder without network-snapshot-* files; give a network file or a training run directory"
+        )
     return max(found)[2]
 
 
 class Explorer:
     """The open network and everything the page can ask of it."""
 
-    def __init__(self, roots: list[str | Path] | None = None, outdir: str | Path = "out/explore",
-                 device: str | torch.device = "cpu", allowed_files: list[str | Path] = ()):
+    def __init__(
+        self,
+        roots: list[str | Path] | None = None,
+        outdir: str | Path = "out/explore",
+        device: str | torch.device = "cpu",
+        allowed_files: list[str | Path] = (),
+    ):
         self.roots = [Path(r).expanduser().resolve() for r in (roots or [Path.cwd()])]
         self.outdir = Path(outdir).expanduser().resolve()
         self.device = torch.device(device)
@@ -133,8 +139,10 @@ class Explorer:
         real = path.resolve()
         if real not in self.allowed_files and not self._inside_roots(real):
             roots = ", ".join(str(r) for r in self.roots)
-            raise UserError(f"{text} lies outside the folders this explorer may open ({roots}); "
-                            "start `stylegan explore` with --root to allow another folder")
+            raise UserError(
+                f"{text} lies outside the folders this explorer may open ({roots}); "
+                "start `stylegan explore` with --root to allow another folder"
+            )
         if not real.exists():
             raise UserError(missing_network_message(text))
         if real.is_dir():
@@ -163,9 +171,13 @@ class Explorer:
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip and depth < max_depth)
                 if any(f.startswith("network-snapshot-") for f in files) and here != root:
                     found.append(shown(here))
-                found += [shown(here / f) for f in sorted(files)
-                          if f.endswith(NETWORK_SUFFIXES) and not f.startswith(("training-state-", "."))
-                          and self._inside_roots((here / f).resolve())]  # not links out of the roots
+                found += [
+                    shown(here / f)
+                    for f in sorted(files)
+                    if f.endswith(NETWORK_SUFFIXES)
+                    and not f.startswith(("training-state-", "."))
+                    and self._inside_roots((here / f).resolve())
+                ]  # not links out of the roots
                 if len(found) >= limit:
                     return found[:limit], True
         return found, False
@@ -189,8 +201,9 @@ class Explorer:
         G = G.eval().requires_grad_(False)
         with self.work_lock:
             info = self._describe(G, text, path)
-            info["warning"] = "; ".join(str(w.message) for w in caught if issubclass(w.category, StyleganWarning)) \
-                or None
+            info["warning"] = (
+                "; ".join(str(w.message) for w in caught if issubclass(w.category, StyleganWarning)) or None
+            )
             self.G, self.network = G, info
             self.imported.clear()
             self.directions.clear()
@@ -202,10 +215,19 @@ class Explorer:
         from stylegan.tools.project import noise_buffers
 
         return {
-            "name": text, "path": str(path), "kind": network_kind(G), "resolution": G.img_resolution,
-            "channels": G.img_channels, "z_dim": G.z_dim, "w_dim": G.w_dim, "c_dim": G.c_dim, "num_ws": G.num_ws,
-            "stylegan3": is_stylegan3(G), "noise": bool(noise_buffers(G.synthesis)),
-            "presets": style_presets(G), "layers": layer_table(G),
+            "name": text,
+            "path": str(path),
+            "kind": network_kind(G),
+            "resolution": G.img_resolution,
+            "channels": G.img_channels,
+            "z_dim": G.z_dim,
+            "w_dim": G.w_dim,
+            "c_dim": G.c_dim,
+            "num_ws": G.num_ws,
+            "stylegan3": is_stylegan3(G),
+            "noise": bool(noise_buffers(G.synthesis)),
+            "presets": style_presets(G),
+            "layers": layer_table(G),
             "parameters": sum(p.numel() for p in G.parameters()),
         }
 
@@ -218,8 +240,9 @@ class Explorer:
 
     def render(self, settings: Settings, client: str = "default") -> Rendered:
         """Render ``settings``; ``Superseded`` when a newer request of ``client`` came in meanwhile."""
-        return self.latest.run(client, lambda: render(self.require(), settings, self.imported, self.directions,
-                                                      self.cache))
+        return self.latest.run(
+            client, lambda: render(self.require(), settings, self.imported, self.directions, self.cache)
+        )
 
     def render_now(self, settings: Settings) -> Rendered:
         """Render ``settings`` (waiting for the running job; never superseded)."""
@@ -274,8 +297,14 @@ class Explorer:
         key = uuid.uuid4().hex[:12]
         self.directions[key] = direction
         notes = [str(w.message) for w in caught if issubclass(w.category, StyleganWarning)]
-        return {"id": key, "method": direction.method, "space": direction.space, "names": direction.names,
-                "layers": direction.layers, "warning": "; ".join(notes) or None}
+        return {
+            "id": key,
+            "method": direction.method,
+            "space": direction.space,
+            "names": direction.names,
+            "layers": direction.layers,
+            "warning": "; ".join(notes) or None,
+        }
 
     def load_direction(self, data: bytes, filename: str = "direction.safetensors") -> dict:
         """Read an uploaded direction file (``stylegan directions``); its id for ``Settings.direction_id``."""
@@ -308,14 +337,21 @@ class Explorer:
             if method == "sefa":
                 direction = sefa(G, num_components=components)
             else:
-                direction = find_ganspace(G, samples=samples, components=components,
-                                          class_idx=0 if G.c_dim else None)
+                direction = find_ganspace(G, samples=samples, components=components, class_idx=0 if G.c_dim else None)
         return self._add_direction(direction)
 
     # ---------------------------------------------------------------- projection
 
-    def start_projection(self, data: bytes, filename: str = "target.png", steps: int = 200, distance: str = "mse",
-                         w_plus: bool = False, w_avg_samples: int = 10_000, class_idx: int | None = None) -> dict:
+    def start_projection(
+        self,
+        data: bytes,
+        filename: str = "target.png",
+        steps: int = 200,
+        distance: str = "mse",
+        w_plus: bool = False,
+        w_avg_samples: int = 10_000,
+        class_idx: int | None = None,
+    ) -> dict:
         """Project an uploaded image (``stylegan.tools.project``) in a background thread; its progress
         and, when done, the id of the projected w (for ``Settings.w_id``) are in ``self.projection``.
         The target and the distance are checked here, before anything starts."""
@@ -341,8 +377,16 @@ class Explorer:
                 raise UserError(str(e).replace(str(path), name)) from None
         labels_for(G, class_idx, 1, self.device)  # a missing or stray class fails here
         dist = resolve_distance(distance, self.device)
-        status = self.projection = {"state": "running", "step": 0, "num_steps": steps, "distance": None,
-                                    "target": name, "w_id": None, "error": None, "seconds": None}
+        status = self.projection = {
+            "state": "running",
+            "step": 0,
+            "num_steps": steps,
+            "distance": None,
+            "target": name,
+            "w_id": None,
+            "error": None,
+            "seconds": None,
+        }
 
         def progress(step, num_steps, dist_value, loss):
             status.update(step=step, distance=float(dist_value))
@@ -351,9 +395,17 @@ class Explorer:
             from stylegan.tools.project import project
 
             try:
-                result = project(G, target, distance=dist, num_steps=steps, w_plus=w_plus,
-                                 w_avg_samples=w_avg_samples, class_idx=class_idx,
-                                 device=self.device, progress=progress)
+                result = project(
+                    G,
+                    target,
+                    distance=dist,
+                    num_steps=steps,
+                    w_plus=w_plus,
+                    w_avg_samples=w_avg_samples,
+                    class_idx=class_idx,
+                    device=self.device,
+                    progress=progress,
+                )
                 if self.G is not G:
                     raise UserError("another network was opened during the projection; its w is dropped")
                 key = uuid.uuid4().hex[:12]
@@ -390,8 +442,9 @@ class Explorer:
         stem = "explore" if settings.w_id else f"seed{latent_name(settings)}"
         return save_png(rendered.picture, self.next_output(stem, ".png"))
 
-    def record_video(self, settings: Settings, kind: str = "latent", frames: int = 60, fps: float = 30,
-                     speed: float = 0.25) -> Path:
+    def record_video(
+        self, settings: Settings, kind: str = "latent", frames: int = 60, fps: float = 30, speed: float = 0.25
+    ) -> Path:
         """An animation of the current view as a video (``write_video``: MP4, or GIF where ffmpeg is
         missing): ``latent`` moves x by ``speed`` seeds a second, ``translate`` moves the StyleGAN3 image
         by ``speed`` image widths a second, ``rotate`` turns it by ``speed`` * 360 degrees a second."""
@@ -412,8 +465,11 @@ class Explorer:
 
         def frame_settings(i: int) -> Settings:
             t = i / fps * speed
-            change = {"latent": {"x": settings.x + t}, "translate": {"translate_x": settings.translate_x + t},
-                      "rotate": {"rotate": settings.rotate + 360 * t}}[kind]
+            change = {
+                "latent": {"x": settings.x + t},
+                "translate": {"translate_x": settings.translate_x + t},
+                "rotate": {"rotate": settings.rotate + 360 * t},
+            }[kind]
             return dataclasses.replace(settings, **change)
 
         def pictures():

@@ -121,11 +121,14 @@ def _check_shapes(module: nn.Module, shapes: dict[str, tuple[int, ...]], path) -
     missing = sorted(set(own) - set(shapes))
     extra = sorted(set(shapes) - set(own))
     if missing or extra:
-        raise CheckpointError(f"{path}: the weights do not fit the config (missing {missing[:3]}, "
-                              f"unexpected {extra[:3]})")
+        raise CheckpointError(
+            f"{path}: the weights do not fit the config (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
     wrong = [name for name in own if own[name] != shapes[name]]
     if wrong:
         first = wrong[0]
         more = f" (and {len(wrong) - 1} more tensors)" if len(wrong) > 1 else ""
-        raise CheckpointError(f"{path}: the weights do not fit the config: {first} is {list(shapes[first])} in the "
-                              f"file but {list(own[first])} in the network the config describes{more}")
+        raise CheckpointError(
+            f"{path}: the weights do not fit the config: {first} is {list(shapes[first])} in the "
+            f"file but {list(own[first])} in the network the config describes{more}"
+        )

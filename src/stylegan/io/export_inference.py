@@ -30,8 +30,9 @@ ONNX_PACKAGES = ("onnx", "onnxscript")
 class InferenceGenerator(nn.Module):
     """``G`` with its truncation and noise mode fixed: ``forward(z[, c]) -> img``."""
 
-    def __init__(self, G: nn.Module, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-                 noise_mode: str = "const"):
+    def __init__(
+        self, G: nn.Module, truncation_psi: float = 1.0, truncation_cutoff: int | None = None, noise_mode: str = "const"
+    ):
         super().__init__()
         if noise_mode not in NOISE_MODES:
             raise UserError(f"noise mode {noise_mode!r} cannot be exported (choose one of {', '.join(NOISE_MODES)})")
@@ -42,8 +43,13 @@ class InferenceGenerator(nn.Module):
         self.conditional = G.c_dim > 0
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.G(z, c if self.conditional else None, truncation_psi=self.psi,
-                      truncation_cutoff=self.cutoff, noise_mode=self.noise_mode)
+        return self.G(
+            z,
+            c if self.conditional else None,
+            truncation_psi=self.psi,
+            truncation_cutoff=self.cutoff,
+            noise_mode=self.noise_mode,
+        )
 
     def example_inputs(self, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
         gen = torch.Generator().manual_seed(seed)
@@ -80,9 +86,16 @@ def export_onnx(net: InferenceGenerator, path: str | Path, opset: int = 20) -> P
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(net, inputs, dynamo=True, input_names=net.input_names(),
-                                        output_names=["img"], dynamic_shapes=shapes, opset_version=opset,
-                                        verbose=False)
+            program = torch.onnx.export(
+                net,
+                inputs,
+                dynamo=True,
+                input_names=net.input_names(),
+                output_names=["img"],
+                dynamic_shapes=shapes,
+                opset_version=opset,
+                verbose=False,
+            )
     except Exception as e:  # noqa: BLE001  (the exporter fails in many ways; one line names it)
         first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
         raise UserError(f"ONNX export of this {net.G.kind} failed in PyTorch's exporter: {first[:300]}") from None

@@ -44,18 +44,32 @@ PLACEHOLDER_CLASS = "MissingNetwork"
 # Our kind -> official class (stylegan.io.official.TRANSLATORS name) and modules to try, in order.
 OFFICIAL_CLASSES = {
     "stylegan2.generator": ("networks_stylegan2.Generator", ("training.networks_stylegan2", "training.networks")),
-    "stylegan2.discriminator": ("networks_stylegan2.Discriminator",
-                                ("training.networks_stylegan2", "training.networks")),
+    "stylegan2.discriminator": (
+        "networks_stylegan2.Discriminator",
+        ("training.networks_stylegan2", "training.networks"),
+    ),
     "stylegan3.generator": ("networks_stylegan3.Generator", ("training.networks_stylegan3",)),
 }
 
 # Kwargs written even at their default value (train.py writes them; defaults differ between releases).
-ALWAYS = {"channel_base", "channel_max", "num_fp16_res", "conv_clamp", "architecture", "mapping.num_layers",
-          "mbstd_group_size"}
+ALWAYS = {
+    "channel_base",
+    "channel_max",
+    "num_fp16_res",
+    "conv_clamp",
+    "architecture",
+    "mapping.num_layers",
+    "mbstd_group_size",
+}
 # Where a config field goes in the official kwargs, where it is not a top-level kwarg of the same name.
-D_LOCATIONS = {"activation": ("block_kwargs", "epilogue_kwargs"), "resample_filter": ("block_kwargs",),
-               "fp16_channels_last": ("block_kwargs",), "freeze_layers": ("block_kwargs",),
-               "mbstd_group_size": ("epilogue_kwargs",), "mbstd_num_channels": ("epilogue_kwargs",)}
+D_LOCATIONS = {
+    "activation": ("block_kwargs", "epilogue_kwargs"),
+    "resample_filter": ("block_kwargs",),
+    "fp16_channels_last": ("block_kwargs",),
+    "freeze_layers": ("block_kwargs",),
+    "mbstd_group_size": ("epilogue_kwargs",),
+    "mbstd_num_channels": ("epilogue_kwargs",),
+}
 REQUIRED = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
 
 SHIM_SOURCE = '''\
@@ -121,8 +135,10 @@ def official_kwargs(module: nn.Module, what: str = "network") -> tuple[str, dict
     """(official class name, constructor kwargs) of one of our networks; checked by translating back."""
     kind = getattr(module, "kind", None)
     if kind not in OFFICIAL_CLASSES:
-        raise CheckpointError(f"{what}: a {kind or type(module).__name__} network has no official PyTorch "
-                              f"counterpart (supported: {', '.join(OFFICIAL_CLASSES)})")
+        raise CheckpointError(
+            f"{what}: a {kind or type(module).__name__} network has no official PyTorch "
+            f"counterpart (supported: {', '.join(OFFICIAL_CLASSES)})"
+        )
     class_name = OFFICIAL_CLASSES[kind][0]
     cfg = module.config
     required = {k: getattr(cfg, k) for k in REQUIRED if hasattr(cfg, k)}
@@ -132,9 +148,12 @@ def official_kwargs(module: nn.Module, what: str = "network") -> tuple[str, dict
         if f.name in REQUIRED:
             continue
         if f.name == "mapping":
-            mapping = {m.name: _plain(getattr(cfg.mapping, m.name)) for m in dataclasses.fields(cfg.mapping)
-                       if getattr(cfg.mapping, m.name) != getattr(default.mapping, m.name)
-                       or (f"mapping.{m.name}" in ALWAYS and kind.endswith("generator"))}
+            mapping = {
+                m.name: _plain(getattr(cfg.mapping, m.name))
+                for m in dataclasses.fields(cfg.mapping)
+                if getattr(cfg.mapping, m.name) != getattr(default.mapping, m.name)
+                or (f"mapping.{m.name}" in ALWAYS and kind.endswith("generator"))
+            }
             if kind.endswith("discriminator"):
                 mapping.pop("w_avg_beta", None)  # the official D's mapping never tracks w
             if mapping or kind.endswith("generator"):
@@ -143,7 +162,7 @@ def official_kwargs(module: nn.Module, what: str = "network") -> tuple[str, dict
         value = getattr(cfg, f.name)
         if value == getattr(default, f.name) and f.name not in ALWAYS:
             continue
-        for place in (D_LOCATIONS.get(f.name, (None,)) if kind.endswith("discriminator") else (None,)):
+        for place in D_LOCATIONS.get(f.name, (None,)) if kind.endswith("discriminator") else (None,):
             (kwargs.setdefault(place, {}) if place else kwargs)[f.name] = _plain(value)
     _, back = translate_official(class_name, kwargs)
     if back != cfg:
@@ -173,8 +192,9 @@ class _Persistent:
     """Pickles as ``torch_utils.persistence._reconstruct_persistent_obj(meta)``."""
 
     def __init__(self, class_name: str, state: dict):
-        self.meta = dict(type="class", version=PERSISTENCE_VERSION, module_src=SHIM_SOURCE, class_name=class_name,
-                         state=state)
+        self.meta = dict(
+            type="class", version=PERSISTENCE_VERSION, module_src=SHIM_SOURCE, class_name=class_name, state=state
+        )
 
     def __reduce__(self):
         return _RECONSTRUCT, (self.meta,)
@@ -195,10 +215,17 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table takes
 def _network_state(module: nn.Module, what: str) -> dict:
     class_name, kwargs = official_kwargs(module, what)
     modules = OFFICIAL_CLASSES[module.kind][1]
-    state_dict = OrderedDict((k, v.detach().to("cpu", torch.float32).contiguous().clone())
-                             for k, v in module.state_dict().items())
-    return {"stylegan_export": EXPORT_VERSION, "class": class_name.split(".")[-1], "official_class": class_name,
-            "modules": list(modules), "init_kwargs": kwargs, "state_dict": state_dict}
+    state_dict = OrderedDict(
+        (k, v.detach().to("cpu", torch.float32).contiguous().clone()) for k, v in module.state_dict().items()
+    )
+    return {
+        "stylegan_export": EXPORT_VERSION,
+        "class": class_name.split(".")[-1],
+        "official_class": class_name,
+        "modules": list(modules),
+        "init_kwargs": kwargs,
+        "state_dict": state_dict,
+    }
 
 
 def official_snapshot_bytes(networks: Mapping[str, nn.Module]) -> bytes:
@@ -213,12 +240,22 @@ def official_snapshot_bytes(networks: Mapping[str, nn.Module]) -> bytes:
     if "D" in networks:
         objects["D"] = _Persistent("Network", _network_state(networks["D"], "D"))
     else:
-        objects["D"] = _Persistent(PLACEHOLDER_CLASS, {
-            "stylegan_export": EXPORT_VERSION,
-            "reason": "this network pickle was exported by stylegan without a discriminator (its D is a placeholder)",
-        })
-    data = {"G": objects["G"], "D": objects["D"], "G_ema": objects["G_ema"], "training_set_kwargs": None,
-            "augment_pipe": None}
+        objects["D"] = _Persistent(
+            PLACEHOLDER_CLASS,
+            {
+                "stylegan_export": EXPORT_VERSION,
+                "reason": (
+                    "this network pickle was exported by stylegan without a discriminator (its D is a placeholder)"
+                ),
+            },
+        )
+    data = {
+        "G": objects["G"],
+        "D": objects["D"],
+        "G_ema": objects["G_ema"],
+        "training_set_kwargs": None,
+        "augment_pipe": None,
+    }
     buf = io.BytesIO()
     _Pickler(buf, protocol=4).dump(data)
     return buf.getvalue()

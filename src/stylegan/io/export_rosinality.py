@@ -57,8 +57,10 @@ def _refuse(what: str, cfg, checks: list[tuple[str, object]]) -> None:
         for part in name.split("."):
             value = getattr(value, part)
         if value != want:
-            raise CheckpointError(f"{what}: {name}={value!r} cannot be represented in rosinality/stylegan2-pytorch "
-                                  f"(it supports only {name}={want!r})")
+            raise CheckpointError(
+                f"{what}: {name}={value!r} cannot be represented in rosinality/stylegan2-pytorch "
+                f"(it supports only {name}={want!r})"
+            )
 
 
 def _kernel(resample_filter, kind: str) -> torch.Tensor:
@@ -71,44 +73,60 @@ def _kernel(resample_filter, kind: str) -> torch.Tensor:
 def _check_common(what: str, module: nn.Module, drop_conv_clamp: bool) -> None:
     kind = getattr(module, "kind", "")
     if kind not in ("stylegan2.generator", "stylegan2.discriminator"):
-        raise CheckpointError(f"{what}: a {kind or type(module).__name__} network cannot be written as a "
-                              "rosinality/stylegan2-pytorch checkpoint (it holds StyleGAN2 networks only)")
+        raise CheckpointError(
+            f"{what}: a {kind or type(module).__name__} network cannot be written as a "
+            "rosinality/stylegan2-pytorch checkpoint (it holds StyleGAN2 networks only)"
+        )
     cfg = module.config
     if cfg.conv_clamp is not None and not drop_conv_clamp:
-        raise CheckpointError(f"{what}: conv_clamp={cfg.conv_clamp!r} has no counterpart in rosinality/stylegan2-"
-                              "pytorch; pass --drop-conv-clamp to write it without the clamp")
-    _refuse(what, cfg, [("c_dim", 0), ("img_channels", 3), ("activation", "lrelu"),
-                        ("resample_filter", (1, 3, 3, 1))])
+        raise CheckpointError(
+            f"{what}: conv_clamp={cfg.conv_clamp!r} has no counterpart in rosinality/stylegan2-"
+            "pytorch; pass --drop-conv-clamp to write it without the clamp"
+        )
+    _refuse(what, cfg, [("c_dim", 0), ("img_channels", 3), ("activation", "lrelu"), ("resample_filter", (1, 3, 3, 1))])
 
 
-def generator_state(G: nn.Module, what: str = "generator", drop_conv_clamp: bool = False
-                    ) -> tuple[dict[str, torch.Tensor], dict]:
+def generator_state(
+    G: nn.Module, what: str = "generator", drop_conv_clamp: bool = False
+) -> tuple[dict[str, torch.Tensor], dict]:
     """(rosinality ``Generator`` state dict, its constructor arguments) holding ``G``'s weights."""
     _check_common(what, G, drop_conv_clamp)
     cfg = G.config
-    _refuse(what, cfg, [("architecture", "skip"), ("use_noise", True), ("kernel_size", 3),
-                        ("mapping.activation", "lrelu")])  # embed_features only matters with labels (refused)
+    _refuse(
+        what, cfg, [("architecture", "skip"), ("use_noise", True), ("kernel_size", 3), ("mapping.activation", "lrelu")]
+    )  # embed_features only matters with labels (refused)
     if cfg.mapping.layer_features not in (None, cfg.w_dim):
-        raise CheckpointError(f"{what}: mapping.layer_features={cfg.mapping.layer_features} cannot be represented in "
-                              f"rosinality/stylegan2-pytorch (its mapping layers have style_dim={cfg.w_dim} features)")
+        raise CheckpointError(
+            f"{what}: mapping.layer_features={cfg.mapping.layer_features} cannot be represented in "
+            f"rosinality/stylegan2-pytorch (its mapping layers have style_dim={cfg.w_dim} features)"
+        )
     if cfg.z_dim != cfg.w_dim:
-        raise CheckpointError(f"{what}: z_dim={cfg.z_dim} differs from w_dim={cfg.w_dim}; rosinality's mapping "
-                              "has one style_dim for both")
+        raise CheckpointError(
+            f"{what}: z_dim={cfg.z_dim} differs from w_dim={cfg.w_dim}; rosinality's mapping has one style_dim for both"
+        )
     own = {k: v.detach().to("cpu", torch.float32) for k, v in G.state_dict().items()}
     resolutions = G.synthesis.block_resolutions
     channels = {r: own[f"synthesis.b{r}.conv1.weight"].shape[0] for r in resolutions}
     cm = _channel_multiplier(what, channels)
     num_up = len(resolutions) - 1
-    sd = {theirs: own[ours].reshape(rosinality_shape(layout, tuple(own[ours].shape))).clone()
-          for ours, theirs, layout in generator_names(cfg.mapping.num_layers, num_up)}
+    sd = {
+        theirs: own[ours].reshape(rosinality_shape(layout, tuple(own[ours].shape))).clone()
+        for ours, theirs, layout in generator_names(cfg.mapping.num_layers, num_up)
+    }
     sd.update({name: _kernel(cfg.resample_filter, kind) for name, kind in generator_kernel_names(num_up)})
-    args = dict(size=cfg.img_resolution, latent=cfg.w_dim, n_mlp=cfg.mapping.num_layers, channel_multiplier=cm,
-                lr_mlp=float(cfg.mapping.lr_multiplier))
+    args = dict(
+        size=cfg.img_resolution,
+        latent=cfg.w_dim,
+        n_mlp=cfg.mapping.num_layers,
+        channel_multiplier=cm,
+        lr_mlp=float(cfg.mapping.lr_multiplier),
+    )
     return sd, args
 
 
-def discriminator_state(D: nn.Module, what: str = "discriminator", drop_conv_clamp: bool = False
-                        ) -> tuple[dict[str, torch.Tensor], dict]:
+def discriminator_state(
+    D: nn.Module, what: str = "discriminator", drop_conv_clamp: bool = False
+) -> tuple[dict[str, torch.Tensor], dict]:
     """(rosinality ``Discriminator`` state dict, its constructor arguments) holding ``D``'s weights."""
     _check_common(what, D, drop_conv_clamp)
     cfg = D.config
@@ -118,8 +136,10 @@ def discriminator_state(D: nn.Module, what: str = "discriminator", drop_conv_cla
     channels = {r: own[f"b{r}.conv1.weight"].shape[1] for r in D.block_resolutions}
     channels[4] = own["b4.conv.weight"].shape[0]
     cm = _channel_multiplier(what, channels)
-    sd = {theirs: own[ours].reshape(rosinality_shape(layout, tuple(own[ours].shape))).clone()
-          for ours, theirs, layout in discriminator_names(resolution)}
+    sd = {
+        theirs: own[ours].reshape(rosinality_shape(layout, tuple(own[ours].shape))).clone()
+        for ours, theirs, layout in discriminator_names(resolution)
+    }
     sd.update({name: _kernel(cfg.resample_filter, kind) for name, kind in discriminator_kernel_names(resolution)})
     return sd, dict(size=resolution, channel_multiplier=cm)
 
@@ -139,8 +159,9 @@ def rosinality_checkpoint(networks: Mapping[str, nn.Module], drop_conv_clamp: bo
     ckpt["latent_avg"] = gens["G_ema"].mapping.w_avg.detach().to("cpu", torch.float32).clone()
     if "D" in networks:
         ckpt["d"], d_args = discriminator_state(networks["D"], "D", drop_conv_clamp)
-        if (d_args["size"], d_args["channel_multiplier"]) != (args["size"], args["channel_multiplier"]) and \
-                args["size"] > 32:
+        if (d_args["size"], d_args["channel_multiplier"]) != (args["size"], args["channel_multiplier"]) and args[
+            "size"
+        ] > 32:
             raise CheckpointError(f"D: its size/channel_multiplier {d_args} differ from the generator's {args}")
         if (d_args["size"]) != args["size"]:
             raise CheckpointError(f"D: resolution {d_args['size']} differs from the generator's {args['size']}")

@@ -79,19 +79,23 @@ def network_builders(path: str | Path, nonfinite: str = "warn") -> tuple[str, di
         from stylegan.io.rosinality import read_checkpoint, rosinality_networks
 
         fmt, builders = "rosinality", rosinality_networks(path, read_checkpoint(path))
-    return fmt, {name: _checking_weights(build, str(path) if fmt == "native" else f"{path} ({name})", nonfinite)
-                 for name, build in builders.items()}
+    return fmt, {
+        name: _checking_weights(build, str(path) if fmt == "native" else f"{path} ({name})", nonfinite)
+        for name, build in builders.items()
+    }
 
 
-def load_networks(path: str | Path, device: str | torch.device = "cpu",
-                  nonfinite: str = "warn") -> dict[str, nn.Module]:
+def load_networks(
+    path: str | Path, device: str | torch.device = "cpu", nonfinite: str = "warn"
+) -> dict[str, nn.Module]:
     """Every network in ``path`` by name (``G``, ``G_ema``, ``D``), converted to ours, in eval mode."""
     _, builders = network_builders(path, nonfinite)
     return {name: build().to(device).eval() for name, build in builders.items()}
 
 
-def load_network(path: str | Path, which: str = "G", device: str | torch.device = "cpu",
-                 nonfinite: str = "warn") -> nn.Module:
+def load_network(
+    path: str | Path, which: str = "G", device: str | torch.device = "cpu", nonfinite: str = "warn"
+) -> nn.Module:
     """Load a network from ``path``.
 
     ``which`` picks the network in files that hold several: ``"G"`` (the generator to use: the
@@ -181,5 +185,3 @@ def _tf_builders(path: Path) -> dict[str, Callable[[], nn.Module]]:
 
     G, D, Gs = load_tf_pickle(path, scan=False)  # detect_format has just scanned it
     return {name: (lambda net=net: import_tf_network(net)) for name, net in (("G", G), ("G_ema", Gs), ("D", D))}
-
-

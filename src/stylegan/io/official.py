@@ -39,7 +39,11 @@ def translate_stylegan2_generator(kwargs: dict[str, Any], class_name: str = "net
     sr = KwargReader(class_name, sk)
     resample_filter = sr.pop("resample_filter", defaults.resample_filter)
     cfg = StyleGAN2GeneratorConfig(
-        z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
+        z_dim=z_dim,
+        c_dim=c_dim,
+        w_dim=w_dim,
+        img_resolution=img_resolution,
+        img_channels=img_channels,
         channel_base=int(sr.pop("channel_base", 32768)),
         channel_max=int(sr.pop("channel_max", 512)),
         num_fp16_res=int(sr.pop("num_fp16_res", 4)),
@@ -113,9 +117,7 @@ def translate_official(class_name: str, init_kwargs: Mapping[str, Any]) -> tuple
     """Return (our network kind, our config) for an official class name and its kwargs."""
     short = _short_name(class_name)
     if short not in TRANSLATORS:
-        raise CheckpointError(
-            f"unsupported official class {class_name!r}; supported: {', '.join(sorted(TRANSLATORS))}"
-        )
+        raise CheckpointError(f"unsupported official class {class_name!r}; supported: {', '.join(sorted(TRANSLATORS))}")
     return TRANSLATORS[short](dict(init_kwargs))
 
 

@@ -55,7 +55,12 @@ def translate_stylegan3_generator(kwargs: dict[str, Any], class_name: str = CLAS
     )
     mapping = mapping_config(r, mk, default_beta=0.998, default_layers=2)  # also rejects what is left in r
     cfg = StyleGAN3GeneratorConfig(
-        z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-        mapping=mapping, **synthesis,
+        z_dim=z_dim,
+        c_dim=c_dim,
+        w_dim=w_dim,
+        img_resolution=img_resolution,
+        img_channels=img_channels,
+        mapping=mapping,
+        **synthesis,
     )
     return "stylegan3.generator", cfg

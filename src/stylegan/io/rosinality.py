@@ -77,8 +77,11 @@ def _state_entries(what: str, sd: Mapping[str, Any]) -> Entries:
     for k, v in sd.items():
         if not isinstance(v, torch.Tensor):
             raise CheckpointError(f"{what}: entry {k!r} is not a tensor")
-    return Entries(what, {k: v.detach().to(torch.float32) for k, v in sd.items()},
-                   missing_hint=" (not a rosinality StyleGAN2 checkpoint?)")
+    return Entries(
+        what,
+        {k: v.detach().to(torch.float32) for k, v in sd.items()},
+        missing_hint=" (not a rosinality StyleGAN2 checkpoint?)",
+    )
 
 
 def _resample_filter(st: Entries, names: list[str]) -> tuple:
@@ -122,10 +125,12 @@ def _arch_check(what: str, args: Any) -> None:
 # (conv weights [1, O, I, k, k], the constant input [1, C, 4, 4]); "noise" two ([1, 1, r, r]);
 # "vector" a 0-d value as [1]; "rgb_bias" a bias [C] as [1, C, 1, 1].
 
+
 def rosinality_shape(layout: str, ours: tuple[int, ...]) -> tuple[int, ...]:
     """Shape of rosinality's tensor holding one of ours of shape ``ours``."""
-    return {"same": ours, "lead": (1, *ours), "noise": (1, 1, *ours), "vector": (1,),
-            "rgb_bias": (1, *ours, 1, 1)}[layout]
+    return {"same": ours, "lead": (1, *ours), "noise": (1, 1, *ours), "vector": (1,), "rgb_bias": (1, *ours, 1, 1)}[
+        layout
+    ]
 
 
 def generator_names(n_mlp: int, num_up: int) -> list[tuple[str, str, str]]:
@@ -133,8 +138,10 @@ def generator_names(n_mlp: int, num_up: int) -> list[tuple[str, str, str]]:
     maps (rosinality ``noises.noise_{j}``) last."""
     names = []
     for i in range(n_mlp):
-        names += [(f"mapping.fc{i}.weight", f"style.{i + 1}.weight", "same"),
-                  (f"mapping.fc{i}.bias", f"style.{i + 1}.bias", "same")]
+        names += [
+            (f"mapping.fc{i}.weight", f"style.{i + 1}.weight", "same"),
+            (f"mapping.fc{i}.bias", f"style.{i + 1}.bias", "same"),
+        ]
     names.append(("synthesis.b4.const", "input.input", "lead"))
     convs = [("synthesis.b4.conv1", "conv1")]
     rgbs = [("synthesis.b4.torgb", "to_rgb1")]
@@ -143,41 +150,55 @@ def generator_names(n_mlp: int, num_up: int) -> list[tuple[str, str, str]]:
         convs += [(f"synthesis.b{res}.conv0", f"convs.{2 * k}"), (f"synthesis.b{res}.conv1", f"convs.{2 * k + 1}")]
         rgbs.append((f"synthesis.b{res}.torgb", f"to_rgbs.{k}"))
     for ours, theirs in convs:
-        names += [(f"{ours}.weight", f"{theirs}.conv.weight", "lead"),
-                  (f"{ours}.affine.weight", f"{theirs}.conv.modulation.weight", "same"),
-                  (f"{ours}.affine.bias", f"{theirs}.conv.modulation.bias", "same"),
-                  (f"{ours}.noise_strength", f"{theirs}.noise.weight", "vector"),
-                  (f"{ours}.bias", f"{theirs}.activate.bias", "same")]
+        names += [
+            (f"{ours}.weight", f"{theirs}.conv.weight", "lead"),
+            (f"{ours}.affine.weight", f"{theirs}.conv.modulation.weight", "same"),
+            (f"{ours}.affine.bias", f"{theirs}.conv.modulation.bias", "same"),
+            (f"{ours}.noise_strength", f"{theirs}.noise.weight", "vector"),
+            (f"{ours}.bias", f"{theirs}.activate.bias", "same"),
+        ]
     for ours, theirs in rgbs:
-        names += [(f"{ours}.weight", f"{theirs}.conv.weight", "lead"),
-                  (f"{ours}.affine.weight", f"{theirs}.conv.modulation.weight", "same"),
-                  (f"{ours}.affine.bias", f"{theirs}.conv.modulation.bias", "same"),
-                  (f"{ours}.bias", f"{theirs}.bias", "rgb_bias")]
+        names += [
+            (f"{ours}.weight", f"{theirs}.conv.weight", "lead"),
+            (f"{ours}.affine.weight", f"{theirs}.conv.modulation.weight", "same"),
+            (f"{ours}.affine.bias", f"{theirs}.conv.modulation.bias", "same"),
+            (f"{ours}.bias", f"{theirs}.bias", "rgb_bias"),
+        ]
     names += [(f"{ours}.noise_const", f"noises.noise_{j}", "noise") for j, (ours, _) in enumerate(convs)]
     return names
 
 
 def generator_kernel_names(num_up: int) -> list[tuple[str, str]]:
     """(rosinality buffer, kind) of the blur kernels of a ``Generator``: ``up`` = make_kernel(k) * 4."""
-    return ([(f"convs.{2 * k}.conv.blur.kernel", "up") for k in range(num_up)]
-            + [(f"to_rgbs.{k}.upsample.kernel", "up") for k in range(num_up)])
+    return [(f"convs.{2 * k}.conv.blur.kernel", "up") for k in range(num_up)] + [
+        (f"to_rgbs.{k}.upsample.kernel", "up") for k in range(num_up)
+    ]
 
 
 def discriminator_names(resolution: int) -> list[tuple[str, str, str]]:
     """(our name, rosinality name, layout) of every weight of a rosinality ``Discriminator``."""
-    names = [(f"b{resolution}.fromrgb.weight", "convs.0.0.weight", "same"),
-             (f"b{resolution}.fromrgb.bias", "convs.0.1.bias", "same")]
+    names = [
+        (f"b{resolution}.fromrgb.weight", "convs.0.0.weight", "same"),
+        (f"b{resolution}.fromrgb.bias", "convs.0.1.bias", "same"),
+    ]
     num_blocks = int(math.log2(resolution)) - 2
     for j in range(1, num_blocks + 1):
         b = f"b{resolution // 2 ** (j - 1)}"
-        names += [(f"{b}.conv0.weight", f"convs.{j}.conv1.0.weight", "same"),
-                  (f"{b}.conv0.bias", f"convs.{j}.conv1.1.bias", "same"),
-                  (f"{b}.conv1.weight", f"convs.{j}.conv2.1.weight", "same"),
-                  (f"{b}.conv1.bias", f"convs.{j}.conv2.2.bias", "same"),
-                  (f"{b}.skip.weight", f"convs.{j}.skip.1.weight", "same")]
-    names += [("b4.conv.weight", "final_conv.0.weight", "same"), ("b4.conv.bias", "final_conv.1.bias", "same"),
-              ("b4.fc.weight", "final_linear.0.weight", "same"), ("b4.fc.bias", "final_linear.0.bias", "same"),
-              ("b4.out.weight", "final_linear.1.weight", "same"), ("b4.out.bias", "final_linear.1.bias", "same")]
+        names += [
+            (f"{b}.conv0.weight", f"convs.{j}.conv1.0.weight", "same"),
+            (f"{b}.conv0.bias", f"convs.{j}.conv1.1.bias", "same"),
+            (f"{b}.conv1.weight", f"convs.{j}.conv2.1.weight", "same"),
+            (f"{b}.conv1.bias", f"convs.{j}.conv2.2.bias", "same"),
+            (f"{b}.skip.weight", f"convs.{j}.skip.1.weight", "same"),
+        ]
+    names += [
+        ("b4.conv.weight", "final_conv.0.weight", "same"),
+        ("b4.conv.bias", "final_conv.1.bias", "same"),
+        ("b4.fc.weight", "final_linear.0.weight", "same"),
+        ("b4.fc.bias", "final_linear.0.bias", "same"),
+        ("b4.out.weight", "final_linear.1.weight", "same"),
+        ("b4.out.bias", "final_linear.1.bias", "same"),
+    ]
     return names
 
 
@@ -187,8 +208,9 @@ def discriminator_kernel_names(resolution: int) -> list[tuple[str, str]]:
     return [(f"convs.{j}.{n}.0.kernel", "down") for j in range(1, num_blocks + 1) for n in ("conv2", "skip")]
 
 
-def _take_all(st: Entries, names: list[tuple[str, str, str]], own: Mapping[str, torch.Tensor],
-              out: dict[str, torch.Tensor]) -> None:
+def _take_all(
+    st: Entries, names: list[tuple[str, str, str]], own: Mapping[str, torch.Tensor], out: dict[str, torch.Tensor]
+) -> None:
     for ours, theirs, layout in names:
         tensor = st.take(theirs)
         want = rosinality_shape(layout, tuple(own[ours].shape))
@@ -197,8 +219,12 @@ def _take_all(st: Entries, names: list[tuple[str, str, str]], own: Mapping[str, 
         out[ours] = tensor.reshape(own[ours].shape)
 
 
-def convert_generator(sd: Mapping[str, torch.Tensor], what: str = "rosinality generator",
-                      lr_mlp: float = 0.01, latent_avg: torch.Tensor | None = None) -> StyleGAN2Generator:
+def convert_generator(
+    sd: Mapping[str, torch.Tensor],
+    what: str = "rosinality generator",
+    lr_mlp: float = 0.01,
+    latent_avg: torch.Tensor | None = None,
+) -> StyleGAN2Generator:
     """Our StyleGAN2 generator with the weights of a rosinality ``Generator`` state dict."""
     st = _state_entries(what, sd)
     n_mlp = 0
@@ -218,10 +244,18 @@ def convert_generator(sd: Mapping[str, torch.Tensor], what: str = "rosinality ge
     resample_filter = _resample_filter(st, [n for n, _ in generator_kernel_names(num_up) if n in st])
     img_channels = st.entries["to_rgb1.conv.weight"].shape[1] if "to_rgb1.conv.weight" in st else 3
     cfg = StyleGAN2GeneratorConfig(
-        z_dim=style_dim, c_dim=0, w_dim=style_dim, img_resolution=resolution, img_channels=img_channels,
+        z_dim=style_dim,
+        c_dim=0,
+        w_dim=style_dim,
+        img_resolution=resolution,
+        img_channels=img_channels,
         mapping=MappingConfig(num_layers=n_mlp, lr_multiplier=lr_mlp, w_avg_beta=0.995),
-        channel_base=channel_base, channel_max=channel_max, num_fp16_res=0, conv_clamp=None,
-        architecture="skip", resample_filter=resample_filter,
+        channel_base=channel_base,
+        channel_max=channel_max,
+        num_fp16_res=0,
+        conv_clamp=None,
+        architecture="skip",
+        resample_filter=resample_filter,
     )
     G = StyleGAN2Generator(cfg)
     own = G.state_dict()
@@ -265,8 +299,9 @@ def estimate_w_avg(G: nn.Module, num: int = W_AVG_SAMPLES, seed: int = 0, batch:
     return (total / num).to(torch.float32)
 
 
-def convert_discriminator(sd: Mapping[str, torch.Tensor], what: str = "rosinality discriminator",
-                          stddev_group: int = 4) -> StyleGAN2Discriminator:
+def convert_discriminator(
+    sd: Mapping[str, torch.Tensor], what: str = "rosinality discriminator", stddev_group: int = 4
+) -> StyleGAN2Discriminator:
     """Our StyleGAN2 (resnet) discriminator with the weights of a rosinality ``Discriminator``."""
     st = _state_entries(what, sd)
     if "convs.0.0.weight" not in st or "final_linear.1.weight" not in st:
@@ -281,9 +316,17 @@ def convert_discriminator(sd: Mapping[str, torch.Tensor], what: str = "rosinalit
     channel_base, channel_max = _channel_config(what, channels)
     resample_filter = _resample_filter(st, [n for n, _ in discriminator_kernel_names(resolution) if n in st])
     cfg = StyleGAN2DiscriminatorConfig(
-        c_dim=0, img_resolution=resolution, img_channels=st.entries["convs.0.0.weight"].shape[1], architecture="resnet",
-        channel_base=channel_base, channel_max=channel_max, num_fp16_res=0, conv_clamp=None,
-        resample_filter=resample_filter, mbstd_group_size=stddev_group, mbstd_num_channels=1,
+        c_dim=0,
+        img_resolution=resolution,
+        img_channels=st.entries["convs.0.0.weight"].shape[1],
+        architecture="resnet",
+        channel_base=channel_base,
+        channel_max=channel_max,
+        num_fp16_res=0,
+        conv_clamp=None,
+        resample_filter=resample_filter,
+        mbstd_group_size=stddev_group,
+        mbstd_num_channels=1,
     )
     D = StyleGAN2Discriminator(cfg)
     out: dict[str, torch.Tensor] = {}

@@ -37,8 +37,17 @@ from stylegan.models.stylegan1 import (
 # Keyword arguments of the official functions that only steer a TF graph at run time or during
 # training; they do not change the weights or what the network computes.
 _RUNTIME_KWARGS = (
-    "randomize_noise", "truncation_psi", "truncation_cutoff", "truncation_psi_val", "truncation_cutoff_val",
-    "style_mixing_prob", "is_training", "is_validation", "is_template_graph", "force_clean_graph", "dtype",
+    "randomize_noise",
+    "truncation_psi",
+    "truncation_cutoff",
+    "truncation_psi_val",
+    "truncation_cutoff_val",
+    "style_mixing_prob",
+    "is_training",
+    "is_validation",
+    "is_template_graph",
+    "force_clean_graph",
+    "dtype",
     "dlatent_broadcast",
 )
 

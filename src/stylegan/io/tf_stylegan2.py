@@ -30,8 +30,17 @@ MAPPING_FUNCS = {"G_mapping"}
 DISCRIMINATOR_FUNCS = {"D_stylegan2", "D_main"}
 
 # Kwargs that only steer training or sampling defaults: read and dropped.
-_G_RUNTIME_KWARGS = {"truncation_psi", "truncation_cutoff", "truncation_psi_val", "truncation_cutoff_val",
-                     "style_mixing_prob", "structure", "conditioning", "fused_modconv", "randomize_noise"}
+_G_RUNTIME_KWARGS = {
+    "truncation_psi",
+    "truncation_cutoff",
+    "truncation_psi_val",
+    "truncation_cutoff_val",
+    "style_mixing_prob",
+    "structure",
+    "conditioning",
+    "fused_modconv",
+    "randomize_noise",
+}
 _D_RUNTIME_KWARGS = {"structure", "conditioning"}
 
 

@@ -40,8 +40,9 @@ class KwargReader:
         value = self.kwargs.get(name, default)
         return none if value is None else value
 
-    def finish(self, extra: Mapping[str, Any] | None = None, where: str = "",
-               ignore: frozenset[str] | set[str] = frozenset()) -> None:
+    def finish(
+        self, extra: Mapping[str, Any] | None = None, where: str = "", ignore: frozenset[str] | set[str] = frozenset()
+    ) -> None:
         """Refuse what is left (and ``extra``, a nested dict's leftovers); ``ignore`` lists kwargs
         that only steer training or sampling and are dropped on purpose."""
         left = {k: v for k, v in self.kwargs.items() if k not in self.seen and k not in ignore}
@@ -57,8 +58,9 @@ class Entries:
     them: ``take`` returns one and marks it used (a missing one is an error naming it), ``use`` and
     ``ignore`` mark entries used without reading them, and ``finish`` names every entry left over."""
 
-    def __init__(self, what: str, entries: Mapping[str, Any], noun: str = "entry", nouns: str = "entries",
-                 missing_hint: str = ""):
+    def __init__(
+        self, what: str, entries: Mapping[str, Any], noun: str = "entry", nouns: str = "entries", missing_hint: str = ""
+    ):
         self.what, self.noun, self.nouns, self.missing_hint = what, noun, nouns, missing_hint
         self.entries = dict(entries)
         self.used: set[str] = set()
@@ -82,12 +84,15 @@ class Entries:
     def finish(self) -> None:
         left = [n for n in self.entries if n not in self.used]
         if left:
-            raise CheckpointError(f"{self.what}: {self.nouns} this importer does not understand: {', '.join(left[:8])}"
-                                  + (" ..." if len(left) > 8 else ""))
+            raise CheckpointError(
+                f"{self.what}: {self.nouns} this importer does not understand: {', '.join(left[:8])}"
+                + (" ..." if len(left) > 8 else "")
+            )
 
 
-def mapping_config(reader: KwargReader, mk: dict[str, Any], default_beta: float | None,
-                    default_layers: int = 8) -> MappingConfig:
+def mapping_config(
+    reader: KwargReader, mk: dict[str, Any], default_beta: float | None, default_layers: int = 8
+) -> MappingConfig:
     cfg = MappingConfig(
         num_layers=int(mk.pop("num_layers", default_layers)),
         embed_features=mk.pop("embed_features", None),
@@ -118,7 +123,5 @@ def load_state_strict(module: nn.Module, state_dict: Mapping[str, torch.Tensor],
     for name, tensor in state_dict.items():
         tensor = torch.as_tensor(tensor)
         if tuple(tensor.shape) != tuple(own[name].shape):
-            raise CheckpointError(
-                f"{what}: {name} has shape {tuple(tensor.shape)}, expected {tuple(own[name].shape)}"
-            )
+            raise CheckpointError(f"{what}: {name} has shape {tuple(tensor.shape)}, expected {tuple(own[name].shape)}")
     module.load_state_dict({k: torch.as_tensor(v).to(torch.float32) for k, v in state_dict.items()}, strict=True)

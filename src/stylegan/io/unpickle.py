@@ -193,15 +193,21 @@ def scan_globals(stream, path="file") -> list[str]:
                 _add(found, f"{module}.{attr}")
             elif name == "STACK_GLOBAL":
                 if len(pushed) < 2 or not all(isinstance(v, str) for v in pushed[-2:]):
-                    raise CheckpointError(f"refusing to load {path}: it builds a global reference from computed "
-                                          "values, which no network file does (nothing from it was executed)")
+                    raise CheckpointError(
+                        f"refusing to load {path}: it builds a global reference from computed "
+                        "values, which no network file does (nothing from it was executed)"
+                    )
                 _add(found, f"{pushed[-2]}.{pushed[-1]}")
             elif name in ("EXT1", "EXT2", "EXT4"):
-                raise CheckpointError(f"refusing to load {path}: it uses pickle extension codes, which no network "
-                                      "file does (nothing from it was executed)")
+                raise CheckpointError(
+                    f"refusing to load {path}: it uses pickle extension codes, which no network "
+                    "file does (nothing from it was executed)"
+                )
             elif name in ("PERSID", "BINPERSID"):
-                raise CheckpointError(f"refusing to load {path}: it uses pickle persistent ids, which this format "
-                                      "does not (nothing from it was executed)")
+                raise CheckpointError(
+                    f"refusing to load {path}: it uses pickle persistent ids, which this format "
+                    "does not (nothing from it was executed)"
+                )
             pushed = []
     except CheckpointError:
         raise
@@ -347,9 +353,7 @@ def _tf_network(obj, path, where: str) -> TFNetwork:
         if var_name in variables:
             raise CheckpointError(f"{path}: {where} has variable {var_name!r} twice")
         variables[var_name] = np.asarray(value)
-    components = {
-        str(k): _tf_network(v, path, f"{where}/{k}") for k, v in s["components"].items()
-    }
+    components = {str(k): _tf_network(v, path, f"{where}/{k}") for k, v in s["components"].items()}
     return TFNetwork(
         name=s["name"],
         version=version,
@@ -468,7 +472,11 @@ def _exported_network(obj: PersistentObject, path, what: str) -> dict | None:
     if obj.class_name == "MissingNetwork":
         return None
     class_name, kwargs, sd = state.get("official_class"), state.get("init_kwargs"), state.get("state_dict")
-    if not (isinstance(class_name, str) and isinstance(kwargs, dict) and isinstance(sd, dict)
-            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items())):
+    if not (
+        isinstance(class_name, str)
+        and isinstance(kwargs, dict)
+        and isinstance(sd, dict)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items())
+    ):
         raise CheckpointError(f"{path}: {what} is a malformed network record of a stylegan-exported pickle")
     return {"class_name": class_name, "init_kwargs": dict(kwargs), "state_dict": dict(sd)}

@@ -86,8 +86,15 @@ def make_normalization(kind: str, channels: int, gate_init: float = DEFAULT_GATE
 class LayerEpilogue(nn.Module):
     """noise -> bias -> lrelu -> normalisation -> style, in this order (official layer_epilogue)."""
 
-    def __init__(self, channels: int, w_dim: int, resolution: int, use_noise: bool = True,
-                 normalization: str = "instance", gate_init: float = DEFAULT_GATE_INIT):
+    def __init__(
+        self,
+        channels: int,
+        w_dim: int,
+        resolution: int,
+        use_noise: bool = True,
+        normalization: str = "instance",
+        gate_init: float = DEFAULT_GATE_INIT,
+    ):
         super().__init__()
         self.channels = channels
         self.noise = NoiseInjection(channels, resolution) if use_noise else None
@@ -95,8 +102,9 @@ class LayerEpilogue(nn.Module):
         self.norm = make_normalization(normalization, channels, gate_init)
         self.style = StyleModulation(channels, w_dim)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
-                noise: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if self.noise is not None:
             x = self.noise(x, noise_mode, noise)
         x = apply_bias_act(x, self.bias, "lrelu")

@@ -99,7 +99,12 @@ class Conv2dLayer(nn.Module):
         w = self.weight * self.weight_gain
         b = self.bias.to(x.dtype) if self.bias is not None else None
         x = conv2d_resample(
-            x, w.to(x.dtype), f=self.resample_filter, up=self.up, down=self.down, padding=self.padding,
+            x,
+            w.to(x.dtype),
+            f=self.resample_filter,
+            up=self.up,
+            down=self.down,
+            padding=self.padding,
             flip_weight=(self.up == 1),
         )
         act_gain = self.act_gain * gain

@@ -35,8 +35,15 @@ def apply_bias_act(x: torch.Tensor, bias: torch.Tensor | None, activation: str) 
 class WScaleDense(nn.Module):
     """act(x (W * gain / sqrt(in) * lr_mul)^T + b * lr_mul); inputs of rank > 2 are flattened."""
 
-    def __init__(self, in_features: int, out_features: int, gain: float = HE_GAIN, lr_multiplier: float = 1.0,
-                 bias: bool = True, activation: str = "linear"):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        gain: float = HE_GAIN,
+        lr_multiplier: float = 1.0,
+        bias: bool = True,
+        activation: str = "linear",
+    ):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -62,8 +69,17 @@ class WScaleConv2d(nn.Module):
     (transposed) stride-2 convolution when ``fused``, as the official fused ops compute it (see
     ``upscale_conv2d``: fused upsampling rotates the kernel); then bias and activation."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, gain: float = HE_GAIN,
-                 bias: bool = True, activation: str = "linear", resample: str | None = None, fused: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        gain: float = HE_GAIN,
+        bias: bool = True,
+        activation: str = "linear",
+        resample: str | None = None,
+        fused: bool = False,
+    ):
         super().__init__()
         if resample not in (None, "up", "down"):
             raise ValueError(f"resample must be None, 'up' or 'down', got {resample!r}")
@@ -87,5 +103,7 @@ class WScaleConv2d(nn.Module):
         return apply_bias_act(x, self.bias, self.activation)
 
     def extra_repr(self) -> str:
-        return (f"in={self.in_channels}, out={self.out_channels}, k={self.weight.shape[-1]}, "
-                f"activation={self.activation}, resample={self.resample}, fused={self.fused}")
+        return (
+            f"in={self.in_channels}, out={self.out_channels}, k={self.weight.shape[-1]}, "
+            f"activation={self.activation}, resample={self.resample}, fused={self.fused}"
+        )

@@ -35,16 +35,19 @@ def open_data(data, G=None):
         conditional = int(getattr(G, "c_dim", 0)) > 0
         dataset = open_dataset(str(data), resolution=resolution, use_labels=conditional)
         if conditional and dataset.label_dim != G.c_dim:
-            raise UserError(f"the network takes labels of size {G.c_dim} but {data} has labels of size "
-                            f"{dataset.label_dim}")
+            raise UserError(
+                f"the network takes labels of size {G.c_dim} but {data} has labels of size {dataset.label_dim}"
+            )
     if len(dataset) == 0:
         raise UserError(f"the dataset {dataset_name(dataset)} holds no images")
     if G is not None:
         image = _chw_uint8(dataset[0][0])
         want = (G.img_channels, G.img_resolution, G.img_resolution)
         if tuple(image.shape) != want:
-            raise UserError(f"dataset images are {list(image.shape)} (C, H, W) but the network makes {list(want)}; "
-                            f"use a dataset at the network's resolution")
+            raise UserError(
+                f"dataset images are {list(image.shape)} (C, H, W) but the network makes {list(want)}; "
+                f"use a dataset at the network's resolution"
+            )
     return dataset
 
 
@@ -79,8 +82,11 @@ def _image_dataset_fingerprint(dataset) -> str | None:
 
     digest = hashlib.sha256()
     if isinstance(dataset, (ToyFacesDataset, FileDataset)):
-        digest.update(repr((type(dataset).__name__, dataset.resolution, dataset.num_channels, dataset.mirror,
-                            len(dataset))).encode())
+        digest.update(
+            repr(
+                (type(dataset).__name__, dataset.resolution, dataset.num_channels, dataset.mirror, len(dataset))
+            ).encode()
+        )
         digest.update(np.asarray(dataset._raw_idx, np.int64).tobytes())
     if isinstance(dataset, ToyFacesDataset):
         digest.update(Path(toyfaces.__file__).read_bytes())

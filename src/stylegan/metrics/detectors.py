@@ -32,9 +32,19 @@ from stylegan.errors import UserError
 from stylegan.io.torchscript_pickle import load_torchscript
 from stylegan.utils.download import default_cache_dir, download, sha256_of
 
-__all__ = ["DETECTOR_NAMES", "OFFICIAL_FILES", "Detector", "DetectorFile", "PerceptualDistance",
-           "TorchScriptDetector", "default_cache_dir", "get_distance", "load_detector", "load_torchscript",
-           "resolve_detector_file"]
+__all__ = [
+    "DETECTOR_NAMES",
+    "OFFICIAL_FILES",
+    "Detector",
+    "DetectorFile",
+    "PerceptualDistance",
+    "TorchScriptDetector",
+    "default_cache_dir",
+    "get_distance",
+    "load_detector",
+    "load_torchscript",
+    "resolve_detector_file",
+]
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,7 @@ def resolve_detector_file(
     dest = cache / (Path(url).name if url else spec.filename)
     if not allow_download:
         raise UserError(
-            f"detector {name!r} not found in {cache}: put {spec.filename} (from {spec.url}) there, "
-            f"or pass its path"
+            f"detector {name!r} not found in {cache}: put {spec.filename} (from {spec.url}) there, or pass its path"
         )
     return download(url or spec.url, dest, expected, progress=progress)
 

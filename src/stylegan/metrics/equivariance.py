@@ -126,7 +126,12 @@ def apply_fractional_translation(x: torch.Tensor, tx, ty, a: int = 3) -> tuple[t
 
 
 def affine_bandlimit_filter(
-    mat: torch.Tensor, a: int = 3, amax: int = 16, aflt: int = 64, up: int = 4, cutoff_in: float = 1,
+    mat: torch.Tensor,
+    a: int = 3,
+    amax: int = 16,
+    aflt: int = 64,
+    up: int = 4,
+    cutoff_in: float = 1,
     cutoff_out: float = 1,
 ) -> torch.Tensor:
     """2-D low-pass filter for resampling through the affine map ``mat`` (3x3, only its 2x2 part

@@ -26,8 +26,9 @@ from stylegan.models.interface import Generator
 Classifier = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
-def fit_linear_svm(x: torch.Tensor, y: torch.Tensor, C: float = 1.0, tol: float = 1e-6,
-                   max_iter: int = 100) -> torch.Tensor:
+def fit_linear_svm(
+    x: torch.Tensor, y: torch.Tensor, C: float = 1.0, tol: float = 1e-6, max_iter: int = 100
+) -> torch.Tensor:
     """Weights [d + 1] (last entry: the bias) of the L2-regularised squared-hinge linear SVM
 
         min_w  0.5 |w|^2 + C sum_i max(0, 1 - y_i w.[x_i, 1])^2,   y_i in {-1, +1},
@@ -96,8 +97,13 @@ def conditional_entropy(pred: np.ndarray, target: np.ndarray, num_classes: int) 
     return float(max(0.0, -(p[nz] * np.log2(p[nz] / np.broadcast_to(px, p.shape)[nz])).sum()))
 
 
-def linear_separability(latents: dict[str, np.ndarray], probs: dict[str, np.ndarray], num_keep: int,
-                        C: float = 1.0, device: str | torch.device = "cpu") -> dict:
+def linear_separability(
+    latents: dict[str, np.ndarray],
+    probs: dict[str, np.ndarray],
+    num_keep: int,
+    C: float = 1.0,
+    device: str | torch.device = "cpu",
+) -> dict:
     """LS scores from latents (e.g. ``{"z": [N, z_dim], "w": [N, w_dim]}``) and attribute
     probabilities ``{attribute: [N, K]}``. Returns ``{"ls_<space>": 2^sum H, "entropies":
     {attribute: {space: H}}}``."""
@@ -117,8 +123,15 @@ def linear_separability(latents: dict[str, np.ndarray], probs: dict[str, np.ndar
 
 
 @torch.no_grad()
-def ls_samples(G: Generator, classifier: Classifier, num_samples: int, labels: LabelFn, batch_size: int = 16,
-               device: str | torch.device = "cpu", progress: bool = False):
+def ls_samples(
+    G: Generator,
+    classifier: Classifier,
+    num_samples: int,
+    labels: LabelFn,
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+):
     """Random z, their w (the last of the ws) and the classifier's probabilities on the images
     (random noise; box-downsampled to 256 when larger, as for the official classifiers)."""
     G = eval_copy(G, device)

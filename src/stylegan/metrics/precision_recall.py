@@ -22,8 +22,9 @@ def pairwise_distances(rows: torch.Tensor, cols: torch.Tensor, col_batch_size: i
     return torch.cat(blocks, dim=1)
 
 
-def kth_neighbour_radii(manifold: torch.Tensor, k: int, row_batch_size: int = 10000,
-                        col_batch_size: int = 10000) -> torch.Tensor:
+def kth_neighbour_radii(
+    manifold: torch.Tensor, k: int, row_batch_size: int = 10000, col_batch_size: int = 10000
+) -> torch.Tensor:
     """Distance of each manifold point to its k-th nearest other point."""
     if manifold.shape[0] <= k:
         raise ValueError(f"a manifold needs more than k={k} points, got {manifold.shape[0]}")
@@ -34,8 +35,9 @@ def kth_neighbour_radii(manifold: torch.Tensor, k: int, row_batch_size: int = 10
     return torch.cat(radii)
 
 
-def manifold_coverage(manifold: torch.Tensor, probes: torch.Tensor, k: int = 3, row_batch_size: int = 10000,
-                      col_batch_size: int = 10000) -> float:
+def manifold_coverage(
+    manifold: torch.Tensor, probes: torch.Tensor, k: int = 3, row_batch_size: int = 10000, col_batch_size: int = 10000
+) -> float:
     """Fraction of ``probes`` that fall inside some k-NN ball of ``manifold``."""
     radii = kth_neighbour_radii(manifold, k, row_batch_size, col_batch_size)
     inside = []
@@ -45,9 +47,16 @@ def manifold_coverage(manifold: torch.Tensor, probes: torch.Tensor, k: int = 3, 
     return float(torch.cat(inside).to(torch.float32).mean())
 
 
-def precision_recall(real_features, gen_features, k: int = 3, row_batch_size: int = 10000,
-                     col_batch_size: int = 10000, device: str | torch.device = "cpu",
-                     dtype: torch.dtype = torch.float16, max_block_elements: int = 1 << 27) -> tuple[float, float]:
+def precision_recall(
+    real_features,
+    gen_features,
+    k: int = 3,
+    row_batch_size: int = 10000,
+    col_batch_size: int = 10000,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float16,
+    max_block_elements: int = 1 << 27,
+) -> tuple[float, float]:
     """(precision, recall) of generated vs real features [N, D] (official semantics, k = 3).
 
     Row blocks are shrunk so a block of distances holds at most ``max_block_elements`` values;

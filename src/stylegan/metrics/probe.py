@@ -83,8 +83,7 @@ def resize_to_input(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tenso
 class ToyfacesProbe(nn.Module):
     """The probe network (see the module docstring)."""
 
-    def __init__(self, heads: ProbeHeads, layers: tuple[tuple[int, int, int], ...] = LAYERS,
-                 features: int = FEATURES):
+    def __init__(self, heads: ProbeHeads, layers: tuple[tuple[int, int, int], ...] = LAYERS, features: int = FEATURES):
         super().__init__()
         self.heads = heads
         self.layers = tuple(tuple(int(v) for v in layer) for layer in layers)
@@ -126,8 +125,12 @@ def save_probe(model: ToyfacesProbe, path: str | Path, extra: dict[str, str] | N
     from stylegan.utils.files import atomic_write
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {"format": "stylegan-probe", "heads": model.heads.to_json(), "layers": json.dumps(model.layers),
-            "features": str(model.fc.out_features)}
+    meta = {
+        "format": "stylegan-probe",
+        "heads": model.heads.to_json(),
+        "layers": json.dumps(model.layers),
+        "features": str(model.fc.out_features),
+    }
     meta.update(extra or {})
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
@@ -189,8 +192,10 @@ def load_probe(path: str | Path | None = None, device: str | torch.device = "cpu
 
     path = Path(path) if path is not None else WEIGHTS
     if not path.is_file():
-        raise UserError(f"probe weights not found: {path}" + (
-            " (the package was installed without its data files; reinstall it)" if path == WEIGHTS else ""))
+        raise UserError(
+            f"probe weights not found: {path}"
+            + (" (the package was installed without its data files; reinstall it)" if path == WEIGHTS else "")
+        )
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -201,8 +206,11 @@ def load_probe(path: str | Path | None = None, device: str | torch.device = "cpu
         raise UserError(f"{path} is not a stylegan probe file")
     try:
         with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: keep the caller's RNG as is
-            model = ToyfacesProbe(ProbeHeads.from_json(meta["heads"]),
-                                  tuple(map(tuple, json.loads(meta["layers"]))), int(meta["features"]))
+            model = ToyfacesProbe(
+                ProbeHeads.from_json(meta["heads"]),
+                tuple(map(tuple, json.loads(meta["layers"]))),
+                int(meta["features"]),
+            )
         model.load_state_dict(tensors)
     except (KeyError, ValueError, RuntimeError) as e:
         raise UserError(f"{path} is a damaged probe file ({e})") from None

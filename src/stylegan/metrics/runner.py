@@ -105,9 +105,16 @@ class MetricResult:
 
     def record(self, network: str | None = None, **more) -> dict:
         """The JSON line written to a results file."""
-        line = dict(metric=self.metric, value=self.value, results=self.results, detector=self.detector, num=self.num,
-                    network=network, time=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-                    seconds=round(self.seconds, 3))
+        line = dict(
+            metric=self.metric,
+            value=self.value,
+            results=self.results,
+            detector=self.detector,
+            num=self.num,
+            network=network,
+            time=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            seconds=round(self.seconds, 3),
+        )
         line.update(self.extra)
         line.update(more)
         return line
@@ -149,8 +156,14 @@ class _Context:
         return self._dataset
 
     def load(self, name: str) -> Detector:
-        return load_detector(name, self.files.get(name), self.cache_dir, device=self.device,
-                             allow_download=self.allow_download, progress=self.progress)
+        return load_detector(
+            name,
+            self.files.get(name),
+            self.cache_dir,
+            device=self.device,
+            allow_download=self.allow_download,
+            progress=self.progress,
+        )
 
     def labels(self):
         return sampling.label_sampler(self.G, self.dataset(False), self.device, np.random.default_rng(self.seed))
@@ -183,8 +196,19 @@ def run_metrics(
         raise UserError(f"max_real must be positive, got {max_real}")
     if batch_size < 1:
         raise UserError(f"batch size must be positive, got {batch_size}")
-    ctx = _Context(G, data, detector, torch.device(device), batch_size, seed, progress, cache, cache_dir,
-                   dict(detector_files or {}), allow_download)
+    ctx = _Context(
+        G,
+        data,
+        detector,
+        torch.device(device),
+        batch_size,
+        seed,
+        progress,
+        cache,
+        cache_dir,
+        dict(detector_files or {}),
+        allow_download,
+    )
     results = []
     for name in names:
         spec = METRICS[name]
@@ -197,15 +221,24 @@ def run_metrics(
     return results
 
 
-def compute_metrics(G: Generator, metrics: str | list[str], data=None, detector: str = "inception",
-                    num_gen: int | None = None, device: str | torch.device = "cpu", batch_size: int = 32,
-                    progress: bool = True, **kwargs) -> dict[str, float]:
+def compute_metrics(
+    G: Generator,
+    metrics: str | list[str],
+    data=None,
+    detector: str = "inception",
+    num_gen: int | None = None,
+    device: str | torch.device = "cpu",
+    batch_size: int = 32,
+    progress: bool = True,
+    **kwargs,
+) -> dict[str, float]:
     """All results of ``metrics`` as one flat dict, keyed like the official tools
     (``fid50k_full``, ``pr50k3_full_precision``, ``pr50k3_full_recall``, ``ls_z``, ``ls_w``, ...).
     Other options: see ``run_metrics``."""
     out: dict[str, float] = {}
-    for r in run_metrics(G, metrics, data, detector, num_gen, device=device, batch_size=batch_size,
-                         progress=progress, **kwargs):
+    for r in run_metrics(
+        G, metrics, data, detector, num_gen, device=device, batch_size=batch_size, progress=progress, **kwargs
+    ):
         out.update(r.results)
     return out
 
@@ -218,8 +251,9 @@ def append_results(path: str | Path, results: list[MetricResult], network: str |
     atomic_append_text(path, "".join(json.dumps(r.record(network, **more)) + "\n" for r in results))
 
 
-def snapshot_metrics(G: Generator, metrics: str | list[str], run_dir: str | Path, snapshot: str | Path | None = None,
-                     **kwargs) -> dict[str, float]:
+def snapshot_metrics(
+    G: Generator, metrics: str | list[str], run_dir: str | Path, snapshot: str | Path | None = None, **kwargs
+) -> dict[str, float]:
     """For the trainer: compute ``metrics`` for a snapshot and append them to
     ``<run_dir>/metric-<name>.jsonl`` (one file per metric, as the official trainer does)."""
     out = {}
@@ -244,8 +278,17 @@ def _features(ctx: _Context, spec: MetricDef, det: Detector, capture_all: bool, 
     from stylegan.metrics.stats import dataset_feature_stats, generator_feature_stats
 
     dataset = ctx.dataset(required=True)
-    real = dataset_feature_stats(dataset, det, spec.max_real, capture_all, capture_mean_cov, ctx.batch_size,
-                                 ctx.cache, ctx.cache_dir, ctx.progress)
+    real = dataset_feature_stats(
+        dataset,
+        det,
+        spec.max_real,
+        capture_all,
+        capture_mean_cov,
+        ctx.batch_size,
+        ctx.cache,
+        ctx.cache_dir,
+        ctx.progress,
+    )
     G = sampling.eval_copy(ctx.G, ctx.device)
     images = sampling.generated_images(G, spec.num, ctx.batch_size, ctx.labels(), ctx.device)
     gen = generator_feature_stats(images, det, spec.num, capture_all, capture_mean_cov, ctx.progress)
@@ -291,11 +334,27 @@ def _ppl(ctx: _Context, spec: MetricDef, ppl_crop: bool | None) -> MetricResult:
     if ctx.detector == "probe":
         distance = get_distance("probe", ctx.files.get("probe"), device=ctx.device)
     else:
-        distance = get_distance("lpips", ctx.files.get("vgg16_lpips"), ctx.cache_dir, ctx.device, resize_to_256=False,
-                                allow_download=ctx.allow_download)
-    value = perceptual_path_length(ctx.G, distance, spec.num, ctx.labels(), epsilon=PPL_EPSILON, space=spec.space,
-                                   sampling=spec.sampling, crop=crop, batch_size=ctx.batch_size, device=ctx.device,
-                                   progress=ctx.progress)
+        distance = get_distance(
+            "lpips",
+            ctx.files.get("vgg16_lpips"),
+            ctx.cache_dir,
+            ctx.device,
+            resize_to_256=False,
+            allow_download=ctx.allow_download,
+        )
+    value = perceptual_path_length(
+        ctx.G,
+        distance,
+        spec.num,
+        ctx.labels(),
+        epsilon=PPL_EPSILON,
+        space=spec.space,
+        sampling=spec.sampling,
+        crop=crop,
+        batch_size=ctx.batch_size,
+        device=ctx.device,
+        progress=ctx.progress,
+    )
     return MetricResult(spec.name, {spec.name: value}, distance.name, spec.num, 0.0, dict(crop=crop))
 
 
@@ -311,8 +370,9 @@ def _ls(ctx: _Context, spec: MetricDef, _crop) -> MetricResult:
     probe = ctx.load("probe")
     if spec.num < 4:
         raise UserError("linear separability needs at least 4 samples")
-    latents, probs = ls_samples(ctx.G, probe.attribute_probabilities, spec.num, ctx.labels(), ctx.batch_size,
-                                ctx.device, ctx.progress)
+    latents, probs = ls_samples(
+        ctx.G, probe.attribute_probabilities, spec.num, ctx.labels(), ctx.batch_size, ctx.device, ctx.progress
+    )
     out = linear_separability(latents, probs, num_keep=spec.num // 2, device=ctx.device)
     entropies = out.pop("entropies")
     return MetricResult(spec.name, out, probe.name, spec.num, 0.0, dict(entropies=entropies))
@@ -321,8 +381,9 @@ def _ls(ctx: _Context, spec: MetricDef, _crop) -> MetricResult:
 def _eq(ctx: _Context, spec: MetricDef, _crop) -> MetricResult:
     from stylegan.metrics.equivariance import compute_equivariance
 
-    value = compute_equivariance(ctx.G, spec.eq, num_samples=spec.num, batch_size=ctx.batch_size, seed=ctx.seed,
-                                 device=ctx.device)
+    value = compute_equivariance(
+        ctx.G, spec.eq, num_samples=spec.num, batch_size=ctx.batch_size, seed=ctx.seed, device=ctx.device
+    )
     return MetricResult(spec.name, {spec.name: float(value)}, "none (PSNR in dB)", spec.num, 0.0)
 
 
@@ -337,5 +398,14 @@ def describe(results: list[MetricResult]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["METRICS", "MetricDef", "MetricResult", "append_results", "compute_metrics", "describe",
-           "parse_metric_list", "run_metrics", "snapshot_metrics"]
+__all__ = [
+    "METRICS",
+    "MetricDef",
+    "MetricResult",
+    "append_results",
+    "compute_metrics",
+    "describe",
+    "parse_metric_list",
+    "run_metrics",
+    "snapshot_metrics",
+]

@@ -15,8 +15,9 @@ from stylegan.utils.images import quantize
 LabelFn = Callable[[int], torch.Tensor]
 
 
-def label_sampler(G: Generator, dataset=None, device: str | torch.device = "cpu",
-                  rng: np.random.Generator | None = None) -> LabelFn:
+def label_sampler(
+    G: Generator, dataset=None, device: str | torch.device = "cpu", rng: np.random.Generator | None = None
+) -> LabelFn:
     """``labels(n) -> c [n, c_dim]``: empty for unconditional networks; for conditional ones the
     labels of random dataset items (as the official tools do), else uniformly random classes."""
     c_dim = int(getattr(G, "c_dim", 0))
@@ -24,14 +25,17 @@ def label_sampler(G: Generator, dataset=None, device: str | torch.device = "cpu"
     if c_dim == 0:
         return lambda n: torch.zeros([n, 0], device=device)
     if dataset is not None and hasattr(dataset, "get_label"):
+
         def from_dataset(n: int) -> torch.Tensor:
             idx = rng.integers(len(dataset), size=n)
             c = np.stack([np.asarray(dataset.get_label(int(i)), np.float32) for i in idx])
             return torch.from_numpy(c).to(device)
+
         return from_dataset
 
     def uniform(n: int) -> torch.Tensor:
         return torch.nn.functional.one_hot(torch.from_numpy(rng.integers(c_dim, size=n)), c_dim).float().to(device)
+
     return uniform
 
 
@@ -47,8 +51,9 @@ def eval_copy(G: Generator, device: str | torch.device) -> Generator:
     return copy.deepcopy(G).eval().requires_grad_(False).to(device)
 
 
-def generated_images(G: Generator, num: int, batch_size: int, labels: LabelFn,
-                     device: str | torch.device) -> Iterator[torch.Tensor]:
+def generated_images(
+    G: Generator, num: int, batch_size: int, labels: LabelFn, device: str | torch.device
+) -> Iterator[torch.Tensor]:
     """uint8 images of ``num`` random samples of ``G`` (z ~ N(0, I), psi 1, random noise), in batches."""
     done = 0
     while done < num:

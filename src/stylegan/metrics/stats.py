@@ -89,9 +89,17 @@ class FeatureStats:
     def save(self, path: str | Path) -> None:
         """Write atomically as ``.npz`` (plain arrays only)."""
         arrays = dict(
-            meta=np.array(json.dumps(dict(capture_all=self.capture_all, capture_mean_cov=self.capture_mean_cov,
-                                          max_items=self.max_items, num_items=self.num_items,
-                                          num_features=self.num_features))),
+            meta=np.array(
+                json.dumps(
+                    dict(
+                        capture_all=self.capture_all,
+                        capture_mean_cov=self.capture_mean_cov,
+                        max_items=self.max_items,
+                        num_items=self.num_items,
+                        num_features=self.num_features,
+                    )
+                )
+            ),
         )
         if self.capture_all:
             arrays["all"] = self.get_all()
@@ -133,19 +141,32 @@ class FeatureStats:
             if array is None or array.shape != shape or not np.isfinite(array).all():
                 raise DamagedStatsError(f"{key} is not a finite array of shape {list(shape)}")
 
+
 def stats_cache_path(dataset, detector: Detector, options: dict, cache_dir: str | Path | None = None) -> Path:
     """``<cache>/gan-metrics/<dataset>-<detector>-<hash>.npz`` for this dataset content, detector and options."""
     from stylegan.metrics.datasets import dataset_fingerprint, dataset_name
 
-    key = json.dumps(dict(version=STATS_VERSION, dataset=dataset_fingerprint(dataset), detector=detector.fingerprint,
-                          options=options), sort_keys=True)
+    key = json.dumps(
+        dict(
+            version=STATS_VERSION, dataset=dataset_fingerprint(dataset), detector=detector.fingerprint, options=options
+        ),
+        sort_keys=True,
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return default_cache_dir(cache_dir) / "gan-metrics" / f"{dataset_name(dataset)}-{detector.name}-{digest}.npz"
 
 
-def dataset_feature_stats(dataset, detector: Detector, max_items: int | None = None, capture_all: bool = False,
-                          capture_mean_cov: bool = False, batch_size: int = 64, cache: bool = True,
-                          cache_dir: str | Path | None = None, progress: bool = False) -> FeatureStats:
+def dataset_feature_stats(
+    dataset,
+    detector: Detector,
+    max_items: int | None = None,
+    capture_all: bool = False,
+    capture_mean_cov: bool = False,
+    batch_size: int = 64,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    progress: bool = False,
+) -> FeatureStats:
     """Detector features of the first ``max_items`` dataset images (all when None), cached."""
     from stylegan.metrics.datasets import iterate_images
 
@@ -160,8 +181,11 @@ def dataset_feature_stats(dataset, detector: Detector, max_items: int | None = N
             reason = "it holds other statistics than its name says"
         except DamagedStatsError as e:
             reason = str(e)
-        warnings.warn(f"the cached dataset statistics {path} are damaged ({reason}); computing them again",
-                      StyleganWarning, stacklevel=2)
+        warnings.warn(
+            f"the cached dataset statistics {path} are damaged ({reason}); computing them again",
+            StyleganWarning,
+            stacklevel=2,
+        )
     stats = FeatureStats(capture_all=capture_all, capture_mean_cov=capture_mean_cov, max_items=num)
     bar = progress_bar(num, "dataset features", progress)
     for images in iterate_images(dataset, num, batch_size):
@@ -173,8 +197,14 @@ def dataset_feature_stats(dataset, detector: Detector, max_items: int | None = N
     return stats
 
 
-def generator_feature_stats(images, detector: Detector, num: int, capture_all: bool = False,
-                            capture_mean_cov: bool = False, progress: bool = False) -> FeatureStats:
+def generator_feature_stats(
+    images,
+    detector: Detector,
+    num: int,
+    capture_all: bool = False,
+    capture_mean_cov: bool = False,
+    progress: bool = False,
+) -> FeatureStats:
     """Detector features of ``num`` generated uint8 images from the iterator ``images``."""
     stats = FeatureStats(capture_all=capture_all, capture_mean_cov=capture_mean_cov, max_items=num)
     bar = progress_bar(num, "generator features", progress)

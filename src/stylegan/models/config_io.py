@@ -88,10 +88,22 @@ def _describe(hint) -> str:
         return "a list"
     if dataclasses.is_dataclass(hint):
         return "a JSON object"
-    return {type(None): "null", bool: "true or false", str: "a string", int: "an integer >= 0",
-            float: "a finite number"}.get(hint, str(hint))
+    return {
+        type(None): "null",
+        bool: "true or false",
+        str: "a string",
+        int: "an integer >= 0",
+        float: "a finite number",
+    }.get(hint, str(hint))
 
 
 def _json_type(value) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null", int: "a number",
-            float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)

@@ -68,15 +68,26 @@ def _stylegan1_spec(
     fmap_base = (channel_base or 16384) // 2
     fmap_max = channel_max or 512
     G = StyleGAN1GeneratorConfig(
-        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995), fmap_base=fmap_base, fmap_max=fmap_max,
+        z_dim=z_dim or 512,
+        c_dim=c_dim,
+        w_dim=w_dim or 512,
+        img_resolution=resolution,
+        img_channels=img_channels,
+        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995),
+        fmap_base=fmap_base,
+        fmap_max=fmap_max,
         normalization=normalization,
         pin_gate_init=DEFAULT_GATE_INIT if pin_gate_init is None else float(pin_gate_init),
         progressive=progressive,
     )
     D = StyleGAN1DiscriminatorConfig(
-        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, fmap_base=fmap_base, fmap_max=fmap_max,
-        mbstd_group_size=mbstd_group_size, progressive=progressive,
+        c_dim=c_dim,
+        img_resolution=resolution,
+        img_channels=img_channels,
+        fmap_base=fmap_base,
+        fmap_max=fmap_max,
+        mbstd_group_size=mbstd_group_size,
+        progressive=progressive,
     )
     return ModelSpec(name, "stylegan1.generator", G, "stylegan1.discriminator", D)
 
@@ -111,11 +122,21 @@ def _stylegan2_preset(
     base = channel_base or (32768 if resolution >= 512 else 16384)
     cmax = channel_max or 512
     G = StyleGAN2GeneratorConfig(
-        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995), channel_base=base, channel_max=cmax,
+        z_dim=z_dim or 512,
+        c_dim=c_dim,
+        w_dim=w_dim or 512,
+        img_resolution=resolution,
+        img_channels=img_channels,
+        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995),
+        channel_base=base,
+        channel_max=cmax,
     )
     D = StyleGAN2DiscriminatorConfig(
-        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, channel_base=base, channel_max=cmax,
+        c_dim=c_dim,
+        img_resolution=resolution,
+        img_channels=img_channels,
+        channel_base=base,
+        channel_max=cmax,
     )
     return ModelSpec("stylegan2", "stylegan2.generator", G, "stylegan2.discriminator", D)
 
@@ -145,13 +166,23 @@ def _stylegan3_preset(
     cmax = channel_max or 512
     is_r = config == "r"
     G = StyleGAN3GeneratorConfig(
-        z_dim=z_dim or 512, c_dim=c_dim, w_dim=w_dim or 512, img_resolution=resolution, img_channels=img_channels,
+        z_dim=z_dim or 512,
+        c_dim=c_dim,
+        w_dim=w_dim or 512,
+        img_resolution=resolution,
+        img_channels=img_channels,
         mapping=MappingConfig(num_layers=map_layers or 2, w_avg_beta=0.998),
-        channel_base=base * 2 if is_r else base, channel_max=cmax * 2 if is_r else cmax,
-        conv_kernel=1 if is_r else 3, use_radial_filters=is_r,
+        channel_base=base * 2 if is_r else base,
+        channel_max=cmax * 2 if is_r else cmax,
+        conv_kernel=1 if is_r else 3,
+        use_radial_filters=is_r,
     )
     D = StyleGAN2DiscriminatorConfig(
-        c_dim=c_dim, img_resolution=resolution, img_channels=img_channels, channel_base=base, channel_max=cmax,
+        c_dim=c_dim,
+        img_resolution=resolution,
+        img_channels=img_channels,
+        channel_base=base,
+        channel_max=cmax,
     )
     return ModelSpec(f"stylegan3-{config}", "stylegan3.generator", G, "stylegan2.discriminator", D)
 
@@ -190,6 +221,13 @@ def build_preset(
     if name not in PRESETS:
         raise UserError(f"unknown preset {name!r}; choose from {', '.join(names)}")
     return PRESETS[name](
-        resolution, c_dim=c_dim, img_channels=img_channels, channel_base=channel_base, channel_max=channel_max,
-        map_layers=map_layers, z_dim=z_dim, w_dim=w_dim, **extra,
+        resolution,
+        c_dim=c_dim,
+        img_channels=img_channels,
+        channel_base=channel_base,
+        channel_max=channel_max,
+        map_layers=map_layers,
+        z_dim=z_dim,
+        w_dim=w_dim,
+        **extra,
     )

@@ -21,8 +21,13 @@ __all__ = ["NETWORKS", "at_most", "build", "config_from_dict", "config_to_dict",
 # Every network kind a checkpoint can name (its ``kind`` class attribute) -> its class.
 NETWORKS: dict[str, type[nn.Module]] = {
     cls.kind: cls
-    for cls in (StyleGAN1Generator, StyleGAN1Discriminator, StyleGAN2Generator, StyleGAN2Discriminator,
-                StyleGAN3Generator)
+    for cls in (
+        StyleGAN1Generator,
+        StyleGAN1Discriminator,
+        StyleGAN2Generator,
+        StyleGAN2Discriminator,
+        StyleGAN3Generator,
+    )
 }
 
 

@@ -121,19 +121,28 @@ class SynthesisLayer(nn.Module):
     """[3x3 conv, with nearest x2 upscaling and blur when ``up``] -> epilogue (noise, bias, lrelu,
     normalisation, style). ``in_channels == 0``: no convolution (the 4x4 constant's layer)."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
-                 cfg: StyleGAN1GeneratorConfig, up: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        cfg: StyleGAN1GeneratorConfig,
+        up: bool = False,
+    ):
         super().__init__()
         self.resolution = resolution
         self.up = up
         self.conv = None
         if in_channels > 0:
             fused = up and _use_fused(cfg.fused_scale, resolution)
-            self.conv = WScaleConv2d(in_channels, out_channels, 3, bias=False, resample="up" if up else None,
-                                     fused=fused)
+            self.conv = WScaleConv2d(
+                in_channels, out_channels, 3, bias=False, resample="up" if up else None, fused=fused
+            )
         self.register_buffer("blur_filter", _blur_filter(cfg.blur_filter) if up else None, persistent=False)
-        self.epilogue = LayerEpilogue(out_channels, w_dim, resolution, cfg.use_noise, cfg.normalization,
-                                      cfg.pin_gate_init)
+        self.epilogue = LayerEpilogue(
+            out_channels, w_dim, resolution, cfg.use_noise, cfg.normalization, cfg.pin_gate_init
+        )
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         if self.conv is not None:
@@ -146,8 +155,15 @@ class SynthesisLayer(nn.Module):
 class SynthesisBlock(nn.Module):
     """One resolution: conv0 (constant at 4x4, x2 upsampling above) -> conv1, and its ToRGB."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
-                 cfg: StyleGAN1GeneratorConfig, has_torgb: bool):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        cfg: StyleGAN1GeneratorConfig,
+        has_torgb: bool,
+    ):
         super().__init__()
         self.resolution = resolution
         if resolution == 4:
@@ -185,7 +201,11 @@ class StyleGAN1Synthesis(LevelOfDetail):
         }
         for res in self.block_resolutions:
             block = SynthesisBlock(
-                channels.get(res // 2, 0), channels[res], cfg.w_dim, res, cfg,
+                channels.get(res // 2, 0),
+                channels[res],
+                cfg.w_dim,
+                res,
+                cfg,
                 has_torgb=cfg.progressive or res == cfg.img_resolution,
             )
             setattr(self, f"b{res}", block)
@@ -198,8 +218,14 @@ class StyleGAN1Synthesis(LevelOfDetail):
         whole, _ = self.resolve_lod(lod)
         return self.num_ws - 2 * whole
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "random", lod: float | None = None,
-                update_emas: bool = False, force_fp32: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "random",
+        lod: float | None = None,
+        update_emas: bool = False,
+        force_fp32: bool = False,
+    ) -> torch.Tensor:
         """``force_fp32`` is accepted for a uniform interface (StyleGAN runs in float32 throughout)."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
@@ -260,15 +286,22 @@ class StyleGAN1DiscriminatorConfig:
 class DiscriminatorBlock(nn.Module):
     """[fromRGB] and conv3x3 -> blur -> conv3x3 + 2x2 downscale, each with bias and lrelu."""
 
-    def __init__(self, resolution: int, channels: int, out_channels: int, cfg: StyleGAN1DiscriminatorConfig,
-                 has_fromrgb: bool):
+    def __init__(
+        self, resolution: int, channels: int, out_channels: int, cfg: StyleGAN1DiscriminatorConfig, has_fromrgb: bool
+    ):
         super().__init__()
         self.resolution = resolution
         self.fromrgb = WScaleConv2d(cfg.img_channels, channels, 1, activation="lrelu") if has_fromrgb else None
         self.conv0 = WScaleConv2d(channels, channels, 3, activation="lrelu")
         self.register_buffer("blur_filter", _blur_filter(cfg.blur_filter), persistent=False)
-        self.conv1 = WScaleConv2d(channels, out_channels, 3, activation="lrelu", resample="down",
-                                  fused=_use_fused(cfg.fused_scale, resolution))
+        self.conv1 = WScaleConv2d(
+            channels,
+            out_channels,
+            3,
+            activation="lrelu",
+            resample="down",
+            fused=_use_fused(cfg.fused_scale, resolution),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv0(x)
@@ -317,17 +350,20 @@ class StyleGAN1Discriminator(LevelOfDetail):
 
         for res in self.block_resolutions:
             r = int(math.log2(res))
-            block = DiscriminatorBlock(res, nf(r - 1), nf(r - 2), config,
-                                       has_fromrgb=config.progressive or res == config.img_resolution)
+            block = DiscriminatorBlock(
+                res, nf(r - 1), nf(r - 2), config, has_fromrgb=config.progressive or res == config.img_resolution
+            )
             setattr(self, f"b{res}", block)
-        self.b4 = DiscriminatorEpilogue(nf(1), nf(0), config,
-                                        has_fromrgb=config.progressive or config.img_resolution == 4)
+        self.b4 = DiscriminatorEpilogue(
+            nf(1), nf(0), config, has_fromrgb=config.progressive or config.img_resolution == 4
+        )
 
     def fromrgb(self, res: int) -> nn.Module:
         return getattr(self, f"b{res}").fromrgb
 
-    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None, lod: float | None = None,
-                update_emas: bool = False) -> torch.Tensor:
+    def forward(
+        self, img: torch.Tensor, c: torch.Tensor | None = None, lod: float | None = None, update_emas: bool = False
+    ) -> torch.Tensor:
         expected = [self.img_channels, self.img_resolution, self.img_resolution]
         if img.ndim != 4 or list(img.shape[1:]) != expected:
             raise ValueError(f"images must have shape [N, {', '.join(map(str, expected))}], got {list(img.shape)}")

@@ -38,8 +38,10 @@ def _channels(resolutions: list[int], channel_base: int, channel_max: int) -> di
     """{resolution: min(channel_base // resolution, channel_max)}, at least one channel each."""
     channels = {res: min(channel_base // res, channel_max) for res in resolutions}
     empty = [res for res, n in channels.items() if n < 1]
-    _check(not empty, f"channel_base {channel_base} and channel_max {channel_max} leave no channels at "
-                      f"{max(empty, default=0)} px")
+    _check(
+        not empty,
+        f"channel_base {channel_base} and channel_max {channel_max} leave no channels at {max(empty, default=0)} px",
+    )
     return channels
 
 
@@ -99,14 +101,22 @@ class SynthesisBlock(nn.Module):
         self.num_conv = 0
         self.num_torgb = 0
         layer_kwargs = dict(
-            kernel_size=cfg.kernel_size, use_noise=cfg.use_noise, activation=cfg.activation,
-            conv_clamp=cfg.conv_clamp, channels_last=self.channels_last,
+            kernel_size=cfg.kernel_size,
+            use_noise=cfg.use_noise,
+            activation=cfg.activation,
+            conv_clamp=cfg.conv_clamp,
+            channels_last=self.channels_last,
         )
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
         else:
             self.conv0 = ModulatedConvLayer(
-                in_channels, out_channels, w_dim, resolution, up=2, resample_filter=cfg.resample_filter,
+                in_channels,
+                out_channels,
+                w_dim,
+                resolution,
+                up=2,
+                resample_filter=cfg.resample_filter,
                 **layer_kwargs,
             )
             self.num_conv += 1
@@ -119,7 +129,12 @@ class SynthesisBlock(nn.Module):
             self.num_torgb += 1
         if in_channels != 0 and cfg.architecture == "resnet":
             self.skip = Conv2dLayer(
-                in_channels, out_channels, kernel_size=1, bias=False, up=2, resample_filter=cfg.resample_filter,
+                in_channels,
+                out_channels,
+                kernel_size=1,
+                bias=False,
+                up=2,
+                resample_filter=cfg.resample_filter,
                 channels_last=self.channels_last,
             )
 
@@ -184,8 +199,14 @@ class SynthesisNetwork(nn.Module):
         for res in self.block_resolutions:
             in_channels = channels[res // 2] if res > 4 else 0
             block = SynthesisBlock(
-                in_channels, channels[res], cfg.w_dim, res, cfg.img_channels, is_last=(res == cfg.img_resolution),
-                cfg=cfg, use_fp16=(res >= fp16_resolution),
+                in_channels,
+                channels[res],
+                cfg.w_dim,
+                res,
+                cfg.img_channels,
+                is_last=(res == cfg.img_resolution),
+                cfg=cfg,
+                use_fp16=(res >= fp16_resolution),
             )
             self.num_ws += block.num_conv
             if block.is_last:
@@ -272,13 +293,24 @@ class DiscriminatorBlock(nn.Module):
             self.fromrgb = Conv2dLayer(cfg.img_channels, tmp_channels, kernel_size=1, trainable=trainable(), **common)
         self.conv0 = Conv2dLayer(tmp_channels, tmp_channels, kernel_size=3, trainable=trainable(), **common)
         self.conv1 = Conv2dLayer(
-            tmp_channels, out_channels, kernel_size=3, down=2, resample_filter=cfg.resample_filter,
-            trainable=trainable(), **common,
+            tmp_channels,
+            out_channels,
+            kernel_size=3,
+            down=2,
+            resample_filter=cfg.resample_filter,
+            trainable=trainable(),
+            **common,
         )
         if cfg.architecture == "resnet":
             self.skip = Conv2dLayer(
-                tmp_channels, out_channels, kernel_size=1, bias=False, down=2, resample_filter=cfg.resample_filter,
-                trainable=trainable(), channels_last=self.channels_last,
+                tmp_channels,
+                out_channels,
+                kernel_size=1,
+                bias=False,
+                down=2,
+                resample_filter=cfg.resample_filter,
+                trainable=trainable(),
+                channels_last=self.channels_last,
             )
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, force_fp32: bool = False):
@@ -317,7 +349,10 @@ class DiscriminatorEpilogue(nn.Module):
             MinibatchStdLayer(cfg.mbstd_group_size, cfg.mbstd_num_channels) if cfg.mbstd_num_channels > 0 else None
         )
         self.conv = Conv2dLayer(
-            in_channels + cfg.mbstd_num_channels, in_channels, kernel_size=3, activation=cfg.activation,
+            in_channels + cfg.mbstd_num_channels,
+            in_channels,
+            kernel_size=3,
+            activation=cfg.activation,
             conv_clamp=cfg.conv_clamp,
         )
         self.fc = FullyConnectedLayer(in_channels * resolution**2, in_channels, activation=cfg.activation)
@@ -359,7 +394,12 @@ class StyleGAN2Discriminator(nn.Module):
         for res in self.block_resolutions:
             in_channels = channels[res] if res < config.img_resolution else 0
             block = DiscriminatorBlock(
-                in_channels, channels[res], channels[res // 2], res, layer_idx, config,
+                in_channels,
+                channels[res],
+                channels[res // 2],
+                res,
+                layer_idx,
+                config,
                 use_fp16=(res >= fp16_resolution),
             )
             layer_idx += block.num_layers

@@ -100,8 +100,12 @@ def synthesis_schedule(
     channels = np.rint(np.minimum((channel_base / 2) / cutoffs, channel_max))
     channels[-1] = img_channels
     return dict(
-        cutoffs=cutoffs, stopbands=stopbands, sampling_rates=sampling_rates, half_widths=half_widths,
-        sizes=sizes, channels=channels,
+        cutoffs=cutoffs,
+        stopbands=stopbands,
+        sampling_rates=sampling_rates,
+        half_widths=half_widths,
+        sizes=sizes,
+        channels=channels,
     )
 
 
@@ -219,12 +223,23 @@ class SynthesisLayer(nn.Module):
 
         dtype = torch.float16 if self.use_fp16 and not force_fp32 and x.device.type == "cuda" else torch.float32
         x = modulated_conv2d(
-            x.to(dtype), weight, styles, padding=self.conv_kernel - 1, demodulate=not self.is_torgb,
+            x.to(dtype),
+            weight,
+            styles,
+            padding=self.conv_kernel - 1,
+            demodulate=not self.is_torgb,
             input_gain=input_gain,
         )
         return filtered_lrelu(
-            x, self.up_filter, self.down_filter, b=self.bias.to(x.dtype), up=self.up_factor, down=self.down_factor,
-            padding=self.padding, gain=1 if self.is_torgb else math.sqrt(2), slope=1 if self.is_torgb else 0.2,
+            x,
+            self.up_filter,
+            self.down_filter,
+            b=self.bias.to(x.dtype),
+            up=self.up_factor,
+            down=self.down_factor,
+            padding=self.padding,
+            gain=1 if self.is_torgb else math.sqrt(2),
+            slope=1 if self.is_torgb else 0.2,
             clamp=self.conv_clamp,
         )
 
@@ -258,8 +273,16 @@ class SynthesisNetwork(nn.Module):
         self.num_fp16_res = cfg.num_fp16_res
 
         sched = synthesis_schedule(
-            res, cfg.img_channels, cfg.channel_base, cfg.channel_max, cfg.num_layers, cfg.num_critical,
-            cfg.first_cutoff, cfg.first_stopband, cfg.last_stopband_rel, cfg.margin_size,
+            res,
+            cfg.img_channels,
+            cfg.channel_base,
+            cfg.channel_max,
+            cfg.num_layers,
+            cfg.num_critical,
+            cfg.first_cutoff,
+            cfg.first_stopband,
+            cfg.last_stopband_rel,
+            cfg.margin_size,
         )
         self.schedule = sched
         cutoffs, rates, half_widths = sched["cutoffs"], sched["sampling_rates"], sched["half_widths"]

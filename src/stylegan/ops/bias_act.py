@@ -142,9 +142,7 @@ def _act_clamp_forward(y: torch.Tensor, slope: float, clamp: float | None, gain:
     return y if clamp is None else y.clamp_(-clamp, clamp)
 
 
-def _act_clamp_grad(
-    dy: torch.Tensor, y: torch.Tensor, slope: float, clamp: float | None, gain: float
-) -> torch.Tensor:
+def _act_clamp_grad(dy: torch.Tensor, y: torch.Tensor, slope: float, clamp: float | None, gain: float) -> torch.Tensor:
     """dL/dx for y = clamp(lrelu(x) * gain), from the output ``y`` alone: autograd's own fused
     backward kernels, one pass each, with ``y`` as their input (y > 0 exactly where x > 0, and
     |y| = clamp exactly where the clamp is active). Differentiable again when grad mode is on
@@ -162,11 +160,17 @@ def _act_clamp_grad(
     if gain != 1:
         dx = dy * gain
     if clamp is not None:
-        dx = ops.hardtanh_backward(dy, y, -clamp, clamp) if dx is None else \
-            ops.hardtanh_backward.grad_input(dx, y, -clamp, clamp, grad_input=dx)
+        dx = (
+            ops.hardtanh_backward(dy, y, -clamp, clamp)
+            if dx is None
+            else ops.hardtanh_backward.grad_input(dx, y, -clamp, clamp, grad_input=dx)
+        )
     if slope != 1:
-        dx = ops.leaky_relu_backward(dy, y, slope, True) if dx is None else \
-            ops.leaky_relu_backward.grad_input(dx, y, slope, True, grad_input=dx)
+        dx = (
+            ops.leaky_relu_backward(dy, y, slope, True)
+            if dx is None
+            else ops.leaky_relu_backward.grad_input(dx, y, slope, True, grad_input=dx)
+        )
     return dy if dx is None else dx
 
 

@@ -95,14 +95,26 @@ def filtered_lrelu(
         return upfirdn2d(x, fd, down=down, flip_filter=flip_filter)
     strips = [] if x.requires_grad and torch.is_grad_enabled() else output_strips(x, fu, fd, up, down, padding)
     if len(strips) > 1:
-        return torch.cat([_upsample_act_downsample(x, fu, fd, up, down, padding, gain, slope, clamp, flip_filter, rows)
-                          for rows in strips], dim=2)
+        return torch.cat(
+            [
+                _upsample_act_downsample(x, fu, fd, up, down, padding, gain, slope, clamp, flip_filter, rows)
+                for rows in strips
+            ],
+            dim=2,
+        )
     return _upsample_act_downsample(x, fu, fd, up, down, padding, gain, slope, clamp, flip_filter)
 
 
 def output_strips(
-    x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tensor | None, up: int, down: int, padding: Padding,
-    threshold_bytes: float | None = None, strip_bytes: float = STRIP_MB * 2**20, min_overlaps: int = 16,
+    x: torch.Tensor,
+    fu: torch.Tensor | None,
+    fd: torch.Tensor | None,
+    up: int,
+    down: int,
+    padding: Padding,
+    threshold_bytes: float | None = None,
+    strip_bytes: float = STRIP_MB * 2**20,
+    min_overlaps: int = 16,
 ) -> list[tuple[int, int]]:
     """Output row ranges [o0, o1) that split the work into strips of about ``strip_bytes`` of
     upsampled tensor, when the whole upsampled tensor would exceed ``threshold_bytes``; else one range.
@@ -122,8 +134,17 @@ def output_strips(
 
 
 def _upsample_act_downsample(
-    x: torch.Tensor, fu, fd, up: int, down: int, padding: tuple[int, int, int, int], gain: float, slope: float,
-    clamp: float | None, flip_filter: bool, rows: tuple[int, int] | None = None,
+    x: torch.Tensor,
+    fu,
+    fd,
+    up: int,
+    down: int,
+    padding: tuple[int, int, int, int],
+    gain: float,
+    slope: float,
+    clamp: float | None,
+    flip_filter: bool,
+    rows: tuple[int, int] | None = None,
 ) -> torch.Tensor:
     """The fast path after the bias, for all output rows or for output rows [o0, o1) only.
 

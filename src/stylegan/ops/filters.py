@@ -74,7 +74,7 @@ def design_lowpass_filter(
         raise ValueError(f"numtaps must be >= 1, got {numtaps}")
     if numtaps == 1:
         return None
-    taps = radial_lowpass_numpy(numtaps, cutoff, width, fs) if radial else kaiser_lowpass_numpy(
-        numtaps, cutoff, width, fs
+    taps = (
+        radial_lowpass_numpy(numtaps, cutoff, width, fs) if radial else kaiser_lowpass_numpy(numtaps, cutoff, width, fs)
     )
     return torch.as_tensor(taps, dtype=torch.float32)

@@ -105,8 +105,9 @@ def replaced_noise(G: Generator, maps: dict[str, torch.Tensor | None]):
                 buffers[name].copy_(value)
 
 
-def seeded_noise(G: Generator, noise_seed: int | None,
-                 noise_mode: str = "const") -> Callable[[], contextlib.AbstractContextManager]:
+def seeded_noise(
+    G: Generator, noise_seed: int | None, noise_mode: str = "const"
+) -> Callable[[], contextlib.AbstractContextManager]:
     """A context factory: with ``noise_seed``, within the context every noise input of ``G`` takes the
     map drawn from that seed (``draw_noise_maps``), so that 'const' noise is reproducible per seed and
     the same for every image; a no-op for None. Options are checked (and the maps drawn) at once."""
@@ -136,8 +137,22 @@ def generate_images(
     """Images [N, C, H, W] in [-1, 1] for ``seeds`` (z drawn as the official tools do);
     ``translate``/``rotate``: StyleGAN3 user transform (see ``user_transform``); ``noise_seed``: the
     noise maps drawn from this seed for every image (see ``seeded_noise``; noise mode 'const')."""
-    out = list(iter_generated_images(G, seeds, truncation_psi, truncation_cutoff, class_idx, noise_mode, batch_size,
-                                     device, translate, rotate, noise_seed, **synthesis_kwargs))
+    out = list(
+        iter_generated_images(
+            G,
+            seeds,
+            truncation_psi,
+            truncation_cutoff,
+            class_idx,
+            noise_mode,
+            batch_size,
+            device,
+            translate,
+            rotate,
+            noise_seed,
+            **synthesis_kwargs,
+        )
+    )
     return torch.cat(out) if out else torch.zeros(0, G.img_channels, G.img_resolution, G.img_resolution)
 
 
@@ -215,8 +230,10 @@ def load_projected_ws(path: str | Path, num_ws: int, w_dim: int) -> torch.Tensor
     if w.ndim == 2:
         w = w[None]
     if w.ndim != 3 or w.shape[0] < 1 or w.shape[2] != w_dim or w.shape[1] not in (1, num_ws):
-        raise UserError(f"{path}: 'w' has shape {shape}; this network needs "
-                        f"[{num_ws}, {w_dim}] (w+), [1, {w_dim}] (w) or [N, {num_ws}, {w_dim}]")
+        raise UserError(
+            f"{path}: 'w' has shape {shape}; this network needs "
+            f"[{num_ws}, {w_dim}] (w+), [1, {w_dim}] (w) or [N, {num_ws}, {w_dim}]"
+        )
     if not np.isfinite(w).all():
         raise UserError(f"{path}: 'w' holds NaN or infinite values")
     ws = torch.from_numpy(w.astype(np.float32))
@@ -224,17 +241,31 @@ def load_projected_ws(path: str | Path, num_ws: int, w_dim: int) -> torch.Tensor
 
 
 @torch.no_grad()
-def render_ws(G: Generator, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
-              device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
-              rotate: float | None = None, noise_seed: int | None = None) -> torch.Tensor:
+def render_ws(
+    G: Generator,
+    ws: torch.Tensor,
+    noise_mode: str = "const",
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    translate: tuple[float, float] | None = None,
+    rotate: float | None = None,
+    noise_seed: int | None = None,
+) -> torch.Tensor:
     """Images [N, C, H, W] in [-1, 1] of ws [N, num_ws, w_dim]; ``translate``/``rotate``: StyleGAN3
     user transform (see ``user_transform``); ``noise_seed``: see ``seeded_noise``."""
     return torch.cat(list(iter_rendered_ws(G, ws, noise_mode, batch_size, device, translate, rotate, noise_seed)))
 
 
-def iter_rendered_ws(G: Generator, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 8,
-                     device: torch.device | str = "cpu", translate: tuple[float, float] | None = None,
-                     rotate: float | None = None, noise_seed: int | None = None) -> Iterator[torch.Tensor]:
+def iter_rendered_ws(
+    G: Generator,
+    ws: torch.Tensor,
+    noise_mode: str = "const",
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    translate: tuple[float, float] | None = None,
+    rotate: float | None = None,
+    noise_seed: int | None = None,
+) -> Iterator[torch.Tensor]:
     """``render_ws`` batch by batch, on the CPU."""
     if noise_mode not in NOISE_MODES:
         raise UserError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
@@ -267,9 +298,14 @@ def image_paths(outdir: str | Path, keys: Iterable[int], prefix: str = "seed") -
     yield outdir / "grid.png"
 
 
-def write_images(images: torch.Tensor | Iterable[torch.Tensor], keys: list[int], outdir: str | Path,
-                 grid_cols: int | None = None, prefix: str = "seed",
-                 progress: Callable[[int], None] | None = None) -> GenerateResult:
+def write_images(
+    images: torch.Tensor | Iterable[torch.Tensor],
+    keys: list[int],
+    outdir: str | Path,
+    grid_cols: int | None = None,
+    prefix: str = "seed",
+    progress: Callable[[int], None] | None = None,
+) -> GenerateResult:
     """One PNG per image (``seed0003.png``) written as soon as it is made, then ``grid.png`` of the
     first images (as many as fit in ``GRID_MAX_PIXELS``).
 

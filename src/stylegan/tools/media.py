@@ -103,11 +103,34 @@ def _write_mp4(frames: Iterable[np.ndarray], tmp: str, fps: float, bitrate: str)
                 frame = _as_rgb_even(frame)
                 if proc is None:
                     size = frame.shape[1], frame.shape[0]
-                    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo",
-                           "-s", f"{size[0]}x{size[1]}", "-pix_fmt", "rgb24",
-                           "-r", str(Fraction(fps).limit_denominator()), "-i", "-", "-an",
-                           "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-b:v", bitrate,
-                           "-v", "error", "-f", "mp4", tmp]
+                    cmd = [
+                        imageio_ffmpeg.get_ffmpeg_exe(),
+                        "-y",
+                        "-f",
+                        "rawvideo",
+                        "-vcodec",
+                        "rawvideo",
+                        "-s",
+                        f"{size[0]}x{size[1]}",
+                        "-pix_fmt",
+                        "rgb24",
+                        "-r",
+                        str(Fraction(fps).limit_denominator()),
+                        "-i",
+                        "-",
+                        "-an",
+                        "-vcodec",
+                        "libx264",
+                        "-pix_fmt",
+                        "yuv420p",
+                        "-b:v",
+                        bitrate,
+                        "-v",
+                        "error",
+                        "-f",
+                        "mp4",
+                        tmp,
+                    ]
                     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
                 elif (frame.shape[1], frame.shape[0]) != size:
                     raise ValueError(f"frames change size: {size} then {frame.shape[1::-1]}")
@@ -136,8 +159,9 @@ def _write_gif(frames: Iterable[np.ndarray], tmp: str, fps: float) -> None:
     pictures = [Image.fromarray(_as_rgb_even(f)) for f in frames]
     if not pictures:
         raise UserError("no frames to write")
-    pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=max(1, round(1000 / fps)), loop=0)
+    pictures[0].save(
+        tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=max(1, round(1000 / fps)), loop=0
+    )
 
 
 def save_npz(path: str | Path, **arrays) -> Path:

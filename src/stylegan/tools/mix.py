@@ -102,9 +102,11 @@ def style_mix(
         raise UserError("style mixing needs at least one row seed and one column seed")
     pixels = (len(row_seeds) + 1) * (len(col_seeds) + 1) * G.img_resolution**2
     if pixels > MAX_FIGURE_PIXELS:
-        raise UserError(f"a figure of {len(row_seeds)} rows x {len(col_seeds)} columns of {G.img_resolution} px "
-                        f"images has {pixels / 1e6:,.0f} Mpx, more than the {MAX_FIGURE_PIXELS / 1e6:.0f} Mpx "
-                        "made in memory; use fewer seeds")
+        raise UserError(
+            f"a figure of {len(row_seeds)} rows x {len(col_seeds)} columns of {G.img_resolution} px "
+            f"images has {pixels / 1e6:,.0f} Mpx, more than the {MAX_FIGURE_PIXELS / 1e6:.0f} Mpx "
+            "made in memory; use fewer seeds"
+        )
     check_truncation(truncation_psi, truncation_cutoff, G.num_ws)
     if any(not 0 <= i < G.num_ws for i in styles):
         raise UserError(f"style layers must lie in [0, {G.num_ws}), got {styles}")
@@ -119,13 +121,20 @@ def style_mix(
     cell_ws = mix_ws(rows[:, None], cols[None, :], styles).flatten(0, 1)
 
     def render(batch_ws):
-        return torch.cat([synthesize(G, batch_ws[i : i + batch_size], noise_mode=noise_mode).cpu()
-                          for i in range(0, batch_ws.shape[0], batch_size)])
+        return torch.cat(
+            [
+                synthesize(G, batch_ws[i : i + batch_size], noise_mode=noise_mode).cpu()
+                for i in range(0, batch_ws.shape[0], batch_size)
+            ]
+        )
 
     cells = render(cell_ws)
     return StyleMixResult(
-        row_seeds=list(row_seeds), col_seeds=list(col_seeds), styles=list(styles),
-        row_images=render(rows), col_images=render(cols),
+        row_seeds=list(row_seeds),
+        col_seeds=list(col_seeds),
+        styles=list(styles),
+        row_images=render(rows),
+        col_images=render(cols),
         cells=cells.reshape(len(row_seeds), len(col_seeds), *cells.shape[1:]),
     )
 

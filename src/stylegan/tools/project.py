@@ -62,8 +62,9 @@ def mse_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a - b).square().flatten(1).mean(dim=1)
 
 
-def resolve_distance(name: str, device: torch.device | str = "cpu", path: str | None = None,
-                     cache_dir: str | None = None) -> Distance:
+def resolve_distance(
+    name: str, device: torch.device | str = "cpu", path: str | None = None, cache_dir: str | None = None
+) -> Distance:
     """The distance called ``name``: ``mse`` (built in), ``lpips`` (LPIPS with the official VGG16
     weights) or ``probe`` (the toyfaces probe shipped with the package), the last two through
     ``stylegan.metrics.detectors.get_distance``."""
@@ -167,8 +168,9 @@ def for_distance(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def w_statistics(G: Generator, num_samples: int = 10_000, class_idx: int | None = None, device="cpu",
-                 batch_size: int = 1000) -> tuple[torch.Tensor, float]:
+def w_statistics(
+    G: Generator, num_samples: int = 10_000, class_idx: int | None = None, device="cpu", batch_size: int = 1000
+) -> tuple[torch.Tensor, float]:
     """(w_avg [1, w_dim] on the CPU, w_std): mean of ``num_samples`` mapped latents (z from
     RandomState(123)) and their root mean squared distance to it."""
     if num_samples < 1:
@@ -322,8 +324,9 @@ class ProjectionFiles:
 
 
 @torch.no_grad()
-def render_projection(G: Generator, result: ProjectionResult, w: torch.Tensor | None = None,
-                      device="cpu") -> torch.Tensor:
+def render_projection(
+    G: Generator, result: ProjectionResult, w: torch.Tensor | None = None, device="cpu"
+) -> torch.Tensor:
     """The image of the projected w (or one recorded step) with the network's constant noise, [1, C, H, W]."""
     G = G.to(device).eval()
     return synthesize(G, result.ws(w).to(device), noise_mode="const").cpu()
@@ -388,7 +391,8 @@ def write_projection(
     }
     per_step = {"loss": result.losses, "distance": result.distances, "noise_reg": result.noise_regs}
     text = json.dumps(summary, indent=1)[:-2] + ',\n "per_step": {\n'
-    text += ",\n".join(f"  {json.dumps(k)}: {json.dumps([float(f'{v:.6g}') for v in vs])}"
-                        for k, vs in per_step.items())
+    text += ",\n".join(
+        f"  {json.dumps(k)}: {json.dumps([float(f'{v:.6g}') for v in vs])}" for k, vs in per_step.items()
+    )
     save_json(files.summary, text + "\n }\n}\n")
     return files

@@ -56,8 +56,14 @@ class SpectrumAccumulator:
     the mean over images and channels of |FFT(pad(window * (x - mean) / std))|^2, [S, S] with
     S = interp * H, DC at [0, 0]."""
 
-    def __init__(self, image_size: int, window: str = "kaiser", beta: float = 8.0, interp: int = 4,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        image_size: int,
+        window: str = "kaiser",
+        beta: float = 8.0,
+        interp: int = 4,
+        device: torch.device | str = "cpu",
+    ):
         if interp < 1:
             raise UserError(f"interp must be at least 1, got {interp}")
         self.image_size = image_size
@@ -149,9 +155,16 @@ def radial_slices(hmap: np.ndarray, image_size: int) -> dict[str, tuple[np.ndarr
 # Sources of images
 
 
-def generated_batches(G: Generator, num: int, seed: int = 0, batch_size: int = 8, class_idx: int | None = None,
-                      truncation_psi: float = 1.0, noise_mode: str = "random",
-                      device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
+def generated_batches(
+    G: Generator,
+    num: int,
+    seed: int = 0,
+    batch_size: int = 8,
+    class_idx: int | None = None,
+    truncation_psi: float = 1.0,
+    noise_mode: str = "random",
+    device: torch.device | str = "cpu",
+) -> Iterator[torch.Tensor]:
     """uint8 [B, C, H, W] images of seeds seed, seed + 1, ... (as the official tool: z from
     RandomState(seed).randn; conditional networks draw a random class from the same state unless
     ``class_idx`` is given). Noise is random by default, as in the official tool."""
@@ -185,8 +198,9 @@ def generated_batches(G: Generator, num: int, seed: int = 0, batch_size: int = 8
     return batches()
 
 
-def dataset_batches(source: str, num: int | None, resolution: int | None, batch_size: int = 8,
-                    grayscale: bool = False) -> tuple[int, int, Iterator[torch.Tensor]]:
+def dataset_batches(
+    source: str, num: int | None, resolution: int | None, batch_size: int = 8, grayscale: bool = False
+) -> tuple[int, int, Iterator[torch.Tensor]]:
     """(count, resolution, uint8 batches [B, C, H, W]) of ``num`` images (all if None) of a dataset
     opened with ``stylegan.data.open_dataset``: a folder, a zip (a random subset of ``num``, seed 0, as
     the official tool picks them) or ``toyfaces`` (its first ``num`` faces, at ``resolution``);
@@ -201,8 +215,9 @@ def dataset_batches(source: str, num: int | None, resolution: int | None, batch_
     def batches():
         try:
             for start in range(0, count, batch_size):
-                yield torch.stack([torch.from_numpy(np.asarray(dataset[i][0]))
-                                   for i in range(start, min(start + batch_size, count))])
+                yield torch.stack(
+                    [torch.from_numpy(np.asarray(dataset[i][0])) for i in range(start, min(start + batch_size, count))]
+                )
         finally:
             dataset.close()
 
@@ -222,9 +237,17 @@ class SpectraResult:
     std: float
 
 
-def average_spectra(sources: dict[str, Iterable[torch.Tensor]], image_size: int, window: str = "kaiser",
-                    beta: float = 8.0, interp: int = 4, mean: float | None = None, std: float | None = None,
-                    reference: str | None = None, device: torch.device | str = "cpu") -> SpectraResult:
+def average_spectra(
+    sources: dict[str, Iterable[torch.Tensor]],
+    image_size: int,
+    window: str = "kaiser",
+    beta: float = 8.0,
+    interp: int = 4,
+    mean: float | None = None,
+    std: float | None = None,
+    reference: str | None = None,
+    device: torch.device | str = "cpu",
+) -> SpectraResult:
     """Average spectra of several sources of uint8 batches, all whitened with one mean and std:
     the given ones, else those of source ``reference`` (e.g. the dataset), else of the first source."""
     if not sources:
@@ -243,7 +266,8 @@ def average_spectra(sources: dict[str, Iterable[torch.Tensor]], image_size: int,
         image_size=image_size,
         spectra={name: acc.spectrum(mean, std) for name, acc in accumulators.items()},
         counts={name: acc.images for name, acc in accumulators.items()},
-        mean=mean, std=std,
+        mean=mean,
+        std=std,
     )
 
 
@@ -266,20 +290,34 @@ def write_spectra(result: SpectraResult, outdir: str | Path, smooth: float = 1.2
     npz_path, *heatmap_paths, slices_path = spectra_paths(outdir, list(result.spectra))
     make_folder(outdir)
     size = result.image_size
-    npz = save_npz(npz_path, **result.spectra, image_size=np.int64(size),
-                   mean=np.float64(result.mean), std=np.float64(result.std))
+    npz = save_npz(
+        npz_path, **result.spectra, image_size=np.int64(size), mean=np.float64(result.mean), std=np.float64(result.std)
+    )
     heatmaps = {}
     for (name, spectrum), heatmap_path in zip(result.spectra.items(), heatmap_paths):
-        figure = heatmap_figure(heatmap_db(spectrum, size, smooth), (-size / 2, size / 2), HEATMAP_LEVELS,
-                                title=f"{name} ({result.counts[name]} images)", label="dB")
+        figure = heatmap_figure(
+            heatmap_db(spectrum, size, smooth),
+            (-size / 2, size / 2),
+            HEATMAP_LEVELS,
+            title=f"{name} ({result.counts[name]} images)",
+            label="dB",
+        )
         heatmaps[name] = save_png(figure, heatmap_path)
     slices = {name: radial_slices(heatmap_db(s, size), size) for name, s in result.spectra.items()}
     values = np.concatenate([v for per in slices.values() for _, v in per.values()])
-    ylim = (min(SLICE_YLIM[0], 10 * math.floor(values.min() / 10)),
-            max(SLICE_YLIM[1], 10 * math.ceil(values.max() / 10)))
+    ylim = (
+        min(SLICE_YLIM[0], 10 * math.floor(values.min() / 10)),
+        max(SLICE_YLIM[1], 10 * math.ceil(values.max() / 10)),
+    )
     panels = [
-        Panel(f"{angle}\u00b0 slice", {name: per[angle] for name, per in slices.items()},
-              (0.0, float(next(iter(slices.values()))[angle][0][-1])), ylim, xlabel="cycles per image", ylabel="dB")
+        Panel(
+            f"{angle}\u00b0 slice",
+            {name: per[angle] for name, per in slices.items()},
+            (0.0, float(next(iter(slices.values()))[angle][0][-1])),
+            ylim,
+            xlabel="cycles per image",
+            ylabel="dB",
+        )
         for angle in ("0", "45")
     ]
     return SpectraFiles(npz, heatmaps, save_png(line_figure(panels), slices_path))

@@ -54,7 +54,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float, eps: float = 1e-7) -> torc
 
 
 def parse_grid(text: str) -> tuple[int, int]:
-    """"3x2" -> (3, 2) (width, height)."""
+    """ "3x2" -> (3, 2) (width, height)."""
     parts = str(text).lower().split("x")
     try:
         w, h = (int(p) for p in parts)
@@ -69,12 +69,14 @@ def keyframe_schedule(num_keyframes: int, frames_per_seed: int) -> list[tuple[in
     """For every frame: (keyframe k, next keyframe (k + 1) mod K, fraction t in [0, 1))."""
     if frames_per_seed < 1:
         raise UserError(f"frames per seed must be at least 1, got {frames_per_seed}")
-    return [(k, (k + 1) % num_keyframes, i / frames_per_seed)
-            for k in range(num_keyframes) for i in range(frames_per_seed)]
+    return [
+        (k, (k + 1) % num_keyframes, i / frames_per_seed) for k in range(num_keyframes) for i in range(frames_per_seed)
+    ]
 
 
-def motion_at(t: float, translate: tuple[float, float] | None,
-              rotate: float | None) -> tuple[tuple[float, float], float]:
+def motion_at(
+    t: float, translate: tuple[float, float] | None, rotate: float | None
+) -> tuple[tuple[float, float], float]:
     """Offset and angle (degrees) at loop phase t: amplitude * sin(2 pi t)."""
     swing = math.sin(2 * math.pi * t)
     tx, ty = translate if translate is not None else (0.0, 0.0)
@@ -84,8 +86,10 @@ def motion_at(t: float, translate: tuple[float, float] | None,
 def _keyframe_latents(G: Generator, seeds, grid_w, grid_h, space, truncation_psi, truncation_cutoff, class_idx, device):
     cells = grid_w * grid_h
     if len(seeds) % cells != 0:
-        raise UserError(f"the number of seeds ({len(seeds)}) must be a multiple of the grid's {cells} cells "
-                        f"(seeds run cell by cell, one keyframe after another)")
+        raise UserError(
+            f"the number of seeds ({len(seeds)}) must be a multiple of the grid's {cells} cells "
+            f"(seeds run cell by cell, one keyframe after another)"
+        )
     num_keyframes = len(seeds) // cells
     z = z_from_seeds(seeds, G.z_dim).to(device)
     c = labels_for(G, class_idx, len(seeds), device)
@@ -139,8 +143,9 @@ def interpolation_frames(
         raise UserError("only StyleGAN3 networks take --translate/--rotate")
     grid_w, grid_h = grid_size
     with torch.no_grad():
-        keys, c, num_keyframes = _keyframe_latents(G, seeds, grid_w, grid_h, space, truncation_psi,
-                                                   truncation_cutoff, class_idx, device)
+        keys, c, num_keyframes = _keyframe_latents(
+            G, seeds, grid_w, grid_h, space, truncation_psi, truncation_cutoff, class_idx, device
+        )
     schedule = keyframe_schedule(num_keyframes, frames_per_seed)
 
     @torch.no_grad()
@@ -161,8 +166,15 @@ def interpolation_frames(
     return FrameStream(render, len(schedule))
 
 
-def write_interpolation_video(G: Generator, seeds: list[int], output: str | Path, fps: float = 30,
-                              progress: bool = False, notice=print, **frame_kwargs) -> Path:
+def write_interpolation_video(
+    G: Generator,
+    seeds: list[int],
+    output: str | Path,
+    fps: float = 30,
+    progress: bool = False,
+    notice=print,
+    **frame_kwargs,
+) -> Path:
     """Render ``interpolation_frames(G, seeds, **frame_kwargs)`` into ``output`` (.mp4 or .gif);
     returns the file written (a .gif beside it where ffmpeg is missing)."""
     frames = interpolation_frames(G, seeds, **frame_kwargs)

@@ -20,7 +20,11 @@ def open_training_data(opts: TrainingOptions):
     from stylegan.data import open_dataset
 
     dataset = open_dataset(
-        opts.data, resolution=opts.resolution, use_labels=opts.cond, mirror=opts.mirror, max_size=opts.max_size,
+        opts.data,
+        resolution=opts.resolution,
+        use_labels=opts.cond,
+        mirror=opts.mirror,
+        max_size=opts.max_size,
         on_error="skip" if opts.bad_files == "skip" else "raise",
     )
     if opts.cond and not dataset.has_labels:
@@ -53,8 +57,15 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
     if opts.pin_gate_init is not None:
         extra["pin_gate_init"] = opts.pin_gate_init
     spec = build_preset(
-        opts.cfg, opts.resolution, c_dim=label_dim if opts.cond else 0, img_channels=img_channels,
-        channel_base=opts.cbase, channel_max=opts.cmax, map_layers=opts.map_depth, z_dim=opts.z_dim, w_dim=opts.w_dim,
+        opts.cfg,
+        opts.resolution,
+        c_dim=label_dim if opts.cond else 0,
+        img_channels=img_channels,
+        channel_base=opts.cbase,
+        channel_max=opts.cmax,
+        map_layers=opts.map_depth,
+        z_dim=opts.z_dim,
+        w_dim=opts.w_dim,
         **extra,
     )
     G_values: dict = {"use_noise": opts.noise}
@@ -86,8 +97,10 @@ def build_networks(spec: ModelSpec) -> tuple[torch.nn.Module, torch.nn.Module]:
     try:
         G, D = spec.build()
     except (ValueError, ArithmeticError) as e:
-        raise UserError(f"--cfg {spec.preset} cannot be built with these options (--cbase, --cmax, --z-dim, "
-                        f"--w-dim, --map-depth): {e or type(e).__name__}") from None
+        raise UserError(
+            f"--cfg {spec.preset} cannot be built with these options (--cbase, --cmax, --z-dim, "
+            f"--w-dim, --map-depth): {e or type(e).__name__}"
+        ) from None
     freeze = getattr(spec.D, "freeze_layers", 0)
     if freeze:
         layers = sum(getattr(D, f"b{res}").num_layers for res in D.block_resolutions)
@@ -151,8 +164,11 @@ def progressive_schedule(opts: TrainingOptions, num_processes: int):
 
     one = num_processes == 1
     return ProgressiveSchedule(
-        opts.resolution, lod_initial_resolution=opts.lod_initial_res, lod_training_kimg=opts.lod_kimg,
-        lod_transition_kimg=opts.lod_kimg, minibatch_base=4 if one else 32,
+        opts.resolution,
+        lod_initial_resolution=opts.lod_initial_res,
+        lod_training_kimg=opts.lod_kimg,
+        lod_transition_kimg=opts.lod_kimg,
+        minibatch_base=4 if one else 32,
         minibatch_dict=dict(ONE_GPU_MINIBATCH if one else OFFICIAL_MINIBATCH),
     )
 

@@ -34,8 +34,17 @@ class RealImages:
     ``set_batch_size`` changes the global batch (progressive growing) without changing the position.
     """
 
-    def __init__(self, dataset, batch_size: int, device: torch.device, rank: int = 0, world_size: int = 1,
-                 seed: int = 0, workers: int = 0, log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        device: torch.device,
+        rank: int = 0,
+        world_size: int = 1,
+        seed: int = 0,
+        workers: int = 0,
+        log: Callable[[str], None] = print,
+    ):
         self.dataset = dataset
         self.device = device
         self.rank, self.world_size, self.seed, self.workers = rank, world_size, seed, workers
@@ -64,8 +73,13 @@ class RealImages:
         if self.loader is not None:
             self.loader.close()
         self.loader = InfiniteLoader(
-            self.dataset, batch_size // self.world_size, rank=self.rank, num_replicas=self.world_size,
-            seed=self.seed, num_workers=self.workers, pin_memory=self.device.type == "cuda",
+            self.dataset,
+            batch_size // self.world_size,
+            rank=self.rank,
+            num_replicas=self.world_size,
+            seed=self.seed,
+            num_workers=self.workers,
+            pin_memory=self.device.type == "cuda",
             on_bad_file=self._report_bad_file,
         )
         if state is not None:
@@ -87,8 +101,10 @@ class RealImages:
             torch.set_rng_state(rng)
         self.report_bad_files()
         non_blocking = self.device.type == "cuda"
-        return (from_uint8(images.to(self.device, non_blocking=non_blocking)),
-                labels.to(self.device, non_blocking=non_blocking))
+        return (
+            from_uint8(images.to(self.device, non_blocking=non_blocking)),
+            labels.to(self.device, non_blocking=non_blocking),
+        )
 
     def state_dict(self) -> dict:
         return {"loader": self.loader.state_dict(), "bad_files": dict(getattr(self.dataset, "bad_files", {}))}

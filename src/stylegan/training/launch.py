@@ -108,8 +108,7 @@ def _run(opts, run_dir, state_path, init_path, init_nets, dataset, hooks, verbos
     """Train in this process, in the processes torchrun started, or in ``opts.gpus`` spawned ones."""
     if env_world > 1:
         try:
-            _process(dist.rank(), opts, run_dir, state_path, init_path, dataset, hooks, verbose,
-                     init_nets=init_nets)
+            _process(dist.rank(), opts, run_dir, state_path, init_path, dataset, hooks, verbose, init_nets=init_nets)
         finally:
             torch.distributed.destroy_process_group()
     elif opts.gpus > 1:
@@ -135,8 +134,17 @@ def _process(rank, opts, run_dir, state_path, init_path, dataset, hooks, verbose
         init_nets = _load_start_networks(init_path)
     init_G, init_D = init_nets or (None, None)
     trainer = Trainer(
-        opts, run_dir, dataset, device=device, rank=rank, world_size=world, resume_state=state,
-        init_generator=init_G, init_discriminator=init_D, hooks=hooks, verbose=verbose,
+        opts,
+        run_dir,
+        dataset,
+        device=device,
+        rank=rank,
+        world_size=world,
+        resume_state=state,
+        init_generator=init_G,
+        init_discriminator=init_D,
+        hooks=hooks,
+        verbose=verbose,
     )
     if state is not None:
         trainer.log(f"Resuming from {state_path} at {trainer.cur_nimg / 1e3:g} kimg")

@@ -100,8 +100,10 @@ class Trainer:
         if opts.precision not in ("fp32", "bf16"):
             raise ValueError("options must be resolved (resolve_options) before training")
         if opts.precision == "bf16" and self.device.type != "cpu":
-            raise UserError(f"--precision bf16 is for training on the CPU, not on {self.device.type}; "
-                            "use --precision fp32 (the float16 layers) or auto")
+            raise UserError(
+                f"--precision bf16 is for training on the CPU, not on {self.device.type}; "
+                "use --precision fp32 (the float16 layers) or auto"
+            )
         self._configure_backends()
 
         # Networks: identical initial weights on every process.
@@ -142,18 +144,34 @@ class Trainer:
 
         # Augmentation (ADA): the pipe sits in front of D for reals and fakes alike.
         self.augment_pipe, self.ada = setup_augment(
-            opts.aug, preset=opts.augpipe, p=opts.aug_p, target=opts.ada_target,
-            interval=opts.ada_interval, kimg=opts.ada_kimg, batch_size=self.step_batch, device=self.device,
+            opts.aug,
+            preset=opts.augpipe,
+            p=opts.aug_p,
+            target=opts.ada_target,
+            interval=opts.ada_interval,
+            kimg=opts.ada_kimg,
+            batch_size=self.step_batch,
+            device=self.device,
         )
 
         # Loss, optimisers, phases.
         self.stats = StatsCollector(self.device)
         self.loss = StyleGANLoss(
-            self.G, self.D, LossConfig(
-                r1_gamma=opts.gamma, style_mixing=opts.style_mixing, pl_weight=opts.pl_weight,
-                pl_batch_shrink=opts.pl_batch_shrink, pl_decay=opts.pl_decay, blur_sigma=opts.blur_sigma,
+            self.G,
+            self.D,
+            LossConfig(
+                r1_gamma=opts.gamma,
+                style_mixing=opts.style_mixing,
+                pl_weight=opts.pl_weight,
+                pl_batch_shrink=opts.pl_batch_shrink,
+                pl_decay=opts.pl_decay,
+                blur_sigma=opts.blur_sigma,
                 blur_fade_kimg=opts.blur_fade_kimg,
-            ), augment_pipe=self.augment_pipe, stats=self.stats, compile=opts.compile, precision=opts.precision,
+            ),
+            augment_pipe=self.augment_pipe,
+            stats=self.stats,
+            compile=opts.compile,
+            precision=opts.precision,
         )
         self.phases = training_phases(opts)
         betas = tuple(opts.defaults.betas)
@@ -171,8 +189,14 @@ class Trainer:
         for name, reason in dict(getattr(dataset, "bad_files", {})).items():
             self.log(f"warning: training image {name} left out: {reason}")
         self.feed = RealImages(
-            dataset, self.step_batch, self.device, rank=rank, world_size=world_size, seed=opts.seed,
-            workers=opts.workers, log=self.log,
+            dataset,
+            self.step_batch,
+            self.device,
+            rank=rank,
+            world_size=world_size,
+            seed=opts.seed,
+            workers=opts.workers,
+            log=self.log,
         )
         self.feed.reported.update(getattr(dataset, "bad_files", {}))
 
@@ -297,13 +321,17 @@ class Trainer:
         latents = None
         if needs_fakes:
             mix_layers = self.G.synthesis.num_active_ws(self.lod) if self.schedule is not None else None
-            latents = self._my_share(draw_latents(
-                B, self.G.z_dim, self.G.num_ws, opts.style_mixing, self.labels, self.shared_gen, mix_layers
-            ))
+            latents = self._my_share(
+                draw_latents(
+                    B, self.G.z_dim, self.G.num_ws, opts.style_mixing, self.labels, self.shared_gen, mix_layers
+                )
+            )
         rounds = max(self.batch_per_process // (opts.batch_gpu or self.batch_per_process), 1)
         if self.batch_per_process % rounds:
-            raise UserError(f"a batch of {self.batch_per_process} per process does not split into passes of "
-                            f"--batch-gpu {opts.batch_gpu}")
+            raise UserError(
+                f"a batch of {self.batch_per_process} per process does not split into passes of "
+                f"--batch-gpu {opts.batch_gpu}"
+            )
         pl_noise = self._path_length_noise(rounds) if phase.net == "G" and phase.reg else None
 
         module = self.G if phase.net == "G" else self.D
@@ -336,9 +364,11 @@ class Trainer:
             if self.skipped_in_a_row == 1:
                 self.log(f"warning: non-finite gradients in {phase.name} at {self.cur_nimg} images; step skipped")
             if self.skipped_in_a_row >= MAX_SKIPPED_STEPS:
-                raise NonFiniteError(self._divergence_message(
-                    f"{self.skipped_in_a_row} optimiser steps in a row had non-finite gradients"
-                ))
+                raise NonFiniteError(
+                    self._divergence_message(
+                        f"{self.skipped_in_a_row} optimiser steps in a row had non-finite gradients"
+                    )
+                )
             return
         self.skipped_in_a_row = 0
         opt.step()
@@ -368,8 +398,10 @@ class Trainer:
         self.log(f"Training for {opts.kimg:g} kimg ({total_nimg} images){limit} in {self.run_dir}")
         if self.device.type == "cpu":
             procs = f"{self.world_size} processes" if self.world_size > 1 else "1 process"
-            self.log(f"CPU layout: {procs} of {torch.get_num_threads()} thread(s) (--gpus N|auto; "
-                     "OMP_NUM_THREADS sets the threads)")
+            self.log(
+                f"CPU layout: {procs} of {torch.get_num_threads()} thread(s) (--gpus N|auto; "
+                "OMP_NUM_THREADS sets the threads)"
+            )
         if opts.precision == "bf16":
             self.log("Precision: bfloat16 autocast for the forward passes; weights, losses and gradients float32")
         self.tick_start_time = time.time()
@@ -439,9 +471,9 @@ class Trainer:
             if self.skipped_in_tick:
                 extra["skipped"] = str(self.skipped_in_tick)
             limit = opts.time_limit * 60 if opts.time_limit else None
-            self.log(progress_line(
-                self.cur_tick, self.cur_nimg / 1e3, total_nimg / 1e3, elapsed, sec_per_kimg, extra, limit
-            ))
+            self.log(
+                progress_line(self.cur_tick, self.cur_nimg / 1e3, total_nimg / 1e3, elapsed, sec_per_kimg, extra, limit)
+            )
             self.stats_log.write(stats, self.cur_nimg, timestamp=now, walltime=elapsed)
 
         tick = self.cur_tick
@@ -530,8 +562,14 @@ class Trainer:
             data = self.opts.data if self.opts.mirror else self.dataset  # metrics use unmirrored images
             with snap.preserved_rng(self.device):
                 results = snapshot_metrics(
-                    self.G_ema, list(self.opts.metrics), self.run_dir, snapshot=network.name, data=data,
-                    detector=self.opts.metrics_detector, num_gen=self.opts.metrics_num, device=self.device,
+                    self.G_ema,
+                    list(self.opts.metrics),
+                    self.run_dir,
+                    snapshot=network.name,
+                    data=data,
+                    detector=self.opts.metrics_detector,
+                    num_gen=self.opts.metrics_num,
+                    device=self.device,
                     progress=False,
                 )
             self.log("Metrics: " + "  ".join(f"{k} {v:.4g}" for k, v in results.items()))
@@ -551,7 +589,9 @@ class Trainer:
         return {
             "options": json.loads(self.opts.to_json()),
             "progress": {
-                "cur_nimg": self.cur_nimg, "cur_tick": self.cur_tick, "batch_idx": self.batch_idx,
+                "cur_nimg": self.cur_nimg,
+                "cur_tick": self.cur_tick,
+                "batch_idx": self.batch_idx,
             },
             "G": cpu(self.G.state_dict()),
             "D": cpu(self.D.state_dict()),

@@ -69,7 +69,12 @@ class Latents:
 
 
 def draw_latents(
-    batch: int, z_dim: int, num_ws: int, mixing_prob: float, labels: torch.Tensor, generator: torch.Generator,
+    batch: int,
+    z_dim: int,
+    num_ws: int,
+    mixing_prob: float,
+    labels: torch.Tensor,
+    generator: torch.Generator,
     mix_layers: int | None = None,
 ) -> Latents:
     """Latents for ``batch`` samples from ``generator``; labels drawn from the rows of ``labels``.
@@ -118,8 +123,16 @@ class StyleGANLoss:
     ``stylegan.utils.precision``).
     """
 
-    def __init__(self, G: nn.Module, D: nn.Module, config: LossConfig, augment_pipe: nn.Module | None = None,
-                 stats=None, compile: bool = False, precision: str = "fp32"):
+    def __init__(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        config: LossConfig,
+        augment_pipe: nn.Module | None = None,
+        stats=None,
+        compile: bool = False,
+        precision: str = "fp32",
+    ):
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be resolved to fp32 or bf16, got {precision!r}")
         self.precision = precision
@@ -146,8 +159,9 @@ class StyleGANLoss:
             return 0.0
         return max(1 - cur_nimg / (cfg.blur_fade_kimg * 1e3), 0.0) * cfg.blur_sigma
 
-    def run_G(self, latents: Latents, update_emas: bool = False,
-              first_order: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def run_G(
+        self, latents: Latents, update_emas: bool = False, first_order: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         with self.autocast():
             ws = self.G.mapping(latents.z, latents.c, update_emas=update_emas).float()
             if self.config.style_mixing > 0:
@@ -157,8 +171,14 @@ class StyleGANLoss:
             img = synthesis(ws, update_emas=update_emas, **self.G_kwargs)
         return img.float(), ws
 
-    def run_D(self, img: torch.Tensor, c: torch.Tensor, blur_sigma: float = 0.0, update_emas: bool = False,
-              first_order: bool = False):
+    def run_D(
+        self,
+        img: torch.Tensor,
+        c: torch.Tensor,
+        blur_sigma: float = 0.0,
+        update_emas: bool = False,
+        first_order: bool = False,
+    ):
         img = gaussian_blur(img, blur_sigma)
         if self.augment_pipe is not None:
             img = self.augment_pipe(img)
@@ -222,7 +242,13 @@ class StyleGANLoss:
         return loss.detach()
 
     def discriminator_real(
-        self, real: torch.Tensor, c: torch.Tensor, cur_nimg: int, gain: float, main: bool, r1: bool,
+        self,
+        real: torch.Tensor,
+        c: torch.Tensor,
+        cur_nimg: int,
+        gain: float,
+        main: bool,
+        r1: bool,
         loss_fake: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """softplus(-D(x)) (``main``) and/or the R1 penalty gamma/2 ||grad_x D(x)||^2 (``r1``).

@@ -58,20 +58,50 @@ PRESET_DEFAULTS: dict[str, PresetDefaults] = {
     # StyleGAN: R1 (gamma 10) at every step, lr 0.001 (raised at high resolutions by the progressive
     # schedule), G smoothing 10 kimg without ramp-up, style mixing 0.9, progressive growing.
     "stylegan1": PresetDefaults(
-        g_lr=0.001, d_lr=0.001, map_depth=8, batch=32, gamma=10.0, ema_kimg=10.0, ema_scales_with_batch=False,
-        ema_rampup=None, style_mixing=0.9, pl_weight=0.0, g_reg_interval=None, d_reg_interval=None,
+        g_lr=0.001,
+        d_lr=0.001,
+        map_depth=8,
+        batch=32,
+        gamma=10.0,
+        ema_kimg=10.0,
+        ema_scales_with_batch=False,
+        ema_rampup=None,
+        style_mixing=0.9,
+        pl_weight=0.0,
+        g_reg_interval=None,
+        d_reg_interval=None,
         progressive=True,
     ),
     # StyleGAN2 config F as trained by the StyleGAN3 code base: lazy R1 every 16 D steps, path length
     # regularisation (weight 2) every 4 G steps, style mixing 0.9, EMA 10 kimg per 32 images, ramp-up 0.05.
     "stylegan2": PresetDefaults(
-        g_lr=0.002, d_lr=0.002, map_depth=8, batch=32, gamma=None, ema_kimg=10.0, ema_scales_with_batch=True,
-        ema_rampup=0.05, style_mixing=0.9, pl_weight=2.0, g_reg_interval=4, d_reg_interval=16,
+        g_lr=0.002,
+        d_lr=0.002,
+        map_depth=8,
+        batch=32,
+        gamma=None,
+        ema_kimg=10.0,
+        ema_scales_with_batch=True,
+        ema_rampup=0.05,
+        style_mixing=0.9,
+        pl_weight=2.0,
+        g_reg_interval=4,
+        d_reg_interval=16,
     ),
     # StyleGAN3: G lr 0.0025, mapping depth 2, no style mixing, no path length regularisation.
     "stylegan3-t": PresetDefaults(
-        g_lr=0.0025, d_lr=0.002, map_depth=2, batch=32, gamma=None, ema_kimg=10.0, ema_scales_with_batch=True,
-        ema_rampup=0.05, style_mixing=0.0, pl_weight=0.0, g_reg_interval=None, d_reg_interval=16,
+        g_lr=0.0025,
+        d_lr=0.002,
+        map_depth=2,
+        batch=32,
+        gamma=None,
+        ema_kimg=10.0,
+        ema_scales_with_batch=True,
+        ema_rampup=0.05,
+        style_mixing=0.0,
+        pl_weight=0.0,
+        g_reg_interval=None,
+        d_reg_interval=16,
     ),
 }
 # StyleGAN with Pixel-Instance Normalization trains like StyleGAN; the PIN gates are projected onto
@@ -84,17 +114,36 @@ PRESET_DEFAULTS["stylegan3-r"] = dataclasses.replace(
 )
 
 
-def option(default, help: str, kind: str = "str", *, flag: str | None = None, lo: float | None = None,
-           hi: float | None = None, lo_open: bool = False, choices: tuple[str, ...] | None = None,
-           metavar: str | None = None, resumable: bool = False):
+def option(
+    default,
+    help: str,
+    kind: str = "str",
+    *,
+    flag: str | None = None,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    choices: tuple[str, ...] | None = None,
+    metavar: str | None = None,
+    resumable: bool = False,
+):
     """A ``TrainingOptions`` field that ``stylegan train`` offers as ``--<flag or name>``.
 
     ``kind``: int, float, bool, choice, seed, dir, str, or one the CLI parses itself (gpus, grid,
     metrics). ``lo``/``hi`` bound numbers (``lo_open``: ``lo`` excluded); ``resumable``: the option
     may change when a run is resumed (the others define the run). The help text gets
     ``[default: ...]`` from ``default`` unless it describes the default itself."""
-    meta = dict(help=help, kind=kind, flag=flag, lo=lo, hi=hi, lo_open=lo_open, choices=choices, metavar=metavar,
-                resumable=resumable)
+    meta = dict(
+        help=help,
+        kind=kind,
+        flag=flag,
+        lo=lo,
+        hi=hi,
+        lo_open=lo_open,
+        choices=choices,
+        metavar=metavar,
+        resumable=resumable,
+    )
     return field(default=default, metadata=meta)
 
 
@@ -103,28 +152,36 @@ class TrainingOptions:
     """Everything a run needs. ``None`` means "the preset's default" until ``resolve_options``."""
 
     # What to train on what.
-    cfg: str = option("stylegan2", "Preset to train.  [required unless resuming]", "choice",
-                      choices=tuple(sorted(PRESET_DEFAULTS)))
-    data: str = option("toyfaces", "Image folder, zip, or the built-in 'toyfaces'.  [required]",
-                       metavar="PATH|toyfaces")
+    cfg: str = option(
+        "stylegan2", "Preset to train.  [required unless resuming]", "choice", choices=tuple(sorted(PRESET_DEFAULTS))
+    )
+    data: str = option(
+        "toyfaces", "Image folder, zip, or the built-in 'toyfaces'.  [required]", metavar="PATH|toyfaces"
+    )
     resolution: int | None = option(None, "Training resolution  [default: the dataset's]", "int", flag="res", lo=4)
     cond: bool = option(False, "Train a conditional model on the dataset labels", "bool")
     mirror: bool = option(False, "Add x-flipped copies of the images", "bool")
     max_size: int | None = option(None, "Use at most this many images", "int", lo=1)
     # Duration and batch.
-    kimg: float = option(25000.0, "Training length in thousands of images", "float", lo=0, lo_open=True,
-                         resumable=True)
-    time_limit: float | None = option(None, "Stop (with a snapshot) after this many minutes", "float", lo=0,
-                                      lo_open=True, resumable=True)
+    kimg: float = option(25000.0, "Training length in thousands of images", "float", lo=0, lo_open=True, resumable=True)
+    time_limit: float | None = option(
+        None, "Stop (with a snapshot) after this many minutes", "float", lo=0, lo_open=True, resumable=True
+    )
     batch: int | None = option(None, "Total batch size  [default: 32; StyleGAN: per resolution]", "int", lo=1)
     # Samples per process and pass; default batch / gpus.
-    batch_gpu: int | None = option(None, "Samples per process and pass  [default: batch / gpus]", "int", lo=1,
-                                   resumable=True)
+    batch_gpu: int | None = option(
+        None, "Samples per process and pass  [default: batch / gpus]", "int", lo=1, resumable=True
+    )
     # Processes (one per GPU; on CPU, gloo processes); 0 (``--gpus auto``): chosen by
     # ``distributed.auto_process_count`` when the options are resolved.
-    gpus: int = option(1, "Processes: GPUs, or gloo processes on CPU; auto: one process of one thread per CPU "
-                          "core (1 on CUDA)  [default: auto for a new run, the run's own when resuming]", "gpus",
-                       metavar="N|auto", resumable=True)
+    gpus: int = option(
+        1,
+        "Processes: GPUs, or gloo processes on CPU; auto: one process of one thread per CPU "
+        "core (1 on CUDA)  [default: auto for a new run, the run's own when resuming]",
+        "gpus",
+        metavar="N|auto",
+        resumable=True,
+    )
     seed: int = option(0, "Random seed", "seed")
     # Networks.
     cbase: int | None = option(None, "Capacity: channels min(cbase / res, cmax)  [default: per preset]", "int", lo=1)
@@ -133,31 +190,44 @@ class TrainingOptions:
     z_dim: int | None = option(None, "Latent size  [default: 512]", "int", lo=1)
     w_dim: int | None = option(None, "Intermediate latent size  [default: 512]", "int", lo=1)
     mbstd_group: int | None = option(None, "Minibatch standard deviation group size  [default: 4]", "int", lo=1)
-    freeze_d: int = option(0, "Freeze-D (fine-tuning): keep the first K layers of D (from the input) fixed", "int",
-                           lo=0, metavar="K")
+    freeze_d: int = option(
+        0, "Freeze-D (fine-tuning): keep the first K layers of D (from the input) fixed", "int", lo=0, metavar="K"
+    )
     noise: bool = option(True, "Per-pixel noise inputs of G (StyleGAN 1 and 2)", "bool")
     # StyleGAN2 paper, Figure 7 / Table 2: the generator and discriminator architectures.
-    g_arch: str | None = option(None, "stylegan2 G: orig, skip (tRGB outputs summed) or resnet  [default: skip]",
-                                "choice", choices=ARCHITECTURES)
-    d_arch: str | None = option(None, "StyleGAN2/3 D: orig, skip (fRGB inputs) or resnet  [default: resnet]",
-                                "choice", choices=ARCHITECTURES)
+    g_arch: str | None = option(
+        None,
+        "stylegan2 G: orig, skip (tRGB outputs summed) or resnet  [default: skip]",
+        "choice",
+        choices=ARCHITECTURES,
+    )
+    d_arch: str | None = option(
+        None, "StyleGAN2/3 D: orig, skip (fRGB inputs) or resnet  [default: resnet]", "choice", choices=ARCHITECTURES
+    )
     fp32: bool = option(False, "Disable mixed precision and TF32 on CUDA", "bool")
-    compile: bool = option(False, "torch.compile G and D for the passes without double backward; eager where "
-                                  "compiling is unavailable", "bool", resumable=True)
+    compile: bool = option(
+        False,
+        "torch.compile G and D for the passes without double backward; eager where compiling is unavailable",
+        "bool",
+        resumable=True,
+    )
     # fp32, bf16 (CPU autocast) or auto; resolved to fp32 or bf16 (see utils.precision).
-    precision: str = option("fp32", "Training arithmetic: fp32, bf16 (CPU only: forward passes under bfloat16 "
-                                    "autocast, weights and losses float32) or auto (bf16 on a CPU with "
-                                    "AVX512-BF16/AMX, else fp32)", "choice", choices=PRECISIONS)
+    precision: str = option(
+        "fp32",
+        "Training arithmetic: fp32, bf16 (CPU only: forward passes under bfloat16 "
+        "autocast, weights and losses float32) or auto (bf16 on a CPU with "
+        "AVX512-BF16/AMX, else fp32)",
+        "choice",
+        choices=PRECISIONS,
+    )
     # Optimisation and regularisation.
     glr: float | None = option(None, "G learning rate  [default: per preset]", "float", lo=0, lo_open=True)
     dlr: float | None = option(None, "D learning rate  [default: per preset]", "float", lo=0, lo_open=True)
     gamma: float | None = option(None, "R1 weight  [default: StyleGAN 10, else 0.0002 res^2 / batch]", "float", lo=0)
     ema_kimg: float | None = option(None, "G EMA half-life in kimg  [default: batch * 10 / 32]", "float", lo=0)
-    ema_rampup: float | None = option(None, "EMA ramp-up, 0 for none  [default: 0.05; StyleGAN: none]", "float",
-                                      lo=0)
+    ema_rampup: float | None = option(None, "EMA ramp-up, 0 for none  [default: 0.05; StyleGAN: none]", "float", lo=0)
     style_mixing: float | None = option(None, "Style mixing probability  [default: per preset]", "float", lo=0, hi=1)
-    pl_weight: float | None = option(None, "Path length regularisation weight  [default: per preset]", "float",
-                                     lo=0)
+    pl_weight: float | None = option(None, "Path length regularisation weight  [default: per preset]", "float", lo=0)
     pl_batch_shrink: int = 2
     pl_decay: float = 0.01
     g_reg_interval: int | None = option(None, "Lazy path-length interval, 0: every step  [default: 4]", "int", lo=0)
@@ -167,8 +237,14 @@ class TrainingOptions:
     # Augmentation.
     aug: str = option("ada", "Augmentation: adaptive, fixed p, or none", "choice", choices=AUG_MODES)
     # --aug fixed: the probability (default 0.2); --aug ada: the initial p (default 0).
-    aug_p: float | None = option(None, "Augmentation probability: fixed (default 0.2) or initial for ada "
-                                       "(default 0)", "float", flag="p", lo=0, hi=1)
+    aug_p: float | None = option(
+        None,
+        "Augmentation probability: fixed (default 0.2) or initial for ada (default 0)",
+        "float",
+        flag="p",
+        lo=0,
+        hi=1,
+    )
     ada_target: float = option(0.6, "ADA target of E[sign(D(real))]", "float", flag="target", lo=0, hi=1)
     ada_interval: int = 4
     ada_kimg: float = option(500.0, "ADA adjustment speed", "float", lo=0, lo_open=True)
@@ -180,29 +256,48 @@ class TrainingOptions:
     snap: int = option(50, "Ticks per network snapshot", "int", lo=1, resumable=True)
     img_snap: int = option(50, "Ticks per sample grid", "int", lo=1, resumable=True)
     # (columns, rows) of the sample grids; default: by resolution.
-    grid: tuple[int, int] | None = option(None, "Size of the sample grids  [default: by resolution, up to 16x9]",
-                                          "grid", metavar="COLSxROWS", resumable=True)
-    metrics: tuple[str, ...] = option((), "Metrics at every snapshot, e.g. fid50k_full  [default: none]",
-                                      "metrics", metavar="NAME,..|none", resumable=True)
-    metrics_detector: str = option("inception", "Feature network of the metrics; probe works offline", "choice",
-                                   choices=("inception", "probe"), resumable=True)
+    grid: tuple[int, int] | None = option(
+        None,
+        "Size of the sample grids  [default: by resolution, up to 16x9]",
+        "grid",
+        metavar="COLSxROWS",
+        resumable=True,
+    )
+    metrics: tuple[str, ...] = option(
+        (),
+        "Metrics at every snapshot, e.g. fid50k_full  [default: none]",
+        "metrics",
+        metavar="NAME,..|none",
+        resumable=True,
+    )
+    metrics_detector: str = option(
+        "inception",
+        "Feature network of the metrics; probe works offline",
+        "choice",
+        choices=("inception", "probe"),
+        resumable=True,
+    )
     # Generated samples per metric (default: the metric's, e.g. 50k).
-    metrics_num: int | None = option(None, "Generated images per metric  [default: the metric's]", "int", lo=1,
-                                     resumable=True)
+    metrics_num: int | None = option(
+        None, "Generated images per metric  [default: the metric's]", "int", lo=1, resumable=True
+    )
     workers: int = option(2, "Data loading processes", "int", lo=0, resumable=True)
     bad_files: str = option("skip", "On an unreadable image", "choice", choices=BAD_FILE_POLICIES, resumable=True)
     # StyleGAN (v1): progressive growing and Pixel-Instance Normalization.
-    progressive: bool | None = option(None, "StyleGAN: grow progressively  [default: 1 for stylegan1, "
-                                            "stylegan1-pin]", "bool")
+    progressive: bool | None = option(
+        None, "StyleGAN: grow progressively  [default: 1 for stylegan1, stylegan1-pin]", "bool"
+    )
     lod_kimg: float = option(600.0, "StyleGAN: kimg per fade-in and per stable phase", "float", lo=0)
     lod_initial_res: int = option(8, "StyleGAN: first resolution when growing", "int", lo=4)
-    pin_gate_init: float | None = option(None, "stylegan1-pin: initial PIN gate p  [default: 0.5]", "float", lo=0,
-                                         hi=1)
-    pin_schedule: str = option("none", "stylegan1-pin: PIN gate schedule: none (learned in [0, 1]); START:END "
-                                       "(instance norm until START kimg, pixel norm forced in linearly, pure "
-                                       "pixel norm from END kimg); START:END:free (instance norm until START, "
-                                       "then the gate's upper bound opens to 1 by END)",
-                               metavar="none|START:END[:free]")
+    pin_gate_init: float | None = option(None, "stylegan1-pin: initial PIN gate p  [default: 0.5]", "float", lo=0, hi=1)
+    pin_schedule: str = option(
+        "none",
+        "stylegan1-pin: PIN gate schedule: none (learned in [0, 1]); START:END "
+        "(instance norm until START kimg, pixel norm forced in linearly, pure "
+        "pixel norm from END kimg); START:END:free (instance norm until START, "
+        "then the gate's upper bound opens to 1 by END)",
+        metavar="none|START:END[:free]",
+    )
     resolved: bool = field(default=False)
 
     def to_json(self) -> str:
@@ -329,8 +424,10 @@ def check_options(o: TrainingOptions) -> None:
     else:
         need(o.progressive, "--batch is needed")
     need(o.g_arch is None or o.cfg == "stylegan2", f"--g-arch applies to stylegan2 only (--cfg {o.cfg})")
-    need(o.d_arch is None or o.cfg.startswith(("stylegan2", "stylegan3")),
-         f"--d-arch applies to stylegan2, stylegan3-t and stylegan3-r only (--cfg {o.cfg})")
+    need(
+        o.d_arch is None or o.cfg.startswith(("stylegan2", "stylegan3")),
+        f"--d-arch applies to stylegan2, stylegan3-t and stylegan3-r only (--cfg {o.cfg})",
+    )
     need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
     if o.aug != "none":
         from stylegan.training.augment import preset_kwargs
@@ -353,14 +450,20 @@ def check_options(o: TrainingOptions) -> None:
     if o.progressive:
         need(o.defaults.progressive, f"--cfg {o.cfg} does not grow progressively (only stylegan1 and stylegan1-pin do)")
         need(o.lod_kimg >= 0, "--lod-kimg must not be negative")
-        need(4 <= o.lod_initial_res <= o.resolution and o.lod_initial_res & (o.lod_initial_res - 1) == 0,
-             f"--lod-initial-res must be a power of two between 4 and the resolution {o.resolution}")
-    need(not (o.compile and o.progressive),
-         "--compile does not apply to progressive growing (the level of detail changes every step); "
-         "use --progressive 0 or leave --compile off")
+        need(
+            4 <= o.lod_initial_res <= o.resolution and o.lod_initial_res & (o.lod_initial_res - 1) == 0,
+            f"--lod-initial-res must be a power of two between 4 and the resolution {o.resolution}",
+        )
+    need(
+        not (o.compile and o.progressive),
+        "--compile does not apply to progressive growing (the level of detail changes every step); "
+        "use --progressive 0 or leave --compile off",
+    )
     need_precision(o)
-    need(not (o.fp32 and o.precision == "bf16"),
-         "--fp32 1 asks for float32 everywhere and --precision bf16 for bfloat16; give one of them")
+    need(
+        not (o.fp32 and o.precision == "bf16"),
+        "--fp32 1 asks for float32 everywhere and --precision bf16 for bfloat16; give one of them",
+    )
     need(o.pin_gate_init is None or o.cfg == "stylegan1-pin", "--pin-gate-init applies to --cfg stylegan1-pin")
     need(o.pin_gate_init is None or 0 <= o.pin_gate_init <= 1, "--pin-gate-init must lie in [0, 1]")
     need(o.pin_schedule == "none" or o.cfg == "stylegan1-pin", "--pin-schedule applies to --cfg stylegan1-pin")

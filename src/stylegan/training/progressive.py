@@ -78,8 +78,12 @@ class ProgressiveSchedule:
     @classmethod
     def one_gpu(cls, resolution: int, **overrides) -> ProgressiveSchedule:
         """The official single-GPU settings (minibatch 4 above 512x512, lr 0.0015 at 1024x1024)."""
-        settings = dict(minibatch_base=4, minibatch_dict=dict(ONE_GPU_MINIBATCH), G_lrate_dict=dict(ONE_GPU_LRATE),
-                        D_lrate_dict=dict(ONE_GPU_LRATE))
+        settings = dict(
+            minibatch_base=4,
+            minibatch_dict=dict(ONE_GPU_MINIBATCH),
+            G_lrate_dict=dict(ONE_GPU_LRATE),
+            D_lrate_dict=dict(ONE_GPU_LRATE),
+        )
         settings.update(overrides)
         return cls(resolution, **settings)
 
@@ -112,8 +116,16 @@ class ProgressiveSchedule:
             g_lrate *= rampup
             d_lrate *= rampup
         tick = float(self.tick_kimg_dict.get(resolution, self.tick_kimg_base))
-        return Phase(kimg=kimg, lod=lod, alpha=1.0 - (lod - whole), resolution=resolution, minibatch=minibatch,
-                     G_lrate=g_lrate, D_lrate=d_lrate, tick_kimg=tick)
+        return Phase(
+            kimg=kimg,
+            lod=lod,
+            alpha=1.0 - (lod - whole),
+            resolution=resolution,
+            minibatch=minibatch,
+            G_lrate=g_lrate,
+            D_lrate=d_lrate,
+            tick_kimg=tick,
+        )
 
     def total_growing_kimg(self) -> float:
         """kimg after which the lod reaches 0 (full resolution, no more growing)."""

@@ -132,8 +132,9 @@ def run_lock(run_dir: str | Path):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UserError(f"{run_dir} is being trained by another process (it holds {path}); "
-                            f"wait for it to end or stop it first") from None
+            raise UserError(
+                f"{run_dir} is being trained by another process (it holds {path}); wait for it to end or stop it first"
+            ) from None
         except OSError:  # a file system without locks (some network mounts): train unguarded
             pass
         yield
@@ -162,9 +163,7 @@ def find_resume_state(resume: str, outdir: str | Path) -> Path:
         outdir = Path(outdir)
         runs = []
         if outdir.is_dir():
-            runs = sorted(
-                (int(m.group(1)), p) for p in outdir.iterdir() if p.is_dir() and (m := _RUN_ID.match(p.name))
-            )
+            runs = sorted((int(m.group(1)), p) for p in outdir.iterdir() if p.is_dir() and (m := _RUN_ID.match(p.name)))
         for _, run in reversed(runs):
             states = training_states(run)
             if states:
@@ -191,10 +190,17 @@ def capture_rng(device: torch.device | None = None) -> dict:
     version, internal, gauss_next = random.getstate()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
-                  "gauss": float(gauss)},
-        "python": {"version": int(version), "internal": torch.tensor(internal, dtype=torch.int64),
-                   "gauss_next": gauss_next},
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+        "python": {
+            "version": int(version),
+            "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
     }
     if device is not None and device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)

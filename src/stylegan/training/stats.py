@@ -36,8 +36,9 @@ class StatsCollector:
     def report(self, name: str, value: torch.Tensor | float) -> None:
         """Add every element of ``value`` (a tensor of any shape, or a number) to statistic ``name``."""
         value = torch.as_tensor(value).detach().flatten().to(device=self.device, dtype=self.dtype)
-        moments = torch.stack([torch.tensor(value.numel(), dtype=self.dtype, device=self.device),
-                               value.sum(), value.square().sum()])
+        moments = torch.stack(
+            [torch.tensor(value.numel(), dtype=self.dtype, device=self.device), value.sum(), value.square().sum()]
+        )
         if name in self._moments:
             self._moments[name] += moments
         else:
@@ -141,8 +142,15 @@ def format_time(seconds: float) -> str:
     return f"{s // 86400}d {(s // 3600) % 24:02d}h"
 
 
-def progress_line(tick: int, kimg: float, total_kimg: float, elapsed: float, sec_per_kimg: float,
-                  extra: dict[str, str] | None = None, time_limit: float | None = None) -> str:
+def progress_line(
+    tick: int,
+    kimg: float,
+    total_kimg: float,
+    elapsed: float,
+    sec_per_kimg: float,
+    extra: dict[str, str] | None = None,
+    time_limit: float | None = None,
+) -> str:
     """The status line printed at every tick: kimg, sec/kimg, images/s and time left (to ``total_kimg``
     at the current speed, or to ``time_limit`` seconds of elapsed time if that comes first)."""
     imgs_per_sec = 1000 / sec_per_kimg if sec_per_kimg > 0 else 0.0

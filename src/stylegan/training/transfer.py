@@ -19,14 +19,35 @@ from stylegan.errors import UserError
 
 TRANSFER_FILE = "transfer.txt"  # the table, in the run directory
 # Config fields that may differ between the file and the run (with the mapping network's, below).
-SIZE_FIELDS = frozenset({
-    "img_resolution", "img_channels", "z_dim", "c_dim", "w_dim", "channel_base", "channel_max", "fmap_base",
-    "fmap_max", "cmap_dim", "num_layers",
-})
-RUN_SETTINGS = frozenset({
-    "num_fp16_res", "conv_clamp", "fused_modconv_default", "fp16_channels_last", "magnitude_ema_beta",
-    "freeze_layers", "mbstd_group_size", "use_noise", "pin_gate_init", "progressive",
-})
+SIZE_FIELDS = frozenset(
+    {
+        "img_resolution",
+        "img_channels",
+        "z_dim",
+        "c_dim",
+        "w_dim",
+        "channel_base",
+        "channel_max",
+        "fmap_base",
+        "fmap_max",
+        "cmap_dim",
+        "num_layers",
+    }
+)
+RUN_SETTINGS = frozenset(
+    {
+        "num_fp16_res",
+        "conv_clamp",
+        "fused_modconv_default",
+        "fp16_channels_last",
+        "magnitude_ema_beta",
+        "freeze_layers",
+        "mbstd_group_size",
+        "use_noise",
+        "pin_gate_init",
+        "progressive",
+    }
+)
 MAPPING_FREE = frozenset({"num_layers", "w_avg_beta", "embed_features", "layer_features"})
 
 
@@ -51,8 +72,7 @@ def check_compatible(src: nn.Module, dst: nn.Module, what: str, cfg_name: str) -
         raise UserError(f"the {what} to start from is a {src_kind}; --cfg {cfg_name} trains a {dst_kind}")
     diff = config_differences(src.config, dst.config)
     if diff:
-        raise UserError(f"the {what} to start from computes differently from --cfg {cfg_name}'s: "
-                        + "; ".join(diff))
+        raise UserError(f"the {what} to start from computes differently from --cfg {cfg_name}'s: " + "; ".join(diff))
 
 
 @torch.no_grad()
@@ -81,8 +101,9 @@ def transfer_table(tables: dict[str, list[tuple[str, str, str]]]) -> str:
     lines = []
     for net, rows in tables.items():
         counts = {s: sum(1 for r in rows if r[1] == s) for s in ("copied", "new", "unused")}
-        lines.append(f"{net}: {counts['copied']} tensors copied, {counts['new']} new, {counts['unused']} of the file "
-                     "unused")
+        lines.append(
+            f"{net}: {counts['copied']} tensors copied, {counts['new']} new, {counts['unused']} of the file unused"
+        )
         width = max((len(r[0]) for r in rows), default=0)
         lines += [f"  {name:<{width}}  {status:<6}  {detail}".rstrip() for name, status, detail in rows]
     return "\n".join(lines) + "\n"

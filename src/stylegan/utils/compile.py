@@ -40,8 +40,9 @@ class CompiledOrEager(nn.Module):
                 return self._compiled(*args, **kwargs)
             except Exception as exc:  # any compiler/backend error: the eager module still works
                 self.failed = f"{type(exc).__name__}: {exc}"
-                warnings.warn(f"torch.compile failed, running eagerly: {self.failed[:300]}", RuntimeWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    f"torch.compile failed, running eagerly: {self.failed[:300]}", RuntimeWarning, stacklevel=2
+                )
         return self.module(*args, **kwargs)
 
     def __getattr__(self, name):

@@ -30,7 +30,6 @@ def default_cache_dir(cache_dir: str | Path | None = None) -> Path:
     return Path.home() / ".cache" / "stylegan"
 
 
-
 def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -39,8 +38,9 @@ def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, dest: str | Path, sha256: str | None = None, timeout: float = 60.0,
-             progress: bool = False) -> Path:
+def download(
+    url: str, dest: str | Path, sha256: str | None = None, timeout: float = 60.0, progress: bool = False
+) -> Path:
     """Download ``url`` to ``dest``: stream into a temporary file beside it, check the sha256 (when
     given), then rename atomically, so ``dest`` is either absent or complete and verified.
 

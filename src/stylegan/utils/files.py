@@ -277,12 +277,15 @@ def refuse_overwriting_inputs(inputs: Mapping[str, PathLike | None], outputs: It
         key = links.get(name) or os.path.join(resolved, name)  # a link to an input would be read or replaced
         if key in files:
             label, given = files[key]
-            raise UserError(f"{out} is the {label} input {given}: writing it would overwrite that input; "
-                            f"choose another output")
+            raise UserError(
+                f"{out} is the {label} input {given}: writing it would overwrite that input; choose another output"
+            )
         for prefix, label, given in folders:
             if key.startswith(prefix):
-                raise UserError(f"{out} is inside the {label} folder {given}: the output would change that "
-                                f"input; write it somewhere else")
+                raise UserError(
+                    f"{out} is inside the {label} folder {given}: the output would change that "
+                    f"input; write it somewhere else"
+                )
 
 
 def _links_to(folder: str, files: Mapping[str, object]) -> dict[str, str]:

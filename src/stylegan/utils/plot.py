@@ -10,10 +10,20 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 # matplotlib's "Blues" colour map, light to dark, and a qualitative palette for lines.
-BLUES = np.array([
-    (247, 251, 255), (222, 235, 247), (198, 219, 239), (158, 202, 225), (107, 174, 214),
-    (66, 146, 198), (33, 113, 181), (8, 81, 156), (8, 48, 107),
-], dtype=np.float64)
+BLUES = np.array(
+    [
+        (247, 251, 255),
+        (222, 235, 247),
+        (198, 219, 239),
+        (158, 202, 225),
+        (107, 174, 214),
+        (66, 146, 198),
+        (33, 113, 181),
+        (8, 81, 156),
+        (8, 48, 107),
+    ],
+    dtype=np.float64,
+)
 LINE_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
 INK = (30, 30, 30)
 GRID_INK = (215, 215, 215)
@@ -54,8 +64,15 @@ class Axes:
         fy = (np.asarray(y, dtype=np.float64) - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
         return left + fx * (right - left), bottom - fy * (bottom - top)
 
-    def decorate(self, xticks: Sequence[float], yticks: Sequence[float], title: str = "", xlabel: str = "",
-                 ylabel: str = "", grid: bool = False) -> None:
+    def decorate(
+        self,
+        xticks: Sequence[float],
+        yticks: Sequence[float],
+        title: str = "",
+        xlabel: str = "",
+        ylabel: str = "",
+        grid: bool = False,
+    ) -> None:
         left, top, right, bottom = self.box
         d, f = self.draw, self.text_font
         for x in xticks:
@@ -105,8 +122,14 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [float(v) for v in np.arange(first, hi + step * 1e-6, step)]
 
 
-def heatmap_figure(values: np.ndarray, extent: tuple[float, float], levels: Sequence[float], title: str = "",
-                   label: str = "", size: int = 420) -> np.ndarray:
+def heatmap_figure(
+    values: np.ndarray,
+    extent: tuple[float, float],
+    levels: Sequence[float],
+    title: str = "",
+    label: str = "",
+    size: int = 420,
+) -> np.ndarray:
     """A banded heatmap (filled contours at ``levels``, values beyond them take the end colours) of
     ``values`` [rows = y upward, cols = x], both axes spanning ``extent``, with a colour bar."""
     levels = np.asarray(levels, dtype=np.float64)
@@ -164,8 +187,14 @@ def line_figure(panels: Sequence[Panel], panel_size: tuple[int, int] = (460, 320
     for i, panel in enumerate(panels):
         x0 = left + i * (pw + gap)
         axes = Axes(draw, (x0, top, x0 + pw, top + ph), panel.xlim, panel.ylim)
-        axes.decorate(nice_ticks(*panel.xlim, 9), nice_ticks(*panel.ylim, 9), title=panel.title,
-                      xlabel=panel.xlabel, ylabel=panel.ylabel, grid=True)
+        axes.decorate(
+            nice_ticks(*panel.xlim, 9),
+            nice_ticks(*panel.ylim, 9),
+            title=panel.title,
+            xlabel=panel.xlabel,
+            ylabel=panel.ylabel,
+            grid=True,
+        )
         chosen = panel.colors or {}
         colors = [chosen.get(label, LINE_COLORS[k % len(LINE_COLORS)]) for k, label in enumerate(panel.series)]
         for (x, y), color in zip(panel.series.values(), colors):
