@@ -20,18 +20,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m stylegan.demo --outdir out/demo
 
-# The test suite, after the lint and type checks (CI runs this target).
-test: $(STAMP) lint typecheck
+# The test suite, after the lint, format and type checks (CI runs this target).
+test: $(STAMP) lint format-check typecheck
 	$(PY) -m pytest -q
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 
 format-check: $(STAMP)
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
