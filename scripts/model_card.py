@@ -24,27 +24,50 @@ from PIL import Image
 import stylegan
 from stylegan.io.zoo import NETWORKS_DIR
 from stylegan.training import snapshot as snap
-from stylegan.training.options import TrainingOptions
+from stylegan.training.options import TrainingOptions, flag
 from stylegan.training.stats import read_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 5 * 2**20
 FIGURE_SCALE = 3
 METRICS = "fid50k_full,kid50k_full,pr50k3_full"
-OPTION_FLAGS = {"cfg": "--cfg", "data": "--data", "resolution": "--res", "batch": "--batch", "gpus": "--gpus",
-                "seed": "--seed", "cbase": "--cbase", "cmax": "--cmax", "map_depth": "--map-depth",
-                "z_dim": "--z-dim", "w_dim": "--w-dim", "glr": "--glr", "dlr": "--dlr", "gamma": "--gamma",
-                "ema_kimg": "--ema-kimg", "style_mixing": "--style-mixing", "pl_weight": "--pl-weight",
-                "noise": "--noise", "aug": "--aug", "mirror": "--mirror"}
+# The options that define a toyfaces run, in the order the card's training command lists them.
+COMMAND_OPTIONS = (
+    "cfg",
+    "data",
+    "resolution",
+    "batch",
+    "gpus",
+    "seed",
+    "cbase",
+    "cmax",
+    "map_depth",
+    "z_dim",
+    "w_dim",
+    "glr",
+    "dlr",
+    "gamma",
+    "ema_kimg",
+    "style_mixing",
+    "pl_weight",
+    "noise",
+    "aug",
+    "mirror",
+    "g_arch",
+    "d_arch",
+    "precision",
+)
 
 
 def training_command(opts: TrainingOptions) -> str:
     parts = ["stylegan train"]
-    for field, flag in OPTION_FLAGS.items():
-        value = getattr(opts, field)
+    for name in COMMAND_OPTIONS:
+        value = getattr(opts, name)
+        if value is None:
+            continue
         if isinstance(value, bool):
             value = int(value)
-        parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+        parts.append(f"{flag(name)} {value:g}" if isinstance(value, float) else f"{flag(name)} {value}")
     return " ".join(parts)
 
 
@@ -53,8 +76,11 @@ def cpu_hours(run_dir: Path, nimg: int) -> tuple[float, float]:
     (one thread per process: processes x time; metrics and snapshots excluded)."""
     rows = read_stats(run_dir / "stats.jsonl", drop_timing=False)
     opts = TrainingOptions.load(run_dir / "training_options.json")
-    seconds = sum(r["Timing/sec_per_tick"]["mean"] for r in rows
-                  if "Timing/sec_per_tick" in r and r["Progress/kimg"]["mean"] * 1e3 <= nimg + 0.5)
+    seconds = sum(
+        r["Timing/sec_per_tick"]["mean"]
+        for r in rows
+        if "Timing/sec_per_tick" in r and r["Progress/kimg"]["mean"] * 1e3 <= nimg + 0.5
+    )
     return seconds / 3600, seconds * opts.gpus / 3600
 
 
@@ -71,8 +97,9 @@ def main(argv=None) -> int:
     network = args.snapshot or snap.network_path(args.run_dir, newest)
     size = network.stat().st_size
     if size > MAX_BYTES:
-        sys.exit(f"{network} is {size / 2**20:.1f} MB; the package takes at most {MAX_BYTES / 2**20:.0f} MB "
-                 "per network")
+        sys.exit(
+            f"{network} is {size / 2**20:.1f} MB; the package takes at most {MAX_BYTES / 2**20:.0f} MB per network"
+        )
     opts = TrainingOptions.load(args.run_dir / "training_options.json")
     nimg = snap.tag_nimg(network.name)
     G = stylegan.load(network)
@@ -102,7 +129,7 @@ def main(argv=None) -> int:
         f"# `{args.name}`",
         "",
         f"A {opts.cfg} generator trained on the built-in toyfaces at {opts.resolution}x{opts.resolution}; it ships "
-        f"with the package: `stylegan.load(\"{args.name}\")`, `stylegan generate --network {args.name} ...`.",
+        f'with the package: `stylegan.load("{args.name}")`, `stylegan generate --network {args.name} ...`.',
         "",
         "| | |",
         "|---|---|",
