@@ -54,6 +54,7 @@ def _stylegan1_spec(
     w_dim: int | None = None,
     pin_gate_init: float | None = None,
     progressive: bool = True,
+    const_input: bool = True,
     mbstd_group_size: int = 4,
     **extra,
 ):
@@ -73,12 +74,13 @@ def _stylegan1_spec(
         w_dim=w_dim or 512,
         img_resolution=resolution,
         img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995),
+        mapping=MappingConfig(num_layers=8 if map_layers is None else map_layers, w_avg_beta=0.995),
         fmap_base=fmap_base,
         fmap_max=fmap_max,
         normalization=normalization,
         pin_gate_init=DEFAULT_GATE_INIT if pin_gate_init is None else float(pin_gate_init),
         progressive=progressive,
+        const_input=const_input,
     )
     D = StyleGAN1DiscriminatorConfig(
         c_dim=c_dim,
@@ -127,7 +129,7 @@ def _stylegan2_preset(
         w_dim=w_dim or 512,
         img_resolution=resolution,
         img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 8, w_avg_beta=0.995),
+        mapping=MappingConfig(num_layers=8 if map_layers is None else map_layers, w_avg_beta=0.995),
         channel_base=base,
         channel_max=cmax,
     )
@@ -171,7 +173,7 @@ def _stylegan3_preset(
         w_dim=w_dim or 512,
         img_resolution=resolution,
         img_channels=img_channels,
-        mapping=MappingConfig(num_layers=map_layers or 2, w_avg_beta=0.998),
+        mapping=MappingConfig(num_layers=2 if map_layers is None else map_layers, w_avg_beta=0.998),
         channel_base=base * 2 if is_r else base,
         channel_max=cmax * 2 if is_r else cmax,
         conv_kernel=1 if is_r else 3,

@@ -49,6 +49,11 @@ class MappingNetwork(nn.Module):
         if c_dim == 0:
             embed_features = 0
         features = [z_dim + embed_features] + [layer_features] * (config.num_layers - 1) + [w_dim]
+        if config.num_layers == 0 and z_dim + embed_features != w_dim:  # w is the normalised z (and label)
+            raise ValueError(
+                f"a mapping network without layers needs w_dim = z_dim + label embedding, got "
+                f"{w_dim} and {z_dim + embed_features}"
+            )
         if c_dim > 0:
             self.embed = FullyConnectedLayer(c_dim, embed_features)
         for idx in range(config.num_layers):

@@ -115,6 +115,9 @@ class StyleGAN1GeneratorConfig:
     normalization: str = "instance"  # "instance" (StyleGAN) or "pin" (Pixel-Instance Normalization)
     pin_gate_init: float = DEFAULT_GATE_INIT
     progressive: bool = True  # ToRGB at every resolution + level of detail; False: official 'fixed'
+    # The 4x4 input: a learned constant (the paper), or False for the "traditional" input of its
+    # Table 1 (config A-D), a dense layer from the first w (official const_input_layer).
+    const_input: bool = True
 
 
 class SynthesisLayer(nn.Module):
@@ -166,8 +169,12 @@ class SynthesisBlock(nn.Module):
     ):
         super().__init__()
         self.resolution = resolution
+        self.const_input = cfg.const_input
         if resolution == 4:
-            self.const = nn.Parameter(torch.ones([out_channels, 4, 4]))
+            if cfg.const_input:
+                self.const = nn.Parameter(torch.ones([out_channels, 4, 4]))
+            else:  # official gain: sqrt(2) / 4, "to match Progressive GAN"; the epilogue adds the bias
+                self.dense = WScaleDense(w_dim, out_channels * 16, gain=math.sqrt(2) / 4, bias=False)
             self.conv0 = SynthesisLayer(0, out_channels, w_dim, resolution, cfg)
         else:
             self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, cfg, up=True)
@@ -175,8 +182,10 @@ class SynthesisBlock(nn.Module):
         self.torgb = WScaleConv2d(out_channels, cfg.img_channels, 1, gain=1) if has_torgb else None
 
     def forward(self, x: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
-        if self.resolution == 4:
+        if self.resolution == 4 and self.const_input:
             x = self.const.to(ws.dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
+        elif self.resolution == 4:
+            x = self.dense(ws[:, 0]).view(ws.shape[0], -1, 4, 4)
         x = self.conv0(x, ws[:, 0], noise_mode)
         return self.conv1(x, ws[:, 1], noise_mode)
 

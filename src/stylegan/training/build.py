@@ -54,6 +54,8 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
     extra = {}
     if opts.defaults.progressive:
         extra["progressive"] = opts.progressive
+    if not opts.const_input:
+        extra["const_input"] = False
     if opts.pin_gate_init is not None:
         extra["pin_gate_init"] = opts.pin_gate_init
     spec = build_preset(

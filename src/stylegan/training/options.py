@@ -186,7 +186,12 @@ class TrainingOptions:
     # Networks.
     cbase: int | None = option(None, "Capacity: channels min(cbase / res, cmax)  [default: per preset]", "int", lo=1)
     cmax: int | None = option(None, "Maximum channels  [default: per preset]", "int", lo=1)
-    map_depth: int | None = option(None, "Mapping network depth  [default: 8, StyleGAN3: 2]", "int", lo=1)
+    map_depth: int | None = option(
+        None,
+        "Mapping network depth, 0: w is the normalised z (needs --w-dim = --z-dim)  [default: 8, StyleGAN3: 2]",
+        "int",
+        lo=0,
+    )
     z_dim: int | None = option(None, "Latent size  [default: 512]", "int", lo=1)
     w_dim: int | None = option(None, "Intermediate latent size  [default: 512]", "int", lo=1)
     mbstd_group: int | None = option(None, "Minibatch standard deviation group size  [default: 4]", "int", lo=1)
@@ -194,6 +199,12 @@ class TrainingOptions:
         0, "Freeze-D (fine-tuning): keep the first K layers of D (from the input) fixed", "int", lo=0, metavar="K"
     )
     noise: bool = option(True, "Per-pixel noise inputs of G (StyleGAN 1 and 2)", "bool")
+    # StyleGAN paper, Table 1: configs A-D feed the first w through a dense layer, E-F learn a constant.
+    const_input: bool = option(
+        True,
+        "StyleGAN: the 4x4 input is a learned constant; 0: a dense layer from w (the paper's traditional input)",
+        "bool",
+    )
     # StyleGAN2 paper, Figure 7 / Table 2: the generator and discriminator architectures.
     g_arch: str | None = option(
         None,
@@ -363,7 +374,7 @@ def resolve_options(opts: TrainingOptions, dataset_resolution: int, device_type:
         batch=batch,
         gpus=gpus,
         batch_gpu=opts.batch_gpu or (max(batch // gpus, 1) if batch else None),
-        map_depth=opts.map_depth or d.map_depth,
+        map_depth=d.map_depth if opts.map_depth is None else opts.map_depth,
         mbstd_group=mbstd_group,
         glr=d.g_lr if opts.glr is None else opts.glr,
         dlr=d.d_lr if opts.dlr is None else opts.dlr,
@@ -423,6 +434,10 @@ def check_options(o: TrainingOptions) -> None:
         )
     else:
         need(o.progressive, "--batch is needed")
+    need(
+        o.const_input or o.defaults.progressive,
+        f"--const-input 0 applies to stylegan1 and stylegan1-pin (--cfg {o.cfg})",
+    )
     need(o.g_arch is None or o.cfg == "stylegan2", f"--g-arch applies to stylegan2 only (--cfg {o.cfg})")
     need(
         o.d_arch is None or o.cfg.startswith(("stylegan2", "stylegan3")),
