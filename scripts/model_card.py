@@ -143,7 +143,7 @@ def main(argv=None) -> int:
         f"Metrics: the toyfaces probe (`--detector probe`), {args.num:,} generated images against the whole "
         "dataset (50,000 toyfaces); two disjoint sets of real toyfaces score FID about 4.",
         "",
-        "Training command (the run stopped at its time limit; `stylegan train --resume latest` continues it):",
+        "Training command (`stylegan train --resume RUN_DIR` continues the run):",
         "",
         "```sh",
         f"OMP_NUM_THREADS=1 {training_command(opts)}",
