@@ -21,7 +21,14 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import FiniteFloat, device_option, force_option, network_option, open_generator
+from stylegan.cli.common import (
+    FiniteFloat,
+    device_option,
+    distance_options,
+    force_option,
+    network_option,
+    open_generator,
+)
 
 
 def _criteria_options(f):
@@ -641,20 +648,7 @@ def gates_command(run_dir, outdir):
     show_default=True,
     help="Projection steps per image.",
 )
-@click.option(
-    "--distance",
-    "distance_name",
-    type=click.Choice(["lpips", "probe", "mse"]),
-    default="lpips",
-    show_default=True,
-    help="Image distance: LPIPS (official VGG16), the toyfaces probe, or MSE.",
-)
-@click.option(
-    "--distance-weights",
-    default=None,
-    type=click.Path(),
-    help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.",
-)
+@distance_options()
 @click.option(
     "--w-avg-samples",
     type=click.IntRange(1, 10_000_000),

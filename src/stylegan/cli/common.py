@@ -40,6 +40,29 @@ def device_option(f):
     return click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")(f)
 
 
+def distance_options(help: str = "Image distance: LPIPS (official VGG16), the toyfaces probe, or MSE."):
+    """``--distance lpips|probe|mse`` and ``--distance-weights FILE``: the image distance of the commands
+    that project images (``stylegan.metrics.detectors.get_distance``)."""
+
+    def wrap(f):
+        f = click.option(
+            "--distance-weights",
+            default=None,
+            type=click.Path(),
+            help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.",
+        )(f)
+        return click.option(
+            "--distance",
+            "distance_name",
+            type=click.Choice(["lpips", "probe", "mse"]),
+            default="lpips",
+            show_default=True,
+            help=help,
+        )(f)
+
+    return wrap
+
+
 def force_option(f):
     return click.option("--force", is_flag=True, help="Replace the output file if it exists.")(f)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import SEED, FiniteFloat, device_option, network_option, open_generator
+from stylegan.cli.common import SEED, FiniteFloat, device_option, distance_options, network_option, open_generator
 
 
 @click.command(name="project")
@@ -13,20 +13,7 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, network_option
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the results.")
 @click.option("--steps", "num_steps", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
 @click.option("--w-plus", is_flag=True, help="Optimise one w per layer (W+) instead of one shared w.")
-@click.option(
-    "--distance",
-    "distance_name",
-    type=click.Choice(["lpips", "probe", "mse"]),
-    default="lpips",
-    show_default=True,
-    help="Image distance: LPIPS (official VGG16), the toyfaces probe, or MSE.",
-)
-@click.option(
-    "--distance-weights",
-    default=None,
-    type=click.Path(),
-    help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.",
-)
+@distance_options()
 @click.option(
     "--w-avg-samples",
     type=click.IntRange(1, 10_000_000),

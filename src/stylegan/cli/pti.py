@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import SEED, FiniteFloat, device_option, network_option, open_generator
+from stylegan.cli.common import SEED, FiniteFloat, device_option, distance_options, network_option, open_generator
 
 
 @click.command(name="pti")
@@ -28,20 +28,7 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, network_option
 @click.option(
     "--steps", "num_steps", type=click.IntRange(1, 1_000_000), default=350, show_default=True, help="Tuning steps."
 )
-@click.option(
-    "--distance",
-    "distance_name",
-    type=click.Choice(["lpips", "probe", "mse"]),
-    default="lpips",
-    show_default=True,
-    help="Image distance D of the projection and the tuning (plus L2).",
-)
-@click.option(
-    "--distance-weights",
-    default=None,
-    type=click.Path(),
-    help="File of the distance's network (e.g. the official vgg16.pt); default: the usual cache.",
-)
+@distance_options("Image distance D of the projection and the tuning (plus L2).")
 @click.option(
     "--lr",
     "learning_rate",
