@@ -116,7 +116,12 @@ class SynthesisLayer(nn.Module):
     leaky ReLU upsamples by ``up_factor`` to ``tmp_sampling_rate``, low-passes at ``out_cutoff``
     and downsamples by ``down_factor``. Its padding centres the sample locations as in the
     paper's symmetric interpretation (Appendix C.3).
+
+    ``recompute`` (default off; see ``set_recompute``) makes the filtered leaky ReLU recompute its
+    upsampled activations in the backward pass instead of storing them (less memory, more time).
     """
+
+    recompute = False
 
     def __init__(
         self,
@@ -241,6 +246,7 @@ class SynthesisLayer(nn.Module):
             gain=1 if self.is_torgb else math.sqrt(2),
             slope=1 if self.is_torgb else 0.2,
             clamp=self.conv_clamp,
+            recompute=self.recompute,
         )
 
     def extra_repr(self) -> str:
@@ -334,6 +340,15 @@ class SynthesisNetwork(nn.Module):
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32)
+
+
+def set_recompute(module: nn.Module, flag: bool = True) -> int:
+    """Turn recomputation of the filtered activations in the backward pass on or off in every
+    StyleGAN3 synthesis layer inside ``module``; returns how many layers there are (0: none)."""
+    layers = [m for m in module.modules() if isinstance(m, SynthesisLayer)]
+    for layer in layers:
+        layer.recompute = bool(flag)
+    return len(layers)
 
 
 def make_transform(translate: tuple[float, float] = (0.0, 0.0), angle_deg: float = 0.0) -> np.ndarray:

@@ -16,6 +16,13 @@ The reference composition runs these steps literally. The fast path (the default
 inside its transposed convolution, and gain, activation and clamp run in place as one autograd
 function that keeps only its output. Both are plain PyTorch, differentiable to any order.
 
+With ``recompute=True`` and an autograd graph, the op keeps only its input and recomputes the
+upsampled activations when the backward pass needs them (activation checkpointing, Chen et al.
+2016, "Training Deep Nets with Sublinear Memory Cost"): the upsampled tensor is ``up**2`` times the
+input's size and, with the filtering passes' intermediates, dominates what a StyleGAN3 generator
+keeps for its backward pass. The gradients are the same (the same operations run again);
+differentiable to any order as well (path-length regularisation).
+
 Without an autograd graph (inference), an upsampled tensor larger than
 ``STYLEGAN_FILTERED_LRELU_STRIPS_MB`` (default 1024; 0 turns this off) is never materialised
 whole: the output is computed in horizontal strips of about ``STRIP_MB``, each from the input
@@ -28,6 +35,7 @@ import math
 import os
 
 import torch
+import torch.utils.checkpoint
 
 from stylegan.errors import UserError
 from stylegan.ops.bias_act import act_clamp, bias_act
@@ -76,9 +84,11 @@ def filtered_lrelu(
     slope: float = 0.2,
     clamp: float | None = None,
     flip_filter: bool = False,
+    recompute: bool = False,
 ) -> torch.Tensor:
     """Bias, upsample, leaky ReLU, clamp, low-pass and downsample [N, C, H, W] ``x`` (see module
-    docstring). ``padding`` is given on the upsampled grid: an int, (x, y) or (x0, x1, y0, y1)."""
+    docstring). ``padding`` is given on the upsampled grid: an int, (x, y) or (x0, x1, y0, y1).
+    ``recompute``: keep only the inputs for the backward pass and recompute the rest there."""
     if x.ndim != 4:
         raise ValueError(f"filtered_lrelu expects [N, C, H, W], got shape {list(x.shape)}")
     if not (isinstance(up, int) and up >= 1 and isinstance(down, int) and down >= 1):
@@ -87,8 +97,28 @@ def filtered_lrelu(
         raise ValueError(f"bias must have shape [{x.shape[1]}], got {list(b.shape)}")
     if gain <= 0 or slope < 0 or (clamp is not None and clamp < 0):
         raise ValueError("filtered_lrelu needs gain > 0, slope >= 0 and clamp >= 0")
-    x = bias_act(x, b)
     padding = parse_padding(padding)
+    args = (fu, fd, up, down, padding, gain, slope, clamp, flip_filter)
+    if recompute and torch.is_grad_enabled() and (x.requires_grad or (b is not None and b.requires_grad)):
+        return torch.utils.checkpoint.checkpoint(_filtered_lrelu, x, b, *args, use_reentrant=False)
+    return _filtered_lrelu(x, b, *args)
+
+
+def _filtered_lrelu(
+    x: torch.Tensor,
+    b: torch.Tensor | None,
+    fu: torch.Tensor | None,
+    fd: torch.Tensor | None,
+    up: int,
+    down: int,
+    padding: tuple[int, int, int, int],
+    gain: float,
+    slope: float,
+    clamp: float | None,
+    flip_filter: bool,
+) -> torch.Tensor:
+    """``filtered_lrelu`` after its checks."""
+    x = bias_act(x, b)
     if reference_enabled():
         x = upfirdn2d(x, fu, up=up, padding=padding, gain=up**2, flip_filter=flip_filter)
         x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp)

@@ -31,6 +31,7 @@ import torch
 
 from stylegan.errors import UserError
 from stylegan.layers.pin import gate_values
+from stylegan.models.stylegan3 import set_recompute
 from stylegan.training import distributed as dist
 from stylegan.training import snapshot as snap
 from stylegan.training.ada import setup_augment
@@ -123,6 +124,8 @@ class Trainer:
         if self.pin_schedule is not None:
             self.pin_schedule.project_(self.G, 0.0)
         self.G_ema = copy.deepcopy(self.G).eval()
+        # Only G's training passes build graphs through the synthesis layers; G_ema never does.
+        set_recompute(self.G, opts.recompute)
         dist.broadcast_module(self.G)
         dist.broadcast_module(self.D)
         dist.broadcast_module(self.G_ema)
@@ -402,6 +405,8 @@ class Trainer:
                 f"CPU layout: {procs} of {torch.get_num_threads()} thread(s) (--gpus N|auto; "
                 "OMP_NUM_THREADS sets the threads)"
             )
+        if opts.recompute:
+            self.log("Recomputing the filtered activations of G in the backward pass (--recompute 1)")
         if opts.precision == "bf16":
             self.log("Precision: bfloat16 autocast for the forward passes; weights, losses and gradients float32")
         self.tick_start_time = time.time()

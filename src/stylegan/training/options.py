@@ -222,6 +222,15 @@ class TrainingOptions:
         "bool",
         resumable=True,
     )
+    # Activation checkpointing of the filtered leaky ReLU (ops.filtered_lrelu); the same gradients,
+    # so a run may switch it when resumed.
+    recompute: bool = option(
+        False,
+        "StyleGAN3: recompute the filtered leaky ReLU's upsampled activations in the backward pass "
+        "instead of storing them (less memory, more time; the same gradients)",
+        "bool",
+        resumable=True,
+    )
     # fp32, bf16 (CPU autocast) or auto; resolved to fp32 or bf16 (see utils.precision).
     precision: str = option(
         "fp32",
@@ -442,6 +451,10 @@ def check_options(o: TrainingOptions) -> None:
     need(
         o.d_arch is None or o.cfg.startswith(("stylegan2", "stylegan3")),
         f"--d-arch applies to stylegan2, stylegan3-t and stylegan3-r only (--cfg {o.cfg})",
+    )
+    need(
+        not o.recompute or o.cfg.startswith("stylegan3"),
+        f"--recompute applies to stylegan3-t and stylegan3-r only (--cfg {o.cfg})",
     )
     need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
     if o.aug != "none":
