@@ -105,8 +105,12 @@ class LayerEpilogue(nn.Module):
     def forward(
         self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", noise: torch.Tensor | None = None
     ) -> torch.Tensor:
+        # In at least float32 up to the normalisation: it subtracts the mean, and on bfloat16 maps the
+        # deviations it keeps (noise on a near-constant map) would be rounded away before it. Output in x's dtype.
+        dtype = x.dtype
+        x = x.to(torch.promote_types(dtype, torch.float32))
         if self.noise is not None:
             x = self.noise(x, noise_mode, noise)
         x = apply_bias_act(x, self.bias, "lrelu")
         x = self.norm(x)
-        return self.style(x, w)
+        return self.style(x, w).to(dtype)

@@ -182,10 +182,13 @@ class SynthesisBlock(nn.Module):
         self.torgb = WScaleConv2d(out_channels, cfg.img_channels, 1, gain=1) if has_torgb else None
 
     def forward(self, x: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+        # Activations take the dtype of the convolution weights: float32, or bfloat16 where the network was
+        # prepared for bfloat16 inference (utils.precision); ws stay float32.
+        dtype = self.conv1.conv.weight.dtype
         if self.resolution == 4 and self.const_input:
-            x = self.const.to(ws.dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
+            x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
         elif self.resolution == 4:
-            x = self.dense(ws[:, 0]).view(ws.shape[0], -1, 4, 4)
+            x = self.dense(ws[:, 0]).view(ws.shape[0], -1, 4, 4).to(dtype)
         x = self.conv0(x, ws[:, 0], noise_mode)
         return self.conv1(x, ws[:, 1], noise_mode)
 
@@ -252,7 +255,7 @@ class StyleGAN1Synthesis(LevelOfDetail):
         img = self.block(top).torgb(x)
         if previous is not None:
             img = lerp_clip(img, upscale2d(previous), frac)
-        return upscale2d(img, self.img_resolution // top)
+        return upscale2d(img, self.img_resolution // top).to(torch.float32)
 
 
 class StyleGAN1Generator(GeneratorBase):

@@ -151,6 +151,8 @@ class SynthesisBlock(nn.Module):
         w_iter = iter(ws.unbind(dim=1))
         dtype = _use_fp16(ws, self.use_fp16, force_fp32)
         memory_format = torch.channels_last if self.channels_last and not force_fp32 else torch.contiguous_format
+        if self.conv1.weight.dtype == torch.bfloat16:  # prepared for bfloat16 inference (utils.precision)
+            dtype = torch.bfloat16
         if fused_modconv is None:
             fused_modconv = self.fused_modconv_default
         if fused_modconv == "inference_only":
@@ -162,7 +164,7 @@ class SynthesisBlock(nn.Module):
             x = x.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
             x = self.conv1(x, next(w_iter), **kw)
         else:
-            x = x.to(dtype=dtype, memory_format=memory_format)
+            x = x.to(dtype=dtype, memory_format=torch.channels_last if dtype == torch.bfloat16 else memory_format)
             if self.architecture == "resnet":
                 y = self.skip(x, gain=math.sqrt(0.5))
                 x = self.conv0(x, next(w_iter), **kw)

@@ -227,6 +227,8 @@ class SynthesisLayer(nn.Module):
             styles = styles * styles.square().mean().rsqrt()
 
         dtype = torch.float16 if self.use_fp16 and not force_fp32 and x.device.type == "cuda" else torch.float32
+        if self.weight.dtype == torch.bfloat16:  # prepared for bfloat16 inference (utils.precision)
+            dtype = torch.bfloat16
         x = modulated_conv2d(
             x.to(dtype),
             weight,

@@ -54,6 +54,13 @@ def prefers_channels_last(x: torch.Tensor) -> bool:
     return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
+def bfloat16_cpu(x: torch.Tensor) -> bool:
+    """Whether ``x`` takes the bfloat16 CPU fast paths: bfloat16 activations on the CPU (a generator
+    prepared with ``stylegan.utils.precision.prepare_inference``). Autocast keeps activations float32,
+    so its ops are unaffected."""
+    return not _reference and x.dtype == torch.bfloat16 and x.device.type == "cpu"
+
+
 def as_channels_last(x: torch.Tensor) -> torch.Tensor:
     """``x`` in channels-last layout when that is the faster one for it, else unchanged."""
     return x.contiguous(memory_format=torch.channels_last) if prefers_channels_last(x) else x
