@@ -28,6 +28,7 @@ from stylegan.cli.common import (
     force_option,
     network_option,
     open_generator,
+    precision_option,
 )
 
 
@@ -107,13 +108,14 @@ def command():
 
 @command.command(name="layers")
 @network_option
+@precision_option
 @device_option
-def layers_command(network, device):
+def layers_command(network, device, precision):
     """List the layers whose feature maps can be analysed, with their shapes."""
     from stylegan.analysis.features import default_analysis_layer, list_feature_layers
     from stylegan.utils.device import pick_device
 
-    G = open_generator(network, pick_device(device))
+    G = open_generator(network, pick_device(device), precision=precision)
     default = default_analysis_layer(G)
     for name, shape in list_feature_layers(G):
         mark = "  (default)" if name == default else ""
@@ -155,6 +157,7 @@ def layers_command(network, device):
     show_default=True,
     help="Channels shown in the feature-map grids (the most active in the artifact region).",
 )
+@precision_option
 @device_option
 def artifacts_command(
     network,
@@ -175,6 +178,7 @@ def artifacts_command(
     measure_layer,
     channels,
     device,
+    precision,
 ):
     """Feature-map grids, energy heatmaps, intensity plots and summary.json for each seed."""
     from stylegan.analysis.report import artifact_report, artifact_report_paths
@@ -187,7 +191,7 @@ def artifacts_command(
     check_writable_folder(outdir)
     noise_list = parse_int_list(noise_seeds, "noise seed list") if noise_seeds else []
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
-    G = open_generator(network, pick_device(device), nonfinite="error")
+    G = open_generator(network, pick_device(device), nonfinite="error", precision=precision)
     summary = artifact_report(
         G,
         seed_list,
@@ -237,6 +241,7 @@ def artifacts_command(
     "--figure-seeds", type=click.IntRange(1, 1000), default=4, show_default=True, help="How many seeds get a figure."
 )
 @force_option
+@precision_option
 @device_option
 def compare_command(
     network_a,
@@ -255,6 +260,7 @@ def compare_command(
     figure_seeds,
     force,
     device,
+    precision,
 ):
     """Artifact rate of two networks side by side, on the same seeds (and, with --figures, their
     energy maps side by side: e.g. the droplets of a StyleGAN and a StyleGAN2 trained alike)."""
@@ -281,7 +287,7 @@ def compare_command(
     dev = pick_device(device)
     rows, networks = [], {}
     for path in (network_a, network_b):
-        G = open_generator(path, dev, nonfinite="error")
+        G = open_generator(path, dev, nonfinite="error", precision=precision)
         stats = artifact_statistics(G, seed_list, layer, truncation_psi, truncation_cutoff, noise_mode, criteria)
         rows.append({"network": str(path), **stats})
         networks[f"{'AB'[len(networks)]}: {Path(path).stem}"] = G
@@ -354,8 +360,11 @@ def _parse_floats(text: str, name: str) -> list[float]:
 )
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@precision_option
 @device_option
-def noise_command(network, seeds, layers, draws, samples, noise_seed, truncation_psi, class_idx, outdir, device):
+def noise_command(
+    network, seeds, layers, draws, samples, noise_seed, truncation_psi, class_idx, outdir, device, precision
+):
     """Stochastic variation (StyleGAN Figures 4-5): noise draws for a fixed w, the per-pixel standard
     deviation map, and the noise restricted to all / coarse / fine / no layers."""
     from stylegan.analysis.variation import noise_report, noise_report_paths
@@ -364,7 +373,7 @@ def noise_command(network, seeds, layers, draws, samples, noise_seed, truncation
 
     seed_list = parse_seeds(seeds)
     _prepare_outdir(outdir, network, noise_report_paths(outdir))
-    G = open_generator(network, pick_device(device), nonfinite="error")
+    G = open_generator(network, pick_device(device), nonfinite="error", precision=precision)
     summary = noise_report(
         G,
         seed_list,
@@ -398,8 +407,9 @@ def noise_command(network, seeds, layers, draws, samples, noise_seed, truncation
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@precision_option
 @device_option
-def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, device):
+def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, device, precision):
     """Truncation sweep (StyleGAN Figure 8, Eq. 3): a row of images per seed over psi, the w_avg
     image (psi 0) framed."""
     from stylegan.analysis.variation import truncation_report, truncation_report_paths
@@ -409,7 +419,7 @@ def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, devi
     seed_list = parse_seeds(seeds)
     psi_list = _parse_floats(psis, "--psis")
     _prepare_outdir(outdir, network, truncation_report_paths(outdir))
-    G = open_generator(network, pick_device(device), nonfinite="error")
+    G = open_generator(network, pick_device(device), nonfinite="error", precision=precision)
     summary = truncation_report(G, seed_list, outdir, psi_list, class_idx=class_idx, noise_mode=noise_mode)
     for psi, d in summary["mean_abs_difference_from_w_avg_image"].items():
         click.echo(f"psi {psi:>6}: mean |image - w_avg image| {d:6.2f} (8-bit levels)")
@@ -438,8 +448,9 @@ def truncation_command(network, seeds, psis, class_idx, noise_mode, outdir, devi
     "--class", "class_idx", type=int, default=None, help="Class index (conditional networks; --network only)."
 )
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@precision_option
 @device_option
-def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, outdir, device):
+def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, outdir, device, precision):
     """Share of each resolution's tRGB output in the image of a skip generator (StyleGAN2 Figure 8),
     for one network or across the snapshots of a run."""
     from stylegan.analysis.contribution import (
@@ -459,7 +470,7 @@ def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, out
     dev = pick_device(device)
     if network is not None:
         _prepare_outdir(outdir, network, contribution_report_paths(outdir))
-        G = open_generator(network, dev, nonfinite="error")
+        G = open_generator(network, dev, nonfinite="error", precision=precision)
         summary = contribution_report(G, seed_list, outdir, truncation_psi=truncation_psi, class_idx=class_idx)
         click.echo(
             "contribution of each resolution: "
@@ -499,8 +510,9 @@ def contribution_command(network, run_dir, seeds, truncation_psi, class_idx, out
 )
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@precision_option
 @device_option
-def internals_command(network, seeds, layers, channels, truncation_psi, class_idx, outdir, device):
+def internals_command(network, seeds, layers, channels, truncation_psi, class_idx, outdir, device, precision):
     """Internal representations (StyleGAN3 Figure 6): feature maps of chosen layers, three channels as RGB."""
     from stylegan.analysis.representations import internals_report, internals_report_paths
     from stylegan.errors import UserError
@@ -513,7 +525,7 @@ def internals_command(network, seeds, layers, channels, truncation_psi, class_id
         raise UserError(f"--channels must be three channel indices like 0,1,2; got {channels!r}")
     layer_list = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
     _prepare_outdir(outdir, network, internals_report_paths(outdir))
-    G = open_generator(network, pick_device(device), nonfinite="error")
+    G = open_generator(network, pick_device(device), nonfinite="error", precision=precision)
     summary = internals_report(
         G, seed_list, outdir, layer_list, tuple(channel_list), truncation_psi, class_idx=class_idx
     )
@@ -556,8 +568,9 @@ def internals_command(network, seeds, layers, channels, truncation_psi, class_id
 )
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@precision_option
 @device_option
-def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, class_idx, outdir, device):
+def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, class_idx, outdir, device, precision):
     """Texture sticking (StyleGAN3 Figure 1) of one or more networks side by side: average of the
     frames of a slow latent walk, space-time slice, and a sticking score (1 = every detail sticks)."""
     from pathlib import Path
@@ -575,7 +588,9 @@ def sticking_command(networks, seeds, frames, motion, radius, distance, sigma, c
     refuse_overwriting_inputs({f"network {n}": n for n in networks}, sticking_report_paths(outdir))
     check_writable_folder(outdir)
     dev = pick_device(device)
-    loaded = {label: open_generator(n, dev, nonfinite="error") for label, n in zip(labels, networks)}
+    loaded = {
+        label: open_generator(n, dev, nonfinite="error", precision=precision) for label, n in zip(labels, networks)
+    }
     if not loaded:
         raise UserError("give at least one network")
     from tqdm import tqdm
@@ -663,6 +678,7 @@ def gates_command(run_dir, outdir):
     help="Distance at or below which an image counts as generated (default: the one maximising TPR - FPR).",
 )
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write figures and JSON.")
+@precision_option
 @device_option
 def attribute_command(
     network,
@@ -676,6 +692,7 @@ def attribute_command(
     threshold,
     outdir,
     device,
+    precision,
 ):
     """Attribution by projection (StyleGAN2 Section 5): project the network's own images and real
     ones, and tell them apart by the distance to their reprojection (histograms, ROC, AUC, a
@@ -690,7 +707,7 @@ def attribute_command(
     seed_list = parse_seeds(seeds)
     _prepare_outdir(outdir, network, attribution_report_paths(outdir))
     dev = pick_device(device)
-    G = open_generator(network, dev, nonfinite="error")
+    G = open_generator(network, dev, nonfinite="error", precision=precision)
     real = folder_images(images, G.img_resolution, G.img_channels, max_images)
     distance = resolve_distance(distance_name, dev, path=distance_weights)
     with tqdm(total=len(seed_list) + len(real), unit="img", leave=False) as bar:
@@ -744,6 +761,7 @@ def attribute_command(
 )
 @_criteria_options
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
+@precision_option
 @device_option
 def ablation_command(
     network,
@@ -760,6 +778,7 @@ def ablation_command(
     center,
     outdir,
     device,
+    precision,
 ):
     """Unit ablation by index (PIN paper, Claim 2): zero one fixed unit across many images, every unit
     in turn, or all but one, and measure the artifacts again."""
@@ -771,7 +790,7 @@ def ablation_command(
     unit_list = parse_int_list(units, "unit list") if units else None
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     _prepare_outdir(outdir, network, ablation_report_paths(outdir))
-    G = open_generator(network, pick_device(device), nonfinite="error")
+    G = open_generator(network, pick_device(device), nonfinite="error", precision=precision)
     from tqdm import tqdm
 
     with tqdm(unit="unit", leave=False, disable=mode != "sweep") as bar:
@@ -818,6 +837,7 @@ def ablation_command(
 )
 @_criteria_options
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
+@precision_option
 @device_option
 def amplification_command(
     network,
@@ -831,6 +851,7 @@ def amplification_command(
     center,
     outdir,
     device,
+    precision,
 ):
     """Instance-norm amplification (PIN paper, Claim 3) on the network's real feature maps: the value IN
     gives each image's strongest spot against sqrt((1 - a) / a)."""
@@ -842,7 +863,7 @@ def amplification_command(
     seed_list = parse_seeds(seeds)
     criteria = _criteria(score_threshold, max_area_fraction, min_channel_consistency, center)
     _prepare_outdir(outdir, network, amplification_report_paths(outdir))
-    G = open_generator(network, pick_device(device), nonfinite="error")
+    G = open_generator(network, pick_device(device), nonfinite="error", precision=precision)
     summary = amplification_report(
         G, seed_list, outdir, layer or default_analysis_layer(G), truncation_psi, noise_mode, criteria
     )
@@ -901,6 +922,7 @@ def amplification_command(
     "--samples", type=click.IntRange(100, 1_000_000), default=2000, show_default=True, help="Bootstrap replicates."
 )
 @click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Where to write the figure and JSON.")
+@precision_option
 @device_option
 def rates_command(
     group_a,
@@ -918,6 +940,7 @@ def rates_command(
     samples,
     outdir,
     device,
+    precision,
 ):
     """Artifact rates of two groups of networks (e.g. StyleGAN and PIN, several training seeds each)
     with bootstrap intervals over runs and images, and the difference of the rates."""
@@ -941,7 +964,10 @@ def rates_command(
     dev = pick_device(device)
 
     def load(paths):
-        return {f"{k}:{Path(p).name}": open_generator(p, dev, nonfinite="error") for k, p in enumerate(paths)}
+        return {
+            f"{k}:{Path(p).name}": open_generator(p, dev, nonfinite="error", precision=precision)
+            for k, p in enumerate(paths)
+        }
 
     a, b = load(group_a), load(group_b)
     with tqdm(total=len(a) + len(b), unit="net", leave=False) as bar:

@@ -63,15 +63,34 @@ def distance_options(help: str = "Image distance: LPIPS (official VGG16), the to
     return wrap
 
 
+def precision_option(f):
+    """``--precision fp32|bf16|auto`` of the commands that run a generator (``stylegan.utils.precision``)."""
+    from stylegan.utils.precision import PRECISIONS
+
+    return click.option(
+        "--precision",
+        type=click.Choice(PRECISIONS),
+        default="fp32",
+        show_default=True,
+        help="Generator arithmetic: fp32, bf16 (bfloat16 weights and activations, CPU only) or auto "
+        "(bf16 on a CPU with native bfloat16, else fp32).",
+    )(f)
+
+
 def force_option(f):
     return click.option("--force", is_flag=True, help="Replace the output file if it exists.")(f)
 
 
-def open_generator(path: str, device, nonfinite: str = "warn"):
-    """The generator of a network file; ``nonfinite="error"`` where NaN weights make the result meaningless."""
-    from stylegan.io import load_network
+def open_generator(path: str, device, nonfinite: str = "warn", precision: str = "fp32"):
+    """The generator of a network file; ``nonfinite="error"`` where NaN weights make the result meaningless;
+    prepared for ``precision`` (``--precision``: fp32, bf16 or auto; ``stylegan.utils.precision``)."""
+    import torch
 
-    return load_network(path, which="G", device=device, nonfinite=nonfinite)
+    from stylegan.io import load_network
+    from stylegan.utils.precision import prepare_inference, resolve_inference_precision
+
+    resolved = resolve_inference_precision(precision, torch.device(device).type)
+    return prepare_inference(load_network(path, which="G", device=device, nonfinite=nonfinite), resolved)
 
 
 def parse_float_pair(text: str | None, name: str) -> tuple[float, float] | None:

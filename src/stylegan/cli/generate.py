@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import FiniteFloat, device_option, network_option, open_generator, parse_float_pair
+from stylegan.cli.common import (
+    FiniteFloat,
+    device_option,
+    network_option,
+    open_generator,
+    parse_float_pair,
+    precision_option,
+)
 
 
 @click.command(name="generate")
@@ -54,6 +61,7 @@ from stylegan.cli.common import FiniteFloat, device_option, network_option, open
     show_default=True,
     help="Run the generator through torch.compile (falls back to eager where that fails).",
 )
+@precision_option
 @device_option
 def command(
     network,
@@ -70,6 +78,7 @@ def command(
     rotate,
     compile_,
     device,
+    precision,
 ):
     """Generate images for a list of seeds (seedNNNN.png) or for saved ws (projNNNN.png), and grid.png.
 
@@ -99,7 +108,7 @@ def command(
     translate = parse_float_pair(translate, "--translate")
     check_truncation(truncation_psi, truncation_cutoff)
     dev = pick_device(device)
-    G = maybe_compile(open_generator(network, dev), enabled=compile_, device=dev)
+    G = maybe_compile(open_generator(network, dev, precision=precision), enabled=compile_, device=dev)
     if projected_w is not None:
         ws = load_projected_ws(projected_w, G.num_ws, G.w_dim)
         keys, prefix = list(range(ws.shape[0])), "proj"

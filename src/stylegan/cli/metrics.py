@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import SEED, device_option, network_option
+from stylegan.cli.common import SEED, device_option, network_option, precision_option
 
 
 @click.command(name="metrics")
@@ -73,6 +73,7 @@ from stylegan.cli.common import SEED, device_option, network_option
 @click.option("--offline", is_flag=True, help="Never download; fail with a message where a file is missing.")
 @click.option("--no-cache", is_flag=True, help="Recompute dataset statistics instead of using the cache.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@precision_option
 @device_option
 def command(
     network,
@@ -92,6 +93,7 @@ def command(
     no_cache,
     quiet,
     device,
+    precision,
 ):
     """Measure a network with the official metrics; print the results and append them to --results."""
     from pathlib import Path
@@ -100,6 +102,7 @@ def command(
     from stylegan.metrics.runner import append_results, describe, parse_metric_list, run_metrics
     from stylegan.utils.device import pick_device
     from stylegan.utils.files import check_writable_folder, refuse_overwriting_inputs
+    from stylegan.utils.precision import resolve_inference_precision
 
     names = parse_metric_list(metric_list)
     if results_file:
@@ -109,7 +112,7 @@ def command(
         )
         check_writable_folder(Path(results_file).parent)  # before the measuring, not after
     dev = pick_device(device)
-    G = open_generator(network, dev, nonfinite="error")
+    G = open_generator(network, dev, nonfinite="error", precision=precision)
     files = {k: v for k, v in (("inception", inception_file), ("vgg16_lpips", vgg16_file)) if v}
     results = run_metrics(
         G,
@@ -130,5 +133,12 @@ def command(
     )
     click.echo(describe(results))
     if results_file:
-        append_results(results_file, results, network=str(network), data=None if data is None else str(data), seed=seed)
+        append_results(
+            results_file,
+            results,
+            network=str(network),
+            data=None if data is None else str(data),
+            seed=seed,
+            precision=resolve_inference_precision(precision, dev.type),
+        )
         click.echo(f"appended {len(results)} result line(s) to {results_file}")

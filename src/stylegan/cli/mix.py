@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import FiniteFloat, device_option, force_option, network_option, open_generator
+from stylegan.cli.common import (
+    FiniteFloat,
+    device_option,
+    force_option,
+    network_option,
+    open_generator,
+    precision_option,
+)
 
 
 @click.command(name="mix")
@@ -30,6 +37,7 @@ from stylegan.cli.common import FiniteFloat, device_option, force_option, networ
 )
 @force_option
 @click.option("--batch", "batch_size", type=click.IntRange(1, 1024), default=8, show_default=True)
+@precision_option
 @device_option
 def command(
     network,
@@ -47,6 +55,7 @@ def command(
     force,
     batch_size,
     device,
+    precision,
 ):
     """Style mixing figure: column images on top, row images on the left, and in cell (r, c) row r's
     image with column c's styles at the chosen layers (StyleGAN, Figure 3)."""
@@ -65,7 +74,7 @@ def command(
     rows, cols = parse_seeds(row_seeds), parse_seeds(col_seeds)
     check_truncation(truncation_psi, truncation_cutoff)
     dev = pick_device(device)
-    G = open_generator(network, dev)
+    G = open_generator(network, dev, precision=precision)
     presets = [name for name, on in (("coarse", coarse), ("middle", middle), ("fine", fine)) if on]
     layers = resolve_styles(G.num_ws, styles, presets)
     result = style_mix(

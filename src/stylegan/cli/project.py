@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from stylegan.cli.common import SEED, FiniteFloat, device_option, distance_options, network_option, open_generator
+from stylegan.cli.common import (
+    SEED,
+    FiniteFloat,
+    device_option,
+    distance_options,
+    network_option,
+    open_generator,
+    precision_option,
+)
 
 
 @click.command(name="project")
@@ -34,6 +42,7 @@ from stylegan.cli.common import SEED, FiniteFloat, device_option, distance_optio
 @click.option("--class", "class_idx", type=int, default=None, help="Class index (conditional networks).")
 @click.option("--save-video", is_flag=True, help="Also write proj.mp4: target | projection at every step.")
 @click.option("--fps", type=FiniteFloat(min=0.1), default=10, show_default=True)
+@precision_option
 @device_option
 def command(
     network,
@@ -51,6 +60,7 @@ def command(
     save_video,
     fps,
     device,
+    precision,
 ):
     """Project a target image into the network's latent space (the StyleGAN2 projector).
 
@@ -69,7 +79,7 @@ def command(
     )
     check_writable_folder(outdir)
     dev = pick_device(device)
-    G = open_generator(network, dev, nonfinite="error")
+    G = open_generator(network, dev, nonfinite="error", precision=precision)
     target_image = load_target(target, G.img_resolution, G.img_channels)
     distance = resolve_distance(distance_name, dev, path=distance_weights)
     bar = tqdm(total=num_steps, unit="step", leave=False)

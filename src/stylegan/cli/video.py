@@ -11,6 +11,7 @@ from stylegan.cli.common import (
     network_option,
     open_generator,
     parse_float_pair,
+    precision_option,
 )
 
 
@@ -62,6 +63,7 @@ from stylegan.cli.common import (
     help="The .mp4 (or .gif) to write; a .gif beside it where ffmpeg is missing.",
 )
 @force_option
+@precision_option
 @device_option
 def command(
     network,
@@ -79,6 +81,7 @@ def command(
     output,
     force,
     device,
+    precision,
 ):
     """Looping interpolation video between keyframe seeds, lerp in W or slerp in Z."""
     from stylegan.tools.generate import check_truncation
@@ -97,7 +100,7 @@ def command(
     refuse_overwriting_inputs({"--network": network}, written)
     check_output_file(written, force)
     dev = pick_device(device)
-    G = open_generator(network, dev)
+    G = open_generator(network, dev, precision=precision)
     path = write_interpolation_video(
         G,
         seed_list,
