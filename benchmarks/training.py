@@ -19,6 +19,9 @@ compiles, and the row says whether compilation fell back to eager. StyleGAN (v1)
 same weights in the same process and interleaves their steps (fp32 then bf16, bf16 then fp32 on the
 next step, and so on), so that a busy machine slows both alike; each row gets the ratio of the first
 precision's sec/kimg to its own. Their peak memory is then the process's, shared by both.
+``--recompute on`` (``stylegan train --recompute 1``, StyleGAN3 only) recomputes the filtered leaky
+ReLU's upsampled activations in the backward pass instead of storing them; ``both`` measures each
+in its own process, so each row's peak memory is its own.
 Official anchors (SPEC): StyleGAN3-T 256, one V100: 89.15 s/kimg, one A100: 49.81 s/kimg (batch 32).
 """
 
@@ -70,6 +73,7 @@ def run_one(
     cmax,
     compile_: bool = False,
     precisions: tuple[str, ...] = ("fp32",),
+    recompute: bool = False,
 ) -> list[dict]:
     """One row per precision; several precisions are measured interleaved, step by step."""
     import torch
@@ -103,6 +107,7 @@ def run_one(
                     grid=(1, 1),
                     compile=compile_,
                     precision=precision,
+                    recompute=recompute,
                 ),
                 res,
                 device_type=dev.type,
@@ -174,6 +179,7 @@ def _row(trainer, times, precision, preset, res, batch, device, aug, compile_, i
         "cmax": opts.cmax,
         "fp32": opts.fp32,
         "precision": precision,
+        "recompute": opts.recompute,
     }
 
 
@@ -206,6 +212,12 @@ def main() -> int:
     p.add_argument("--cmax", default=None, help="maximum channels, or a comma list of them (a row each)")
     p.add_argument("--compile", default="off", choices=["off", "on", "both"])
     p.add_argument(
+        "--recompute",
+        default="off",
+        choices=["off", "on", "both"],
+        help="recompute the filtered activations in the backward pass (StyleGAN3)",
+    )
+    p.add_argument(
         "--precision",
         default="fp32",
         help="fp32, bf16, auto, or a comma list measured interleaved in one process (e.g. fp32,bf16)",
@@ -216,7 +228,7 @@ def main() -> int:
 
     precisions = tuple(args.precision.split(","))
     if args.one:  # child process: one configuration
-        preset, res, compile_, cmax = args.one.split(":")
+        preset, res, compile_, cmax, recompute = args.one.split(":")
         for row in run_one(
             preset,
             int(res),
@@ -229,22 +241,27 @@ def main() -> int:
             int(cmax) if cmax else None,
             compile_ == "1",
             precisions,
+            recompute == "1",
         ):
             print(json.dumps(row))
         return 0
 
-    compiles = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
+    switches = {"off": [False], "on": [True], "both": [False, True]}
+    compiles, recomputes = switches[args.compile], switches[args.recompute]
     cmaxes = [int(c) for c in args.cmax.split(",")] if args.cmax else [None]
     rows = []
     header = (
-        f"{'preset':<15}{'res':>6}{'batch':>7}{'cmax':>6}{'compile':>9}{'precision':>11}{'sec/kimg':>11}"
+        f"{'preset':<15}{'res':>6}{'batch':>7}{'cmax':>6}{'compile':>9}{'recomp':>8}{'precision':>11}{'sec/kimg':>11}"
         f"{'x ' + precisions[0]:>8}{'img/s':>9}{'peak MB':>10}   phases (ms)"
     )
     print(f"machine: {machine(args.device)}  device: {args.device}  threads: {os.environ.get('OMP_NUM_THREADS', '-')}")
     print(header)
     print("-" * len(header))
     for preset in args.presets.split(","):
-        for res, cmax, comp in [(int(r), m, c) for r in args.res.split(",") for m in cmaxes for c in compiles]:
+        # Only StyleGAN3 has filtered activations to recompute.
+        rcs = [rc for rc in recomputes if not rc or preset.startswith("stylegan3")]
+        configs = [(int(r), m, c, rc) for r in args.res.split(",") for m in cmaxes for c in compiles for rc in rcs]
+        for res, cmax, comp, rc in configs:
             cmd = [
                 sys.executable,
                 __file__,
@@ -261,14 +278,14 @@ def main() -> int:
                 "--precision",
                 args.precision,
                 "--one",
-                f"{preset}:{res}:{int(comp)}:{cmax or ''}",
+                f"{preset}:{res}:{int(comp)}:{cmax or ''}:{int(rc)}",
             ]
             if args.cbase is not None:
                 cmd += ["--cbase", str(args.cbase)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(
-                    f"{preset:<15}{res:>6}{args.batch:>7}{cmax or '-':>6}{comp!s:>9}  failed: "
+                    f"{preset:<15}{res:>6}{args.batch:>7}{cmax or '-':>6}{comp!s:>9}{rc!s:>8}  failed: "
                     f"{proc.stderr.strip()[-300:]}"
                 )
                 continue
@@ -280,7 +297,8 @@ def main() -> int:
                 phases = " ".join(f"{k} {v:.0f}" for k, v in row["phase_ms"].items())
                 note = "" if row["compile_status"] in ("on", "off") else f"  {row['compile_status']}"
                 print(
-                    f"{preset:<15}{res:>6}{args.batch:>7}{row['cmax']:>6}{comp!s:>9}{row['precision']:>11}"
+                    f"{preset:<15}{res:>6}{args.batch:>7}{row['cmax'] or '-':>6}{comp!s:>9}{rc!s:>8}"
+                    f"{row['precision']:>11}"
                     f"{row['sec_per_kimg']:>11.1f}{row['speedup_vs_first']:>8.2f}{row['images_per_s']:>9.2f}"
                     f"{row['peak_memory_mb']:>10.0f}   {phases}{note}",
                     flush=True,
