@@ -178,3 +178,14 @@ def test_resolve_inference_precision(monkeypatch):
         resolve_inference_precision("bf16", "cuda")
     with pytest.raises(UserError, match="must be one of fp32, bf16, auto"):
         resolve_inference_precision("fp16", "cpu")
+
+
+def test_auto_takes_bfloat16_only_for_networks_where_it_was_measured_faster(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    G = _small("stylegan2")
+    weights = sum(p.numel() for p in G.synthesis.parameters() if p.ndim == 4)
+    assert weights < precision.AUTO_BF16_MIN_CONV_WEIGHTS
+    assert resolve_inference_precision("auto", "cpu", G) == "fp32"
+    assert resolve_inference_precision("bf16", "cpu", G) == "bf16"  # asked for: given
+    monkeypatch.setattr(precision, "AUTO_BF16_MIN_CONV_WEIGHTS", weights)
+    assert resolve_inference_precision("auto", "cpu", G) == "bf16"

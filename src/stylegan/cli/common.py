@@ -73,7 +73,7 @@ def precision_option(f):
         default="fp32",
         show_default=True,
         help="Generator arithmetic: fp32, bf16 (bfloat16 weights and activations, CPU only) or auto "
-        "(bf16 on a CPU with native bfloat16, else fp32).",
+        "(bf16 on a CPU with native bfloat16 for networks of 1M+ convolution weights, else fp32).",
     )(f)
 
 
@@ -89,8 +89,9 @@ def open_generator(path: str, device, nonfinite: str = "warn", precision: str = 
     from stylegan.io import load_network
     from stylegan.utils.precision import prepare_inference, resolve_inference_precision
 
-    resolved = resolve_inference_precision(precision, torch.device(device).type)
-    return prepare_inference(load_network(path, which="G", device=device, nonfinite=nonfinite), resolved)
+    resolve_inference_precision(precision, torch.device(device).type)  # a bad value before the file is read
+    G = load_network(path, which="G", device=device, nonfinite=nonfinite)
+    return prepare_inference(G, resolve_inference_precision(precision, torch.device(device).type, G))
 
 
 def parse_float_pair(text: str | None, name: str) -> tuple[float, float] | None:

@@ -139,6 +139,6 @@ def command(
             network=str(network),
             data=None if data is None else str(data),
             seed=seed,
-            precision=resolve_inference_precision(precision, dev.type),
+            precision=resolve_inference_precision(precision, dev.type, G),
         )
         click.echo(f"appended {len(results)} result line(s) to {results_file}")

@@ -8,8 +8,8 @@ Inference (``generate``, ``mix``, ``video``, ``project``, ``metrics``, ``analyze
   runs in bfloat16 (the ops' bfloat16 CPU paths). The mapping network, the affine layers that turn w
   into styles, StyleGAN3's Fourier input, the demodulation coefficients and StyleGAN's instance/pixel
   norm statistics stay float32; images come back float32. CPU only.
-- ``auto``: ``bf16`` on a CPU with bfloat16 arithmetic where it was measured faster (see
-  ``resolve_inference_precision``), else ``fp32``.
+- ``auto``: ``bf16`` on a CPU with bfloat16 arithmetic for networks large enough that it was measured
+  faster there (``resolve_inference_precision``), else ``fp32``.
 
 Training, ``--precision fp32|bf16|auto``:
 
@@ -84,16 +84,25 @@ def autocast(precision: str, device_type: str = "cpu"):
 _BFLOAT16_BUFFERS = ("noise_const",)
 
 
-def resolve_inference_precision(precision: str, device_type: str) -> str:
+# ``auto`` picks bf16 for generators with at least this many synthesis convolution weights: there bfloat16 was
+# measured faster (every full-capacity preset at 64 px and above, 1.5-2.5x); for the small shipped 32 px
+# networks (0.1 M weights) it was as often slower (0.86x at batch 1) as faster (docs/performance.md).
+AUTO_BF16_MIN_CONV_WEIGHTS = 1_000_000
+
+
+def resolve_inference_precision(precision: str, device_type: str, G: nn.Module | None = None) -> str:
     """``fp32`` or ``bf16`` for inference with ``precision`` on a device of ``device_type``.
 
-    ``auto`` is ``bf16`` only on a CPU with native bfloat16 arithmetic (``cpu_has_bf16``): there every
-    preset's full-size generator ran faster in bfloat16 (``benchmarks/inference.py --precision fp32,bf16``,
-    docs/performance.md); elsewhere ``fp32``."""
+    ``auto`` is ``bf16`` only on a CPU with native bfloat16 arithmetic (``cpu_has_bf16``) and, given the
+    generator ``G``, only when its synthesis network has at least ``AUTO_BF16_MIN_CONV_WEIGHTS`` convolution
+    weights (where bfloat16 was measured faster); elsewhere ``fp32``."""
     if precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "auto":
-        return "bf16" if device_type == "cpu" and cpu_has_bf16() else "fp32"
+        large = G is None or sum(p.numel() for p in G.synthesis.parameters() if p.ndim == 4) >= (
+            AUTO_BF16_MIN_CONV_WEIGHTS
+        )
+        return "bf16" if device_type == "cpu" and cpu_has_bf16() and large else "fp32"
     if precision == "bf16" and device_type != "cpu":
         raise UserError(
             f"--precision bf16 is bfloat16 inference on the CPU; on {device_type} use --precision fp32 or auto"
