@@ -139,7 +139,10 @@ def prepare_inference(G: nn.Module, precision: str) -> nn.Module:
     for module in G.synthesis.modules():
         for name, param in list(module.named_parameters(recurse=False)):
             if param.is_floating_point() and id(param) not in kept:
-                setattr(module, name, nn.Parameter(param.detach().to(torch.bfloat16), requires_grad=False))
+                value = param.detach().to(torch.bfloat16)
+                if value.ndim == 4:  # convolutions on channels-last activations would convert NCHW weights per call
+                    value = value.contiguous(memory_format=torch.channels_last)
+                setattr(module, name, nn.Parameter(value, requires_grad=False))
         for name, buffer in list(module.named_buffers(recurse=False)):
             if name in _BFLOAT16_BUFFERS and buffer.is_floating_point() and id(buffer) not in kept:
                 setattr(module, name, buffer.to(torch.bfloat16))
