@@ -19,9 +19,10 @@ compiles, and the row says whether compilation fell back to eager. StyleGAN (v1)
 same weights in the same process and interleaves their steps (fp32 then bf16, bf16 then fp32 on the
 next step, and so on), so that a busy machine slows both alike; each row gets the ratio of the first
 precision's sec/kimg to its own. Their peak memory is then the process's, shared by both.
-``--recompute on`` (``stylegan train --recompute 1``, StyleGAN3 only) recomputes the filtered leaky
-ReLU's upsampled activations in the backward pass instead of storing them; ``both`` measures each
-in its own process, so each row's peak memory is its own.
+``--recompute activations`` or ``layers`` (``stylegan train --recompute``, StyleGAN3 only) recomputes
+the filtered leaky ReLU's upsampled tensors, or whole synthesis layers, in the backward pass instead
+of storing them; a comma list (``none,activations,layers``) measures each in its own process, so
+each row's peak memory is its own.
 Official anchors (SPEC): StyleGAN3-T 256, one V100: 89.15 s/kimg, one A100: 49.81 s/kimg (batch 32).
 """
 
@@ -73,7 +74,7 @@ def run_one(
     cmax,
     compile_: bool = False,
     precisions: tuple[str, ...] = ("fp32",),
-    recompute: bool = False,
+    recompute: str = "none",
 ) -> list[dict]:
     """One row per precision; several precisions are measured interleaved, step by step."""
     import torch
@@ -213,9 +214,8 @@ def main() -> int:
     p.add_argument("--compile", default="off", choices=["off", "on", "both"])
     p.add_argument(
         "--recompute",
-        default="off",
-        choices=["off", "on", "both"],
-        help="recompute the filtered activations in the backward pass (StyleGAN3)",
+        default="none",
+        help="none, activations, layers (StyleGAN3), or a comma list of them (a row each)",
     )
     p.add_argument(
         "--precision",
@@ -241,17 +241,17 @@ def main() -> int:
             int(cmax) if cmax else None,
             compile_ == "1",
             precisions,
-            recompute == "1",
+            recompute,
         ):
             print(json.dumps(row))
         return 0
 
-    switches = {"off": [False], "on": [True], "both": [False, True]}
-    compiles, recomputes = switches[args.compile], switches[args.recompute]
+    compiles = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
+    recomputes = args.recompute.split(",")
     cmaxes = [int(c) for c in args.cmax.split(",")] if args.cmax else [None]
     rows = []
     header = (
-        f"{'preset':<15}{'res':>6}{'batch':>7}{'cmax':>6}{'compile':>9}{'recomp':>8}{'precision':>11}{'sec/kimg':>11}"
+        f"{'preset':<15}{'res':>6}{'batch':>7}{'cmax':>6}{'compile':>9}{'recompute':>12}{'precision':>11}{'sec/kimg':>11}"
         f"{'x ' + precisions[0]:>8}{'img/s':>9}{'peak MB':>10}   phases (ms)"
     )
     print(f"machine: {machine(args.device)}  device: {args.device}  threads: {os.environ.get('OMP_NUM_THREADS', '-')}")
@@ -259,7 +259,7 @@ def main() -> int:
     print("-" * len(header))
     for preset in args.presets.split(","):
         # Only StyleGAN3 has filtered activations to recompute.
-        rcs = [rc for rc in recomputes if not rc or preset.startswith("stylegan3")]
+        rcs = [rc for rc in recomputes if rc == "none" or preset.startswith("stylegan3")]
         configs = [(int(r), m, c, rc) for r in args.res.split(",") for m in cmaxes for c in compiles for rc in rcs]
         for res, cmax, comp, rc in configs:
             cmd = [
@@ -278,14 +278,14 @@ def main() -> int:
                 "--precision",
                 args.precision,
                 "--one",
-                f"{preset}:{res}:{int(comp)}:{cmax or ''}:{int(rc)}",
+                f"{preset}:{res}:{int(comp)}:{cmax or ''}:{rc}",
             ]
             if args.cbase is not None:
                 cmd += ["--cbase", str(args.cbase)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(
-                    f"{preset:<15}{res:>6}{args.batch:>7}{cmax or '-':>6}{comp!s:>9}{rc!s:>8}  failed: "
+                    f"{preset:<15}{res:>6}{args.batch:>7}{cmax or '-':>6}{comp!s:>9}{rc:>12}  failed: "
                     f"{proc.stderr.strip()[-300:]}"
                 )
                 continue
@@ -297,7 +297,7 @@ def main() -> int:
                 phases = " ".join(f"{k} {v:.0f}" for k, v in row["phase_ms"].items())
                 note = "" if row["compile_status"] in ("on", "off") else f"  {row['compile_status']}"
                 print(
-                    f"{preset:<15}{res:>6}{args.batch:>7}{row['cmax'] or '-':>6}{comp!s:>9}{rc!s:>8}"
+                    f"{preset:<15}{res:>6}{args.batch:>7}{row['cmax'] or '-':>6}{comp!s:>9}{rc:>12}"
                     f"{row['precision']:>11}"
                     f"{row['sec_per_kimg']:>11.1f}{row['speedup_vs_first']:>8.2f}{row['images_per_s']:>9.2f}"
                     f"{row['peak_memory_mb']:>10.0f}   {phases}{note}",

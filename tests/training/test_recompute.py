@@ -1,9 +1,11 @@
-"""``--recompute``: the filtered leaky ReLU recomputes its upsampled activations in the backward pass.
+"""``--recompute activations|layers``: the filtered leaky ReLU's upsampled tensors, or whole StyleGAN3
+synthesis layers, are recomputed in the backward pass instead of stored.
 
-The gradients (first and second order, parameters and inputs) equal those of the stored activations,
+The gradients (first and second order, parameters and inputs) equal those of the stored tensors,
 for the op in float64 and for StyleGAN3-T and -R generators (float32 networks); the generator then
-keeps far fewer bytes for its backward pass; ``stylegan train`` takes the option for StyleGAN3 only,
-stores it with the run, and a resumed run keeps it unless told otherwise.
+keeps far fewer bytes for its backward pass (layers fewer than activations); ``stylegan train``
+takes the option for StyleGAN3 only, stores it with the run, and a resumed run keeps it unless told
+otherwise.
 """
 
 import json
@@ -74,19 +76,22 @@ def test_generator_gradients_equal_and_memory_drops(preset):
     for p in params:
         p.requires_grad_(True)
 
-    def step(flag: bool) -> list[torch.Tensor]:
-        assert set_recompute(G, flag) == G.synthesis.num_layers + 1
+    def step(mode: str) -> list[torch.Tensor]:
+        assert set_recompute(G, mode) == G.synthesis.num_layers + 1
         return _gradients(lambda: G.synthesis(ws), [ws, *params], weights)
 
-    stored, recomputed = step(False), step(True)
-    assert len(stored) == len(recomputed) > 2 * len(params)
-    for a, c in zip(stored, recomputed, strict=True):
-        torch.testing.assert_close(c, a, rtol=1e-6, atol=1e-7)
-    set_recompute(G, False)
-    without = _saved_bytes(G, ws)
-    set_recompute(G, True)
-    with_recompute = _saved_bytes(G, ws)
-    assert with_recompute < 0.5 * without, (with_recompute, without)
+    stored = step("none")
+    assert len(stored) > 2 * len(params)
+    for mode in ("activations", "layers"):
+        for a, c in zip(stored, step(mode), strict=True):
+            torch.testing.assert_close(c, a, rtol=1e-6, atol=1e-7)
+    saved = {}
+    for mode in ("none", "activations", "layers"):
+        set_recompute(G, mode)
+        saved[mode] = _saved_bytes(G, ws)
+    assert saved["layers"] < 0.8 * saved["activations"] < 0.4 * saved["none"], saved
+    with pytest.raises(ValueError, match="recompute must be one of"):
+        set_recompute(G, "all")
 
 
 TINY = [
@@ -120,23 +125,26 @@ TINY = [
 
 
 def test_train_stores_the_option_and_resume_keeps_it(tmp_path, capsys):
-    assert main(["train", *TINY, "--recompute", "1", "--outdir", str(tmp_path)]) == 0, capsys.readouterr().err
+    assert main(["train", *TINY, "--recompute", "layers", "--outdir", str(tmp_path)]) == 0, capsys.readouterr().err
     (run_dir,) = tmp_path.iterdir()
     options = run_dir / "training_options.json"
-    assert json.loads(options.read_text())["recompute"] is True
-    assert "Recomputing the filtered activations" in (run_dir / "log.txt").read_text()
+    assert json.loads(options.read_text())["recompute"] == "layers"
+    assert "Recomputing G's layers in the backward pass" in (run_dir / "log.txt").read_text()
     resume = ["train", "--resume", "latest", "--outdir", str(tmp_path)]
     assert main([*resume, "--kimg", "0.008"]) == 0, capsys.readouterr().err
-    assert json.loads(options.read_text())["recompute"] is True
-    assert (run_dir / "log.txt").read_text().count("Recomputing the filtered activations") == 2
-    # The gradients are the same, so a resumed run may turn it off.
-    assert main([*resume, "--kimg", "0.012", "--recompute", "0"]) == 0, capsys.readouterr().err
-    assert json.loads(options.read_text())["recompute"] is False
+    assert json.loads(options.read_text())["recompute"] == "layers"
+    assert (run_dir / "log.txt").read_text().count("Recomputing G's layers") == 2
+    # The gradients are the same, so a resumed run may change it.
+    assert main([*resume, "--kimg", "0.012", "--recompute", "none"]) == 0, capsys.readouterr().err
+    assert json.loads(options.read_text())["recompute"] == "none"
 
 
 def test_refused_where_there_is_no_filtered_lrelu(tmp_path, capsys):
-    args = ["train", *TINY, "--cfg", "stylegan2", "--recompute", "1", "--outdir", str(tmp_path)]
+    args = ["train", *TINY, "--cfg", "stylegan2", "--recompute", "activations", "--outdir", str(tmp_path)]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "--recompute applies to stylegan3-t and stylegan3-r only (--cfg stylegan2)" in err
+    assert main(["train", *TINY, "--recompute", "1", "--outdir", str(tmp_path)]) == 2
+    err += capsys.readouterr().err
+    assert "'1' is not one of 'none', 'activations', 'layers'" in err
     assert "Traceback" not in err and list(tmp_path.iterdir()) == []

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.utils.checkpoint
 from torch import nn
 
 from stylegan.layers.equalized import FullyConnectedLayer
@@ -261,7 +262,12 @@ class SynthesisLayer(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    """ws [N, num_ws, w_dim] -> image [N, C, R, R]: Fourier input, ``num_layers`` layers, ToRGB."""
+    """ws [N, num_ws, w_dim] -> image [N, C, R, R]: Fourier input, ``num_layers`` layers, ToRGB.
+
+    ``recompute_layers`` (default off; see ``set_recompute``) reruns each layer in the backward
+    pass instead of storing its intermediate tensors."""
+
+    recompute_layers = False
 
     def __init__(self, cfg: StyleGAN3GeneratorConfig):
         super().__init__()
@@ -337,19 +343,35 @@ class SynthesisNetwork(nn.Module):
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(torch.float32).unbind(dim=1)
         x = self.input(ws[0])
+        recompute = self.recompute_layers and torch.is_grad_enabled() and not layer_kwargs.get("update_emas")
         for layer, w in zip(self.layers(), ws[1:]):
-            x = layer(x, w, **layer_kwargs)
+            if recompute:  # keep only the layer's input; rerun the layer in the backward pass
+                x = torch.utils.checkpoint.checkpoint(layer, x, w, use_reentrant=False, **layer_kwargs)
+            else:
+                x = layer(x, w, **layer_kwargs)
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32)
 
 
-def set_recompute(module: nn.Module, flag: bool = True) -> int:
-    """Turn recomputation of the filtered activations in the backward pass on or off in every
-    StyleGAN3 synthesis layer inside ``module``; returns how many layers there are (0: none)."""
+# What the synthesis layers recompute in the backward pass instead of storing (see ``set_recompute``).
+RECOMPUTE_MODES = ("none", "activations", "layers")
+
+
+def set_recompute(module: nn.Module, mode: str) -> int:
+    """What every StyleGAN3 synthesis network inside ``module`` recomputes in the backward pass
+    instead of storing it (activation checkpointing, Chen et al. 2016): ``"none"``;
+    ``"activations"``, the upsampled tensors of each filtered leaky ReLU, which keeps each layer's
+    input and its convolution's output; ``"layers"``, whole layers (convolutions too), which keeps
+    each layer's input only. The gradients are the same. Returns the number of layers set (0: none)."""
+    if mode not in RECOMPUTE_MODES:
+        raise ValueError(f"recompute must be one of {RECOMPUTE_MODES}, got {mode!r}")
     layers = [m for m in module.modules() if isinstance(m, SynthesisLayer)]
     for layer in layers:
-        layer.recompute = bool(flag)
+        layer.recompute = mode == "activations"
+    for net in module.modules():
+        if isinstance(net, SynthesisNetwork):
+            net.recompute_layers = mode == "layers"
     return len(layers)
 
 

@@ -405,8 +405,8 @@ class Trainer:
                 f"CPU layout: {procs} of {torch.get_num_threads()} thread(s) (--gpus N|auto; "
                 "OMP_NUM_THREADS sets the threads)"
             )
-        if opts.recompute:
-            self.log("Recomputing the filtered activations of G in the backward pass (--recompute 1)")
+        if opts.recompute != "none":
+            self.log(f"Recomputing G's {opts.recompute} in the backward pass (--recompute {opts.recompute})")
         if opts.precision == "bf16":
             self.log("Precision: bfloat16 autocast for the forward passes; weights, losses and gradients float32")
         self.tick_start_time = time.time()

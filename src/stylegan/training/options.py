@@ -17,6 +17,7 @@ from pathlib import Path
 
 from stylegan.errors import UserError
 from stylegan.models.stylegan2 import ARCHITECTURES
+from stylegan.models.stylegan3 import RECOMPUTE_MODES
 from stylegan.utils.precision import PRECISIONS
 
 AUG_MODES = ("ada", "fixed", "none")
@@ -222,13 +223,15 @@ class TrainingOptions:
         "bool",
         resumable=True,
     )
-    # Activation checkpointing of the filtered leaky ReLU (ops.filtered_lrelu); the same gradients,
-    # so a run may switch it when resumed.
-    recompute: bool = option(
-        False,
-        "StyleGAN3: recompute the filtered leaky ReLU's upsampled activations in the backward pass "
-        "instead of storing them (less memory, more time; the same gradients)",
-        "bool",
+    # Activation checkpointing in G's synthesis layers (models.stylegan3.set_recompute); the same
+    # gradients, so a run may switch it when resumed.
+    recompute: str = option(
+        "none",
+        "StyleGAN3: recompute in the backward pass instead of storing: activations (the filtered "
+        "leaky ReLU's upsampled tensors) or layers (whole layers, convolutions too); less memory, "
+        "more time, the same gradients",
+        "choice",
+        choices=RECOMPUTE_MODES,
         resumable=True,
     )
     # fp32, bf16 (CPU autocast) or auto; resolved to fp32 or bf16 (see utils.precision).
@@ -452,8 +455,9 @@ def check_options(o: TrainingOptions) -> None:
         o.d_arch is None or o.cfg.startswith(("stylegan2", "stylegan3")),
         f"--d-arch applies to stylegan2, stylegan3-t and stylegan3-r only (--cfg {o.cfg})",
     )
+    need(o.recompute in RECOMPUTE_MODES, f"--recompute must be one of {', '.join(RECOMPUTE_MODES)}")
     need(
-        not o.recompute or o.cfg.startswith("stylegan3"),
+        o.recompute == "none" or o.cfg.startswith("stylegan3"),
         f"--recompute applies to stylegan3-t and stylegan3-r only (--cfg {o.cfg})",
     )
     need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
