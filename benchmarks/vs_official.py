@@ -14,12 +14,17 @@ script checks that the images agree). Then generator inference (mapping + synthe
 training step (G forward, D forward, non-saturating loss, backward through D and G) are timed
 alternately, A/B/B/A..., ``--reps`` times each, and the medians and ratios are printed and written
 to ``benchmarks/results/vs_official-<device>.json`` with the machine's load average.
+
+``--precision fp32,bf16`` times our generator in each precision in the same interleaved loop (bf16:
+``stylegan.utils.precision.prepare_inference``; the official network always runs in float32) and
+reports the PSNR of our bf16 images against the official float32 ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -29,6 +34,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from stylegan.utils.precision import prepare_inference
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -127,6 +134,12 @@ def main() -> int:
     p.add_argument("--train-reps", type=int, default=None, help="repetitions of the training step (default --reps)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--skip-train", action="store_true")
+    p.add_argument(
+        "--precision",
+        default="fp32",
+        help="our inference precisions, e.g. fp32,bf16 (bf16: stylegan.utils.precision.prepare_inference; the "
+        "official network always runs float32); the training step is float32",
+    )
     p.add_argument("--out", default=None)
     args = p.parse_args()
     if not (args.official / "training" / "networks_stylegan2.py").is_file():
@@ -156,18 +169,28 @@ def main() -> int:
 
             return run
 
-        times = interleaved({"official": infer(G_off), "ours": infer(G_ours)}, args.reps, sync)
+        ours = {"ours" if prec == "fp32" else f"ours_{prec}": prec for prec in args.precision.split(",")}
+        fns = {"official": infer(G_off)}
         row = dict(preset=preset, resolution=args.res, batch=args.batch, max_abs_image_diff=diff)
+        for name, prec in ours.items():
+            G_prec = prepare_inference(G_ours, prec)
+            fns[name] = infer(G_prec)
+            if prec != "fp32":
+                with torch.no_grad():
+                    mse = (G_prec(z, None, noise_mode="const") - img_off).square().mean().item()
+                row[f"psnr_{name}_vs_official_db"] = 10 * math.log10(4 / mse)
+        times = interleaved(fns, args.reps, sync)
         for name, ts in times.items():
             row[f"infer_{name}_s"] = statistics.median(ts)
             row[f"infer_{name}_all_s"] = ts
-        row["infer_speedup"] = row["infer_official_s"] / row["infer_ours_s"]
-        print(
-            f"{preset} {args.res}px batch {args.batch}: images differ by {diff:.2e}; inference "
-            f"official {args.batch / row['infer_official_s']:.2f} img/s, ours {args.batch / row['infer_ours_s']:.2f}"
-            f" img/s -> {row['infer_speedup']:.2f}x",
-            flush=True,
-        )
+        for name in ours:
+            row[f"infer_speedup{name[4:]}"] = row["infer_official_s"] / row[f"infer_{name}_s"]
+            print(
+                f"{preset} {args.res}px batch {args.batch}: images differ by {diff:.2e}; inference "
+                f"official {args.batch / row['infer_official_s']:.2f} img/s, {name} "
+                f"{args.batch / row[f'infer_{name}_s']:.2f} img/s -> {row[f'infer_speedup{name[4:]}']:.2f}x",
+                flush=True,
+            )
 
         if not args.skip_train:
             zt = torch.randn(args.train_batch, 512, device=device)
