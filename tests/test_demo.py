@@ -18,6 +18,7 @@ def test_demo_writes_its_report(tmp_path, monkeypatch, one_thread):
     report = (tmp_path / "report.md").read_text()
     assert "Trained here" in report and f"Loaded: the shipped `{demo.SHIPPED}`" in report
     assert "probe FID" in report
+    assert "`stylegan2` (`--recipe small`), 32x32, channels <= 32" in report and "R1 gamma 0.2" in report
     for name in ("trained-samples.png", "samples.png", "style-mixing.png", "truncation.png", "reals.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert any((tmp_path / f"interpolation{ext}").exists() for ext in (".mp4", ".gif"))
@@ -29,4 +30,4 @@ def test_demo_options_use_every_core_up_to_two(monkeypatch, tmp_path):
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert demo.default_processes() == 1
     opts = demo.demo_options(tmp_path, 1.0, 32, 0, processes=2)
-    assert opts.gpus == 2 and opts.batch == 16
+    assert opts.gpus == 2 and opts.batch == 16 and opts.recipe == "small"

@@ -48,29 +48,19 @@ def default_processes() -> int:
 
 
 def demo_options(outdir: Path, minutes: float, resolution: int, seed: int, processes: int) -> TrainingOptions:
-    """StyleGAN2 scaled down for a CPU: at most 32 channels, z and w of 32, mapping depth 2, learning
-    rates 0.005, R1 gamma 0.2, no path-length regularisation, no style mixing, no augmentation (the
-    small-scale settings measured in docs/training.md: lower probe FID per kimg than the preset's, and
-    faster steps; gamma 0.2 instead of the heuristic's 0.0128: 572 against 600 at 25 kimg)."""
+    """StyleGAN2 with ``--recipe small`` (at most 32 channels, z and w of 32, mapping depth 2, learning
+    rates 0.005, R1 gamma 0.2, EMA 5 kimg, no path-length regularisation, no style mixing, no
+    augmentation: the settings measured in docs/training.md to learn fastest at this size), batch 8 per
+    process."""
     return TrainingOptions(
         cfg="stylegan2",
+        recipe="small",
         data="toyfaces",
         resolution=resolution,
         batch=8 * processes,
         gpus=processes,
         kimg=10_000,
         time_limit=minutes,
-        cbase=1024,
-        cmax=32,
-        map_depth=2,
-        z_dim=32,
-        w_dim=32,
-        glr=0.005,
-        dlr=0.005,
-        gamma=0.2,
-        pl_weight=0.0,
-        style_mixing=0.0,
-        aug="none",
         seed=seed,
         tick=0.5,
         snap=8,
@@ -112,6 +102,7 @@ def main(argv=None) -> int:
     opts = demo_options(outdir, args.minutes, args.res, args.seed, processes)
     run_dir = train(opts)
     train_seconds = time.time() - start
+    opts = TrainingOptions.load(run_dir / "training_options.json")  # resolved: what the run trained with
 
     state_file = snap.training_states(run_dir)[-1]
     nimg = snap.tag_nimg(state_file.name)
@@ -235,8 +226,11 @@ def write_report(
         "",
         "| | |",
         "|---|---|",
-        f"| preset | `{opts.cfg}`, {opts.resolution}x{opts.resolution}, channels <= {opts.cmax}, z/w {opts.z_dim}, "
-        f"mapping depth {opts.map_depth}, noise inputs {'on' if opts.noise else 'off'} |",
+        f"| preset | `{opts.cfg}` (`--recipe {opts.recipe}`), {opts.resolution}x{opts.resolution}, channels <= "
+        f"{opts.cmax}, z/w {opts.z_dim}, mapping depth {opts.map_depth}, "
+        f"noise inputs {'on' if opts.noise else 'off'} |",
+        f"| hyperparameters | lr {opts.glr:g}, R1 gamma {opts.gamma:g}, EMA {opts.ema_kimg:g} kimg, path length "
+        f"{opts.pl_weight:g}, style mixing {opts.style_mixing:g}, augmentation {opts.aug} |",
         f"| generator parameters | {params['trained']:,} |",
         f"| trained | {nimg:,} images ({nimg / 1e3:g} kimg), batch {opts.batch}, {opts.gpus} process(es) of one "
         f"thread, {format_time(seconds['train'])} |",

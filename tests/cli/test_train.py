@@ -1,6 +1,7 @@
 """``stylegan train`` end to end: a run killed with SIGKILL and resumed ends bit for bit where an
 uninterrupted run ends; option errors are one-line messages."""
 
+import json
 import os
 import signal
 import subprocess
@@ -201,3 +202,19 @@ def test_compile_option_reaches_the_options(tmp_path, capsys):
     )
     assert code == 2
     assert "--compile does not apply to progressive growing" in capsys.readouterr().err
+
+
+def test_small_recipe_is_stored_with_the_run_and_kept_on_resume(tmp_path, capsys):
+    """``--recipe small`` fills the options not given from the measured small-scale settings; the
+    resolved values go to training_options.json, and the recipe cannot change on resume."""
+    args = ["--cfg", "stylegan2", "--recipe", "small", "--data", "toyfaces", "--res", "16", "--gpus", "1"]
+    args += ["--cbase", "256", "--cmax", "16", "--z-dim", "16", "--w-dim", "16", "--workers", "0"]
+    assert main(["train", *args, "--kimg", "0.008", "--outdir", str(tmp_path)]) == 0, capsys.readouterr().err
+    (run,) = tmp_path.iterdir()
+    stored = json.loads((run / "training_options.json").read_text())
+    assert stored["recipe"] == "small"
+    chosen = [stored[k] for k in ("batch", "glr", "gamma", "aug", "pl_weight")]
+    assert chosen == [8, 0.005, 0.2, "none", 0]
+    assert (stored["cmax"], stored["map_depth"]) == (16, 2)
+    assert main(["train", "--resume", "latest", "--outdir", str(tmp_path), "--recipe", "paper"]) == 2
+    assert "cannot change --recipe when resuming" in capsys.readouterr().err

@@ -44,6 +44,29 @@ def test_resolve_fills_defaults_from_the_preset():
     assert (u.gamma, u.glr, u.d_reg_interval, u.ema_rampup) == (3, 0.01, None, None)
 
 
+def test_small_recipe_fills_only_what_the_user_leaves_out():
+    o = resolve_options(TrainingOptions(cfg="stylegan2", recipe="small", gamma=1.0, cmax=64), 32)
+    assert (o.cbase, o.cmax, o.map_depth, o.z_dim, o.w_dim, o.batch) == (1024, 64, 2, 32, 32, 8)
+    assert (o.glr, o.dlr, o.gamma, o.ema_kimg, o.style_mixing, o.pl_weight, o.aug) == (
+        0.005,
+        0.005,
+        1.0,
+        5.0,
+        0.0,
+        0.0,
+        "none",
+    )
+    assert o.ema_rampup == 0.05 and o.d_reg_interval == 16  # the preset's own where the recipe says nothing
+    s1 = resolve_options(TrainingOptions(cfg="stylegan1-pin", recipe="small", aug="ada"), 32)
+    assert not s1.progressive and s1.aug == "ada" and s1.gamma == 0.2
+    paper = resolve_options(TrainingOptions(cfg="stylegan2"), 32)
+    assert (paper.cbase, paper.batch, paper.glr, paper.aug, paper.pl_weight) == (None, 32, 0.002, "ada", 2.0)
+    with pytest.raises(UserError, match="--recipe small is measured for stylegan1, stylegan1-pin, stylegan2 only"):
+        resolve_options(TrainingOptions(cfg="stylegan3-t", recipe="small"), 32)
+    with pytest.raises(UserError, match="--recipe must be one of paper, small"):
+        resolve_options(TrainingOptions(recipe="tiny"), 32)
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
