@@ -93,7 +93,16 @@ def generator_state(
     _check_common(what, G, drop_conv_clamp)
     cfg = G.config
     _refuse(
-        what, cfg, [("architecture", "skip"), ("use_noise", True), ("kernel_size", 3), ("mapping.activation", "lrelu")]
+        what,
+        cfg,
+        [
+            ("architecture", "skip"),
+            ("use_noise", True),
+            ("kernel_size", 3),
+            ("mapping.activation", "lrelu"),
+            ("fourier_input", False),
+            ("magnitude_ema_beta", None),
+        ],
     )  # embed_features only matters with labels (refused)
     if cfg.mapping.layer_features not in (None, cfg.w_dim):
         raise CheckpointError(

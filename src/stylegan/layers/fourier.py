@@ -14,7 +14,10 @@ and rotated exactly:
   (x to the right, y down): ``M[:2, 2] = -t`` moves the content by +t.
 
 Frequencies pushed towards the sampling grid's Nyquist limit by the transform are faded out
-linearly between ``bandwidth`` and ``sampling_rate / 2``. Names (``weight``, ``affine``,
+linearly between ``bandwidth`` and ``sampling_rate / 2`` (none are when the bandwidth is the
+Nyquist limit itself, a critically sampled input). ``transformed=False`` drops the learned
+per-sample transform (no ``affine``): the features are fixed, as in configs B-G of the paper's
+Figure 3, before config H transforms them by w; the user ``transform`` stays. Names (``weight``, ``affine``,
 ``transform``, ``freqs``, ``phases``) follow the official implementation.
 """
 
@@ -30,13 +33,16 @@ from stylegan.layers.equalized import FullyConnectedLayer
 
 
 class FourierFeatureInput(nn.Module):
-    def __init__(self, w_dim: int, channels: int, size: int, sampling_rate: float, bandwidth: float):
+    def __init__(
+        self, w_dim: int, channels: int, size: int, sampling_rate: float, bandwidth: float, transformed: bool = True
+    ):
         super().__init__()
         self.w_dim = w_dim
         self.channels = channels
         self.size = int(size)
         self.sampling_rate = float(sampling_rate)
         self.bandwidth = float(bandwidth)
+        self.transformed = transformed
 
         # Frequencies: radially Gaussian directions pushed into the disc of radius `bandwidth`.
         freqs = torch.randn([channels, 2])
@@ -45,15 +51,19 @@ class FourierFeatureInput(nn.Module):
         phases = torch.rand([channels]) - 0.5
 
         self.weight = nn.Parameter(torch.randn([channels, channels]))
-        self.affine = FullyConnectedLayer(w_dim, 4, bias_init=[1, 0, 0, 0])
-        with torch.no_grad():
-            self.affine.weight.zero_()
+        if transformed:
+            self.affine = FullyConnectedLayer(w_dim, 4, bias_init=[1, 0, 0, 0])
+            with torch.no_grad():
+                self.affine.weight.zero_()
         self.register_buffer("transform", torch.eye(3))
         self.register_buffer("freqs", freqs)
         self.register_buffer("phases", phases)
 
     def sample_transforms(self, w: torch.Tensor) -> torch.Tensor:
-        """[N, 3, 3] inverse image transforms: rotation and translation from ``w``, then ``transform``."""
+        """[N, 3, 3] inverse image transforms: rotation and translation from ``w`` (when ``transformed``),
+        then ``transform``."""
+        if not self.transformed:
+            return self.transform.unsqueeze(0).expand(w.shape[0], 3, 3)
         t = self.affine(w)
         t = t / t[:, :2].norm(dim=1, keepdim=True)
         batch = w.shape[0]
@@ -76,7 +86,10 @@ class FourierFeatureInput(nn.Module):
 
         # Fade out frequencies between the bandwidth and the Nyquist limit of the grid.
         nyquist = self.sampling_rate / 2
-        amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth) / (nyquist - self.bandwidth)).clamp(0, 1)
+        if nyquist > self.bandwidth:
+            amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth) / (nyquist - self.bandwidth)).clamp(0, 1)
+        else:  # critically sampled: every frequency lies within the disc, none is faded
+            amplitudes = torch.ones_like(freqs[:, :, 0])
 
         # Pixel centres, in units (the grid spans size / sampling_rate units, centred on 0).
         theta = torch.eye(2, 3, device=w.device)
@@ -92,5 +105,5 @@ class FourierFeatureInput(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"w_dim={self.w_dim}, channels={self.channels}, size={self.size}, "
-            f"sampling_rate={self.sampling_rate:g}, bandwidth={self.bandwidth:g}"
+            f"sampling_rate={self.sampling_rate:g}, bandwidth={self.bandwidth:g}, transformed={self.transformed}"
         )

@@ -24,10 +24,21 @@ def check_noise_mode(noise_mode: str) -> None:
         raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
 
 
+def magnitude_gain(ema: torch.Tensor, x: torch.Tensor, beta: float, update: bool) -> torch.Tensor:
+    """The input gain 1 / sqrt(sigma^2) of a convolution whose input is normalised by the running mean
+    sigma^2 of E[x^2] over all pixels and channels (StyleGAN3 paper, Section 3.2, config D); with
+    ``update`` the buffer ``ema`` first moves towards this batch's E[x^2] (decay ``beta``)."""
+    if update:
+        magnitude = x.detach().to(torch.float32).square().mean()
+        ema.copy_(magnitude.lerp(ema, beta))
+    return ema.rsqrt()
+
+
 class ModulatedConvLayer(nn.Module):
     """affine(w) -> modulated conv (optionally x2 upsampling) -> + noise * strength -> bias, lrelu.
 
-    Noise and bias sit outside the style block (StyleGAN2, Fig. 2c).
+    Noise and bias sit outside the style block (StyleGAN2, Fig. 2c). ``magnitude_ema_beta`` (default
+    None: off) divides the input by the running RMS of its magnitude (``magnitude_gain``).
     """
 
     def __init__(
@@ -43,11 +54,15 @@ class ModulatedConvLayer(nn.Module):
         resample_filter=(1, 3, 3, 1),
         conv_clamp: float | None = None,
         channels_last: bool = False,
+        magnitude_ema_beta: float | None = None,
     ):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.resolution = resolution
+        self.magnitude_ema_beta = magnitude_ema_beta
+        if magnitude_ema_beta is not None:
+            self.register_buffer("magnitude_ema", torch.ones([]))
         self.up = up
         self.use_noise = use_noise
         self.activation = activation
@@ -72,8 +87,12 @@ class ModulatedConvLayer(nn.Module):
         noise_mode: str = "random",
         fused_modconv: bool = True,
         gain: float = 1.0,
+        update_emas: bool = False,
     ) -> torch.Tensor:
         check_noise_mode(noise_mode)
+        input_gain = None
+        if self.magnitude_ema_beta is not None:
+            input_gain = magnitude_gain(self.magnitude_ema, x, self.magnitude_ema_beta, update_emas)
         styles = self.affine(w)
         noise = None
         if self.use_noise and noise_mode == "random":
@@ -91,6 +110,7 @@ class ModulatedConvLayer(nn.Module):
             resample_filter=self.resample_filter,
             flip_weight=(self.up == 1),
             fused_modconv=fused_modconv,
+            input_gain=input_gain,
         )
         act_gain = self.act_gain * gain
         act_clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
@@ -101,7 +121,8 @@ class ModulatedConvLayer(nn.Module):
 
 
 class ToRGBLayer(nn.Module):
-    """1x1 modulated convolution without demodulation, + bias (StyleGAN2, skip generator)."""
+    """1x1 modulated convolution without demodulation, + bias (StyleGAN2, skip generator);
+    ``magnitude_ema_beta`` as in ``ModulatedConvLayer``."""
 
     def __init__(
         self,
@@ -111,11 +132,15 @@ class ToRGBLayer(nn.Module):
         kernel_size: int = 1,
         conv_clamp: float | None = None,
         channels_last: bool = False,
+        magnitude_ema_beta: float | None = None,
     ):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.conv_clamp = conv_clamp
+        self.magnitude_ema_beta = magnitude_ema_beta
+        if magnitude_ema_beta is not None:
+            self.register_buffer("magnitude_ema", torch.ones([]))
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.weight = nn.Parameter(
@@ -124,9 +149,16 @@ class ToRGBLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels]))
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size**2)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, fused_modconv: bool = True) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, fused_modconv: bool = True, update_emas: bool = False
+    ) -> torch.Tensor:
+        input_gain = None
+        if self.magnitude_ema_beta is not None:
+            input_gain = magnitude_gain(self.magnitude_ema, x, self.magnitude_ema_beta, update_emas)
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv)
+        x = modulated_conv2d(
+            x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv, input_gain=input_gain
+        )
         return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
 
     def extra_repr(self) -> str:

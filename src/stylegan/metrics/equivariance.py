@@ -26,6 +26,8 @@ used in all, as in the official ``metrics/equivariance.py`` (eqt50k_int, eqt50k_
 Which input is transformed:
 
 - StyleGAN3 generators: their Fourier-feature input's transform, set with ``G.set_transform`` (the official way).
+- Other generators with one Fourier-feature input (StyleGAN2 with ``fourier_input``, the StyleGAN3
+  paper's configs B-D): that input's ``transform`` buffer, set the same way.
 - Generators that start from a learned constant (StyleGAN2, StyleGAN): the official tool refuses
   them. Here the constant is transformed instead, with the same band-limited operators as the
   reference (Lanczos translation by t times its size, band-limited rotation), zero outside. This
@@ -46,7 +48,9 @@ import torch
 import torch.nn.functional as F
 
 from stylegan.errors import UserError
+from stylegan.layers.fourier import FourierFeatureInput
 from stylegan.models.interface import Generator, Transformable
+from stylegan.models.stylegan3 import input_transform
 from stylegan.ops.upfirdn2d import filter2d, upsample2d
 
 METRICS = ("eqt", "eqt_frac", "eqr")
@@ -226,7 +230,9 @@ class _InputTransform:
 
     def __init__(self, G: Generator):
         self.G = G if isinstance(G, Transformable) else None
-        if self.G is None:
+        inputs = [m for m in G.synthesis.modules() if isinstance(m, FourierFeatureInput)]
+        self.fourier = inputs[0] if self.G is None and len(inputs) == 1 else None
+        if self.G is None and self.fourier is None:
             consts = [p for name, p in G.synthesis.named_parameters() if name.split(".")[-1] == "const" and p.ndim == 3]
             if len(consts) != 1:
                 raise UserError(
@@ -236,24 +242,26 @@ class _InputTransform:
             self.const = consts[0]
             self.const_orig = self.const.detach().clone()
 
-    def identity(self) -> None:
+    def _set(self, translate: tuple[float, float] = (0.0, 0.0), angle_deg: float = 0.0) -> bool:
+        """Transform a Fourier-feature input; False if the generator has a constant input instead."""
         if self.G is not None:
-            self.G.set_transform()
-        else:
+            self.G.set_transform(translate, angle_deg)
+        elif self.fourier is not None:
+            self.fourier.transform.copy_(input_transform(translate, angle_deg))
+        return self.G is not None or self.fourier is not None
+
+    def identity(self) -> None:
+        if not self._set():
             self.const.copy_(self.const_orig)
 
     def translate(self, t: torch.Tensor) -> None:
         """Move the image content by t = (x, y) image sizes."""
-        if self.G is not None:
-            self.G.set_transform((float(t[0]), float(t[1])))
-        else:
+        if not self._set((float(t[0]), float(t[1]))):
             self.const.copy_(apply_fractional_translation(self.const_orig[None], t[0], t[1])[0][0])
 
     def rotate(self, angle: torch.Tensor) -> None:
         """Rotate the image content by ``angle`` radians."""
-        if self.G is not None:
-            self.G.set_transform(angle_deg=math.degrees(float(angle)))
-        else:
+        if not self._set(angle_deg=math.degrees(float(angle))):
             self.const.copy_(apply_fractional_rotation(self.const_orig[None], angle)[0][0])
 
 

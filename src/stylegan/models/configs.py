@@ -113,10 +113,14 @@ def _stylegan2_preset(
     map_layers: int | None = None,
     z_dim: int | None = None,
     w_dim: int | None = None,
+    fourier_input: bool = False,
+    magnitude_norm: bool = False,
     **extra,
 ):
     """StyleGAN2 config F (skip G, resnet D). Capacity as the official 'auto'/'paper' configs:
-    channel_base 32768 from 512 px up, 16384 below; channel_max 512; mapping depth 8."""
+    channel_base 32768 from 512 px up, 16384 below; channel_max 512; mapping depth 8.
+    StyleGAN3 paper, Figure 3: ``fourier_input`` gives config B's input, ``magnitude_norm`` config D's
+    normalisation of every convolution's input (EMA decay 0.999 until training sets its own)."""
 
     check_resolution(resolution)
     if extra:
@@ -132,6 +136,8 @@ def _stylegan2_preset(
         mapping=MappingConfig(num_layers=8 if map_layers is None else map_layers, w_avg_beta=0.995),
         channel_base=base,
         channel_max=cmax,
+        fourier_input=fourier_input,
+        magnitude_ema_beta=0.999 if magnitude_norm else None,
     )
     D = StyleGAN2DiscriminatorConfig(
         c_dim=c_dim,
@@ -154,16 +160,30 @@ def _stylegan3_preset(
     map_layers: int | None = None,
     z_dim: int | None = None,
     w_dim: int | None = None,
+    layer_schedule: str = "flexible",
+    critical_sampling: bool = False,
+    filtered_lrelu: bool = True,
+    fourier_transform: bool = True,
     **extra,
 ):
     """StyleGAN3 config T or R as the official trainer builds it: channel_base 32768, channel_max
     512, mapping depth 2, conv_clamp 256; config R uses 1x1 convolutions, radial filters and
     doubles the generator's channel_base and channel_max. D: the StyleGAN2 discriminator with
-    the undoubled capacity."""
+    the undoubled capacity.
+
+    The paper's configs E-H (Figure 3): ``layer_schedule="stylegan2"`` (StyleGAN2's layer layout),
+    ``critical_sampling`` (every layer critically sampled, E-F; else the last two, G-H),
+    ``filtered_lrelu=False`` (E: the leaky ReLU unfiltered), ``fourier_transform=False`` (E-G)."""
 
     check_resolution(resolution, low=16)
     if extra:
         raise ValueError(f"stylegan3-{config} preset: unknown option(s) {sorted(extra)}")
+    if critical_sampling and layer_schedule != "stylegan2":
+        raise ValueError(f"stylegan3-{config} preset: critical_sampling needs layer_schedule 'stylegan2'")
+    layers = {}
+    if layer_schedule == "stylegan2":
+        num_layers = 2 * resolution.bit_length() - 5  # 2 log2(res) - 3
+        layers = dict(num_layers=num_layers, num_critical=num_layers if critical_sampling else 2)
     base = channel_base or 32768
     cmax = channel_max or 512
     is_r = config == "r"
@@ -178,6 +198,10 @@ def _stylegan3_preset(
         channel_max=cmax * 2 if is_r else cmax,
         conv_kernel=1 if is_r else 3,
         use_radial_filters=is_r,
+        layer_schedule=layer_schedule,
+        lrelu_upsampling=2 if filtered_lrelu else 1,
+        fourier_transform=fourier_transform,
+        **layers,
     )
     D = StyleGAN2DiscriminatorConfig(
         c_dim=c_dim,

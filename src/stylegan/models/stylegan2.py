@@ -4,6 +4,11 @@ Architectures (Fig. 7): the generator is ``orig``, ``skip`` (default: RGB output
 resolution upsampled and summed) or ``resnet``; the discriminator ``orig``, ``skip`` or ``resnet``
 (default: (block(x) + conv1x1_down(x)) / sqrt(2)). Module and parameter names follow the official
 PyTorch implementation, so its state dicts load as they are.
+
+Two switches take the generator up the first rungs of the StyleGAN3 paper's ladder (Figure 3,
+Section 3.2; both off by default): ``fourier_input`` replaces the learned 4x4 constant by fixed
+Fourier features (config B; the module ``b4.input``), and ``magnitude_ema_beta`` divides the input
+of every modulated convolution by the running RMS of its magnitude (config D's normalisation).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import torch
 from torch import nn
 
 from stylegan.layers.equalized import Conv2dLayer, FullyConnectedLayer
+from stylegan.layers.fourier import FourierFeatureInput
 from stylegan.layers.minibatch_std import MinibatchStdLayer
 from stylegan.layers.modulated import ModulatedConvLayer, ToRGBLayer
 from stylegan.models.generator import GeneratorBase
@@ -73,6 +79,10 @@ class StyleGAN2GeneratorConfig:
     kernel_size: int = 3
     fp16_channels_last: bool = False
     fused_modconv_default: bool | str = True  # True, False or "inference_only"
+    # StyleGAN3 paper, Figure 3: B's Fourier-feature input (4x4, bandwidth 2, not transformed by w)
+    fourier_input: bool = False
+    # D's input normalisation: decay of the EMA of E[x^2] before every modulated conv; None: off
+    magnitude_ema_beta: float | None = None
 
 
 class SynthesisBlock(nn.Module):
@@ -106,8 +116,13 @@ class SynthesisBlock(nn.Module):
             activation=cfg.activation,
             conv_clamp=cfg.conv_clamp,
             channels_last=self.channels_last,
+            magnitude_ema_beta=cfg.magnitude_ema_beta,
         )
-        if in_channels == 0:
+        if in_channels == 0 and cfg.fourier_input:
+            self.input = FourierFeatureInput(
+                w_dim, out_channels, resolution, sampling_rate=resolution, bandwidth=resolution / 2, transformed=False
+            )
+        elif in_channels == 0:
             self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
         else:
             self.conv0 = ModulatedConvLayer(
@@ -124,7 +139,12 @@ class SynthesisBlock(nn.Module):
         self.num_conv += 1
         if is_last or cfg.architecture == "skip":
             self.torgb = ToRGBLayer(
-                out_channels, img_channels, w_dim, conv_clamp=cfg.conv_clamp, channels_last=self.channels_last
+                out_channels,
+                img_channels,
+                w_dim,
+                conv_clamp=cfg.conv_clamp,
+                channels_last=self.channels_last,
+                magnitude_ema_beta=cfg.magnitude_ema_beta,
             )
             self.num_torgb += 1
         if in_channels != 0 and cfg.architecture == "resnet":
@@ -157,11 +177,14 @@ class SynthesisBlock(nn.Module):
             fused_modconv = self.fused_modconv_default
         if fused_modconv == "inference_only":
             fused_modconv = not self.training
-        kw = dict(fused_modconv=fused_modconv, noise_mode=noise_mode)
+        kw = dict(fused_modconv=fused_modconv, noise_mode=noise_mode, update_emas=update_emas)
 
         if self.in_channels == 0:
-            x = self.const.to(dtype=dtype, memory_format=memory_format)
-            x = x.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
+            if hasattr(self, "input"):  # fixed Fourier features: w only gives the batch size
+                x = self.input(ws[:, 0]).to(dtype=dtype, memory_format=memory_format)
+            else:
+                x = self.const.to(dtype=dtype, memory_format=memory_format)
+                x = x.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
             x = self.conv1(x, next(w_iter), **kw)
         else:
             x = x.to(dtype=dtype, memory_format=torch.channels_last if dtype == torch.bfloat16 else memory_format)
@@ -177,7 +200,7 @@ class SynthesisBlock(nn.Module):
         if img is not None:
             img = upsample2d(img, self.resample_filter)
         if self.is_last or self.architecture == "skip":
-            y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv)
+            y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv, update_emas=update_emas)
             y = y.to(dtype=torch.float32, memory_format=torch.contiguous_format)
             img = img + y if img is not None else y
         return x, img

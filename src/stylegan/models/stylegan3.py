@@ -15,6 +15,13 @@ see ``synthesis_schedule``). Config R uses radially symmetric downsampling filte
 channels. Module and parameter names follow the official implementation (``synthesis.input``,
 ``synthesis.L0_36_512``, ...), so its state dicts load as they are.
 
+Switches for the paper's configuration ladder (Figure 3, Section 3.2; defaults: config T/R):
+``layer_schedule="stylegan2"`` lays the layers out as StyleGAN2 does (configs E-H, see
+``stylegan2_schedule``), ``num_critical`` then says how many of them are critically sampled
+(E, F: all; G, H: those at the output resolution), ``lrelu_upsampling=1`` applies the leaky ReLU
+unfiltered at the layer's own rate (E; F on: 2), and ``fourier_transform=False`` keeps the
+Fourier features fixed instead of transforming them by w (E-G; on from H).
+
 User transforms: ``make_transform(translate, angle_deg)`` gives the image transformation in the
 official ``gen_images.py`` convention; the generator's input applies its inverse
 (``input_transform``, or ``G.set_transform(translate, angle_deg)``).
@@ -33,7 +40,7 @@ from torch import nn
 
 from stylegan.layers.equalized import FullyConnectedLayer
 from stylegan.layers.fourier import FourierFeatureInput
-from stylegan.layers.modulated import check_noise_mode
+from stylegan.layers.modulated import check_noise_mode, magnitude_gain
 from stylegan.models.config_io import at_most
 from stylegan.models.generator import GeneratorBase
 from stylegan.models.mapping import MappingConfig
@@ -67,6 +74,9 @@ class StyleGAN3GeneratorConfig:
     use_radial_filters: bool = False  # radial downsampling filters in non-critical layers (config R)
     conv_clamp: float | None = 256
     magnitude_ema_beta: float = 0.999  # decay of the input-magnitude EMA (official trainer: 0.5 ** (batch / 20k))
+    # Paper, Figure 3: "flexible" (config T) or "stylegan2" (configs E-H: two layers per octave from 4 px)
+    layer_schedule: str = "flexible"
+    fourier_transform: bool = True  # per-sample rotation/translation of the input by w (config H on)
 
 
 def synthesis_schedule(
@@ -108,6 +118,47 @@ def synthesis_schedule(
         sizes=sizes,
         channels=channels,
     )
+
+
+def stylegan2_schedule(
+    img_resolution: int,
+    img_channels: int,
+    channel_base: int = 32768,
+    channel_max: int = 512,
+    num_critical: int = 2,
+    margin_size: int = 10,
+) -> dict[str, np.ndarray]:
+    """The layer specification of the paper's configs E-H (Figure 3, Section 3.2): StyleGAN2's layout,
+    one layer at 4 px and two per octave above it (the first of each upsamples), so
+    num_layers = 2 log2(res) - 3; same keys as ``synthesis_schedule``.
+
+    Layer i samples at s = min(4 * 2^ceil(i / 2), res) and uses windowed-sinc filters with
+    transition half-width f_h = (sqrt(2) - 1) s / 2. The last ``num_critical`` layers and ToRGB are
+    critically sampled, f_c = s / 2 (configs E, F: all layers); the others have f_c = s / 2 - f_h,
+    so that the stopband f_t = f_c + f_h lies at s / 2 (config G's non-critical sampling). Channels
+    rint(min(channel_base / 2 / f_c, channel_max)): StyleGAN2's channel_base / s where critical.
+    """
+    num_layers = 2 * int(np.log2(img_resolution)) - 3
+    idx = np.arange(num_layers + 1)
+    sampling_rates = np.minimum(4 * np.exp2(np.ceil(idx / 2)), img_resolution)
+    half_widths = (np.sqrt(2) - 1) * sampling_rates / 2
+    critical = idx >= num_layers - num_critical
+    cutoffs = np.where(critical, sampling_rates / 2, sampling_rates / 2 - half_widths)
+    sizes = sampling_rates + margin_size * 2
+    sizes[-2:] = img_resolution
+    channels = np.rint(np.minimum((channel_base / 2) / cutoffs, channel_max))
+    channels[-1] = img_channels
+    return dict(
+        cutoffs=cutoffs,
+        stopbands=cutoffs + half_widths,
+        sampling_rates=sampling_rates,
+        half_widths=half_widths,
+        sizes=sizes,
+        channels=channels,
+    )
+
+
+LAYER_SCHEDULES = ("flexible", "stylegan2")
 
 
 class SynthesisLayer(nn.Module):
@@ -214,10 +265,7 @@ class SynthesisLayer(nn.Module):
         update_emas: bool = False,
     ) -> torch.Tensor:
         check_noise_mode(noise_mode)  # StyleGAN3 has no noise inputs; accepted for a uniform interface
-        if update_emas:
-            magnitude = x.detach().to(torch.float32).square().mean()
-            self.magnitude_ema.copy_(magnitude.lerp(self.magnitude_ema, self.magnitude_ema_beta))
-        input_gain = self.magnitude_ema.rsqrt()
+        input_gain = magnitude_gain(self.magnitude_ema, x, self.magnitude_ema_beta, update_emas)
 
         styles = self.affine(w)
         weight = self.weight
@@ -274,7 +322,17 @@ class SynthesisNetwork(nn.Module):
         res = cfg.img_resolution
         if res < 4:
             raise ValueError(f"img_resolution must be at least 4, got {res}")
-        if not 0 <= cfg.num_critical < cfg.num_layers:
+        if cfg.layer_schedule not in LAYER_SCHEDULES:
+            raise ValueError(f"layer_schedule must be one of {LAYER_SCHEDULES}, got {cfg.layer_schedule!r}")
+        if cfg.layer_schedule == "stylegan2":
+            expected = 2 * int(math.log2(res)) - 3
+            if cfg.num_layers != expected:
+                raise ValueError(
+                    f"layer_schedule 'stylegan2' at {res} px has num_layers {expected}, got {cfg.num_layers}"
+                )
+            if not 0 <= cfg.num_critical <= cfg.num_layers:
+                raise ValueError("num_critical must lie in [0, num_layers]")
+        elif not 0 <= cfg.num_critical < cfg.num_layers:
             raise ValueError("num_critical must lie in [0, num_layers)")
         self.w_dim = cfg.w_dim
         self.num_ws = cfg.num_layers + 2
@@ -286,24 +344,34 @@ class SynthesisNetwork(nn.Module):
         self.output_scale = cfg.output_scale
         self.num_fp16_res = cfg.num_fp16_res
 
-        sched = synthesis_schedule(
-            res,
-            cfg.img_channels,
-            cfg.channel_base,
-            cfg.channel_max,
-            cfg.num_layers,
-            cfg.num_critical,
-            cfg.first_cutoff,
-            cfg.first_stopband,
-            cfg.last_stopband_rel,
-            cfg.margin_size,
-        )
+        if cfg.layer_schedule == "stylegan2":
+            sched = stylegan2_schedule(
+                res, cfg.img_channels, cfg.channel_base, cfg.channel_max, cfg.num_critical, cfg.margin_size
+            )
+        else:
+            sched = synthesis_schedule(
+                res,
+                cfg.img_channels,
+                cfg.channel_base,
+                cfg.channel_max,
+                cfg.num_layers,
+                cfg.num_critical,
+                cfg.first_cutoff,
+                cfg.first_stopband,
+                cfg.last_stopband_rel,
+                cfg.margin_size,
+            )
         self.schedule = sched
         cutoffs, rates, half_widths = sched["cutoffs"], sched["sampling_rates"], sched["half_widths"]
         sizes, channels = sched["sizes"], sched["channels"]
 
         self.input = FourierFeatureInput(
-            cfg.w_dim, int(channels[0]), int(sizes[0]), sampling_rate=rates[0], bandwidth=cutoffs[0]
+            cfg.w_dim,
+            int(channels[0]),
+            int(sizes[0]),
+            sampling_rate=rates[0],
+            bandwidth=cutoffs[0],
+            transformed=cfg.fourier_transform,
         )
         self.layer_names: list[str] = []
         for idx in range(cfg.num_layers + 1):

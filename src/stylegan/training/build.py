@@ -11,7 +11,7 @@ from torch import nn
 
 from stylegan.errors import UserError
 from stylegan.models.configs import ModelSpec, build_preset
-from stylegan.training.options import TrainingOptions
+from stylegan.training.options import TrainingOptions, ladder_changes
 
 
 def open_training_data(opts: TrainingOptions):
@@ -58,6 +58,8 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
         extra["const_input"] = False
     if opts.pin_gate_init is not None:
         extra["pin_gate_init"] = opts.pin_gate_init
+    for name, value in ladder_changes(opts).items():
+        extra["layer_schedule" if name == "g_layers" else name] = value
     spec = build_preset(
         opts.cfg,
         opts.resolution,
@@ -82,8 +84,9 @@ def model_spec(opts: TrainingOptions, img_channels: int, label_dim: int) -> Mode
     if spec.G_kind.startswith("stylegan2"):
         # Training runs the modulated convolutions as plain convolutions (faster); inference uses grouped ones.
         G_values["fused_modconv_default"] = "inference_only"
-    # StyleGAN3: the input-magnitude EMA has a half-life of 20 kimg.
-    G_values["magnitude_ema_beta"] = 0.5 ** ((opts.batch or 32) / 20e3)
+    # StyleGAN3 (and StyleGAN2 with --magnitude-norm 1): the input-magnitude EMA has a half-life of 20 kimg.
+    if getattr(spec.G, "magnitude_ema_beta", None) is not None:
+        G_values["magnitude_ema_beta"] = 0.5 ** ((opts.batch or 32) / 20e3)
     if opts.freeze_d:
         if not hasattr(spec.D, "freeze_layers"):
             raise UserError(f"--freeze-d: the {spec.D_kind} of --cfg {opts.cfg} has no frozen layers option")

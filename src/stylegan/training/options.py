@@ -17,7 +17,7 @@ from pathlib import Path
 
 from stylegan.errors import UserError
 from stylegan.models.stylegan2 import ARCHITECTURES
-from stylegan.models.stylegan3 import RECOMPUTE_MODES
+from stylegan.models.stylegan3 import LAYER_SCHEDULES, RECOMPUTE_MODES
 from stylegan.training.recipes import RECIPES, apply_recipe
 from stylegan.utils.precision import PRECISIONS
 
@@ -224,6 +224,37 @@ class TrainingOptions:
     )
     d_arch: str | None = option(
         None, "StyleGAN2/3 D: orig, skip (fRGB inputs) or resnet  [default: resnet]", "choice", choices=ARCHITECTURES
+    )
+    # StyleGAN3 paper, Figure 3: the configuration ladder from StyleGAN2 (A) to StyleGAN3-T/R (docs/training.md).
+    fourier_input: bool = option(
+        False,
+        "stylegan2: Fourier-feature input instead of the learned 4x4 constant (StyleGAN3 paper, config B)",
+        "bool",
+    )
+    magnitude_norm: bool = option(
+        False,
+        "stylegan2: divide the input of every modulated conv by its running RMS (StyleGAN3 paper, config D)",
+        "bool",
+    )
+    g_layers: str = option(
+        "flexible",
+        "StyleGAN3 layer layout: flexible (config T) or stylegan2 (configs E-H: two layers per octave from 4 px)",
+        "choice",
+        choices=LAYER_SCHEDULES,
+    )
+    critical_sampling: bool = option(
+        False,
+        "StyleGAN3 with --g-layers stylegan2: every layer critically sampled (configs E-F); "
+        "0: only those at the output resolution (G-H)",
+        "bool",
+    )
+    filtered_lrelu: bool = option(
+        True,
+        "StyleGAN3: leaky ReLU between 2x up- and downsampling (config F on); 0: unfiltered at the layer's rate",
+        "bool",
+    )
+    fourier_transform: bool = option(
+        True, "StyleGAN3: w rotates and translates the Fourier features (config H on); 0: fixed features", "bool"
     )
     fp32: bool = option(False, "Disable mixed precision and TF32 on CUDA", "bool")
     compile: bool = option(
@@ -476,6 +507,17 @@ def check_options(o: TrainingOptions) -> None:
         o.recompute == "none" or o.cfg.startswith("stylegan3"),
         f"--recompute applies to stylegan3-t and stylegan3-r only (--cfg {o.cfg})",
     )
+    for name, value in ladder_changes(o).items():
+        presets = LADDER_OPTIONS[name]
+        need(
+            o.cfg in presets,
+            f"{flag(name)} {int(value) if isinstance(value, bool) else value} applies to "
+            f"{' and '.join(presets)} only (--cfg {o.cfg})",
+        )
+    need(
+        not o.critical_sampling or o.g_layers == "stylegan2",
+        "--critical-sampling 1 needs --g-layers stylegan2 (the flexible layers of config T are never all critical)",
+    )
     need(o.aug in AUG_MODES, f"--aug must be one of {', '.join(AUG_MODES)}")
     if o.aug != "none":
         from stylegan.training.augment import preset_kwargs
@@ -516,6 +558,24 @@ def check_options(o: TrainingOptions) -> None:
     need(o.pin_gate_init is None or 0 <= o.pin_gate_init <= 1, "--pin-gate-init must lie in [0, 1]")
     need(o.pin_schedule == "none" or o.cfg == "stylegan1-pin", "--pin-schedule applies to --cfg stylegan1-pin")
     pin_gate_schedule(o.pin_schedule)
+
+
+# The ladder options (StyleGAN3 paper, Figure 3) and the presets they apply to.
+LADDER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "fourier_input": ("stylegan2",),
+    "magnitude_norm": ("stylegan2",),
+    "g_layers": ("stylegan3-t", "stylegan3-r"),
+    "critical_sampling": ("stylegan3-t", "stylegan3-r"),
+    "filtered_lrelu": ("stylegan3-t", "stylegan3-r"),
+    "fourier_transform": ("stylegan3-t", "stylegan3-r"),
+}
+
+
+def ladder_changes(o: TrainingOptions) -> dict[str, bool | str]:
+    """The ladder options of ``o`` that differ from their defaults; ``model_spec`` passes them to the
+    preset under the same names (``g_layers`` as ``layer_schedule``)."""
+    fields = TrainingOptions.__dataclass_fields__
+    return {name: getattr(o, name) for name in LADDER_OPTIONS if getattr(o, name) != fields[name].default}
 
 
 def pin_gate_schedule(text: str):
