@@ -8,8 +8,8 @@ training on the built-in toyfaces (the EMA generator of the run's last snapshot)
 and writes JSON (see docs/equivariance.md).
 
     OMP_NUM_THREADS=1 python benchmarks/equivariance_ladder.py --num 256 \\
-        --out benchmarks/results/equivariance-ladder-cpu.json
-    OMP_NUM_THREADS=1 python benchmarks/equivariance_ladder.py --num 128 --kimg 1 --rungs A,D,E,G,H,T,R \\
+        --out benchmarks/results/equivariance-ladder-init-cpu.json
+    OMP_NUM_THREADS=1 python benchmarks/equivariance_ladder.py --num 64 --kimg 0.1 --rungs B,G,T,R \\
         --out benchmarks/results/equivariance-ladder-trained-cpu.json
 
 Config A starts from a learned constant, which the paper cannot transform ("-" in its table); its
