@@ -52,6 +52,7 @@ COMMAND_OPTIONS = (
     "pl_weight",
     "noise",
     "aug",
+    "progressive",
     "mirror",
     "g_arch",
     "d_arch",
@@ -63,8 +64,8 @@ def training_command(opts: TrainingOptions) -> str:
     parts = ["stylegan train"]
     for name in COMMAND_OPTIONS:
         value = getattr(opts, name)
-        if value is None:
-            continue
+        if value is None or (name == "progressive" and not opts.defaults.progressive):
+            continue  # unset, or growing where the preset never grows
         if isinstance(value, bool):
             value = int(value)
         parts.append(f"{flag(name)} {value:g}" if isinstance(value, float) else f"{flag(name)} {value}")
