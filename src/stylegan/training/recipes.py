@@ -15,12 +15,11 @@ A recipe only fills what the user did not give: ``--recipe small --gamma 1`` kee
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 from stylegan.errors import UserError
 
-if TYPE_CHECKING:
-    from stylegan.training.options import TrainingOptions
+Options = TypeVar("Options", bound=Any)  # training.options.TrainingOptions (not imported: it imports this)
 
 RECIPES = ("paper", "small")
 
@@ -43,7 +42,7 @@ SMALL: dict[str, object] = dict(
 SMALL_PRESETS = ("stylegan1", "stylegan1-pin", "stylegan2")
 
 
-def apply_recipe(opts: TrainingOptions) -> TrainingOptions:
+def apply_recipe(opts: Options) -> Options:
     """``opts`` with every option it leaves out (``None``) taken from its recipe; ``paper`` leaves
     them to the preset's defaults."""
     if opts.recipe not in RECIPES:
