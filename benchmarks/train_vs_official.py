@@ -359,8 +359,9 @@ def plot(rows: list[dict], metric: str, path: Path) -> Path | None:
         ]
         if pts:
             k, f, t = (np.array(v, dtype=np.float64) for v in zip(*pts))
-            n = max(r[f"{impl}_{metric}"]["n"] for r in rows if r[f"{impl}_{metric}"])
-            label = f"{impl} (mean of {n})" if n > 1 else impl
+            counts = sorted({r[f"{impl}_{metric}"]["n"] for r in rows if r[f"{impl}_{metric}"]})
+            seeds = f"{counts[0]}-{counts[-1]}" if counts[0] != counts[-1] else str(counts[0])
+            label = f"{impl} (mean, {seeds} seeds)" if counts[-1] > 1 else impl
             by_kimg[label], by_time[label] = (k, f), (t, f)
     if not by_kimg:
         return None
