@@ -200,6 +200,17 @@ def test_reduced_precision_renders_close(G):
         assert low.dtype == {"bf16": "bfloat16", "fp16": "float16"}[precision]  # the layer ran in it
 
 
+def test_bf16_weights_are_cast_once_per_network(G):
+    from stylegan.explore.render import network_for
+
+    first = network_for(G, "bf16")
+    assert network_for(G, "bf16") is first and network_for(G, "fp32") is G  # kept, not rebuilt per frame
+    assert {p.dtype for p in G.synthesis.parameters()} == {torch.float32}  # the network itself untouched
+    assert torch.bfloat16 in {p.dtype for p in first.synthesis.parameters()}
+    a = render(G, Settings(x=2, precision="bf16")).image
+    assert torch.equal(a, render(G, Settings(x=2, precision="bf16")).image)
+
+
 def test_artifact_tools_find_a_planted_spike():
     from tests.analysis.conftest import plant_noise_spike, tiny_stylegan1
 

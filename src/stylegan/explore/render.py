@@ -15,8 +15,9 @@ picture the page shows, in these steps:
   ``edited_ws`` (every blended seed's latent, before the style mixing), S directions through
   ``offset_styles`` during synthesis.
 - **synthesis** (``synthesize``), inside the StyleGAN3 user transform (``user_transform``), with the
-  noise mode (``random`` noise drawn from ``noise_seed``) and the numeric precision; a chosen layer's
-  output is recorded with ``FeatureRecorder``.
+  noise mode (``random`` noise drawn from ``noise_seed``) and the numeric precision (``bf16``: the
+  network's bfloat16 copy from ``prepare_inference``, made once per network and kept; ``fp16``:
+  autocast); a chosen layer's output is recorded with ``FeatureRecorder``.
 - **view** (``layer_view``): the official visualizer's layer view: 3 channels as RGB or 1 channel,
   from ``base_channel`` on, optionally normalised by the channels' maxima, times the gain
   (``10^(dB / 20)``), shown as ``x * 127.5 + 128``; statistics (mean, std, max |x|) of all channels
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -219,15 +221,32 @@ def translation(G, s: Settings) -> tuple[float, float] | None:
     return (tx, ty) if (tx or ty) else None
 
 
+_BF16_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def network_for(G, precision: str):
+    """The network that computes in ``precision``: ``G`` itself for ``fp32`` and ``fp16`` (autocast,
+    ``precision_context``); for ``bf16`` its copy with bfloat16 weights (``prepare_inference``), made on
+    the first bf16 rendering of ``G`` and kept while ``G`` lives, so that no weight is cast per frame."""
+    if precision != "bf16":
+        return G
+    copy = _BF16_COPIES.get(G)
+    if copy is None:
+        from stylegan.utils.precision import prepare_inference
+
+        copy = _BF16_COPIES[G] = prepare_inference(G, "bf16")
+    return copy
+
+
 @contextlib.contextmanager
 def precision_context(precision: str, device: torch.device):
-    """Autocast for ``bf16``/``fp16`` on ``device``; a ``UserError`` where this PyTorch refuses it."""
-    if precision == "fp32":
+    """Autocast for ``fp16`` on ``device`` (a ``UserError`` where this PyTorch refuses it); nothing for
+    ``fp32`` and ``bf16`` (``network_for`` gives the bfloat16 network)."""
+    if precision != "fp16":
         yield
         return
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     try:
-        scope = torch.autocast(device.type, dtype=dtype)
+        scope = torch.autocast(device.type, dtype=torch.float16)
     except RuntimeError:
         raise UserError(f"{precision} is not available on {device.type} with this PyTorch") from None
     with scope:
@@ -329,6 +348,7 @@ def synthesis(
     """Run the network for ``s`` (everything but the view)."""
     device = next(G.parameters()).device
     ws = settings_ws(G, s, imported, device, directions)
+    G = network_for(G, s.precision)
     feats, name = None, None
     with (
         user_transform(G, translation(G, s), s.rotate or None),
