@@ -208,3 +208,33 @@ def test_conditional_training_uses_the_labels(tmp_path):
     folder = write_image_folder(tmp_path / "unlabelled", 8, 8)
     with pytest.raises(UserError, match="label"):
         train(tiny_options(tmp_path, data=str(folder), cond=True, kimg=0.004), verbose=False)
+
+
+def test_resume_may_lower_the_learning_rates_and_keeps_adam_moments(tmp_path):
+    opts = tiny_options(tmp_path, kimg=0.016, glr=0.002, dlr=0.002)
+    run_dir = run(opts)
+    first = final_state(run_dir)["optimizers"]
+    moments = first["G"]["state"]
+    # Lazy regularisation scales each rate by k / (k + 1); the factor stays when the rate changes.
+    factor = {n: first[n]["param_groups"][0]["lr"] / 0.002 for n in ("G", "D")}
+    seen = {}
+
+    def record(trainer):
+        if not seen:  # the first step after the resume: the new rates (times the lazy-R1 factor for D)
+            seen.update({n: [g["lr"] for g in o.param_groups] for n, o in trainer.opt.items()})
+            seen["moments"] = trainer.opt["G"].state_dict()["state"]
+
+    train(
+        opts,
+        resume="latest",
+        overrides={"glr": 0.0005, "dlr": 0.001, "kimg": 0.024},
+        dataset=TinyDataset(32, 8),
+        verbose=False,
+        hooks={"after_step": record},
+    )
+    assert factor["D"] == pytest.approx(16 / 17)  # lazy R1 every 16 steps
+    assert seen["G"] == [pytest.approx(0.0005 * factor["G"])]
+    assert seen["D"] == [pytest.approx(0.001 * factor["D"])]
+    stored = snap.load_state(snap.training_states(run_dir)[-1])["options"]
+    assert (stored["glr"], stored["dlr"]) == (0.0005, 0.001)
+    assert len(seen["moments"]) == len(moments)  # Adam's state came along (after one more step)

@@ -623,6 +623,8 @@ class Trainer:
         self.G_ema.load_state_dict(state["G_ema"])
         for name, opt in self.opt.items():
             opt.load_state_dict(state["optimizers"][name])
+            for group in opt.param_groups:  # the rate of this run's options (resuming may lower it)
+                group["lr"] = self.base_lr[name]
         self.loss.pl_mean.copy_(state["pl_mean"])
         self.feed.load_state_dict(state["feed"])
         if self.ada is not None and state.get("ada") is not None:

@@ -284,8 +284,13 @@ class TrainingOptions:
         choices=PRECISIONS,
     )
     # Optimisation and regularisation.
-    glr: float | None = option(None, "G learning rate  [default: per preset]", "float", lo=0, lo_open=True)
-    dlr: float | None = option(None, "D learning rate  [default: per preset]", "float", lo=0, lo_open=True)
+    # Learning rates may change on resume (a lower rate at a plateau; Adam's moments are kept).
+    glr: float | None = option(
+        None, "G learning rate  [default: per preset]", "float", lo=0, lo_open=True, resumable=True
+    )
+    dlr: float | None = option(
+        None, "D learning rate  [default: per preset]", "float", lo=0, lo_open=True, resumable=True
+    )
     gamma: float | None = option(None, "R1 weight  [default: StyleGAN 10, else 0.0002 res^2 / batch]", "float", lo=0)
     ema_kimg: float | None = option(None, "G EMA half-life in kimg  [default: batch * 10 / 32]", "float", lo=0)
     ema_rampup: float | None = option(None, "EMA ramp-up, 0 for none  [default: 0.05; StyleGAN: none]", "float", lo=0)
