@@ -16,6 +16,9 @@ factors of the rate at which their prediction stays the same.
 - StyleSpace: the 20 highest and 20 lowest scored of 2,000 samples are the examples; the most
   specific channel is the direction (the method knows its attribute: no selection).
 
+Layers (``--parts layers``): InterFaceGAN applied to a span of resolutions only, with the span and
+the strength chosen per factor on the selection set (the highest min(target, preserved)).
+
 Inversion (``--images`` held-out toyfaces, indices from 1,000,000, never in a training set): W and
 W+ projection (probe distance, ``--project-steps``) and PTI from the W pivot (``--pti-steps``):
 MSE, probe distance, probe-factor agreement between target and reconstruction, and editability: the
@@ -176,6 +179,56 @@ def measure_activations(G, probe, args) -> dict:
     }
 
 
+def layer_ranges(num_ws: int) -> list[list[int]]:
+    """Every span of whole resolutions (pairs of ws: 0-1, 0-3, ..., 2-3, ...), the last one to the end."""
+    starts = range(0, num_ws, 2)
+    ends = [min(b + 1, num_ws - 1) for b in starts]
+    return [list(range(a, b + 1)) for a in starts for b in ends if b >= a]
+
+
+def measure_layers(G, probe, args) -> dict:
+    """InterFaceGAN with a layer range and strength per factor: for each factor the (range, strength) of
+    ``layer_ranges`` x ``--layer-strengths`` with the highest min(target, preserved) on the selection
+    set, scored on the test set next to the plain edit (all layers, ``--strength``)."""
+    t0 = time.perf_counter()
+    fp = D.network_fingerprint(G)
+    train = inputs_of(G, 0, args.samples)
+    logits = logits_of(G, probe, train.ws)
+    select, test = inputs_of(G, 2, args.select), inputs_of(G, 1, args.test)
+    strengths = [float(a) for a in args.layer_strengths.split(",")]
+    results = {}
+    for factor in factor_targets():
+        d = D.interfacegan(train.ws[:, 0], score_of(logits, factor), keep=0.02, name=factor, fingerprint=fp)
+        candidates = []
+        for layers in layer_ranges(G.num_ws):
+            for a in strengths:
+                score = score_edit(*edit_predictions(G, probe, select, d, 0, a, layers), factor, a)
+                candidates.append((min(score.target, score.preserved), -len(candidates), layers, a))
+        _, _, layers, a = max(candidates)
+        chosen = measure_edit(G, probe, test, d, 0, factor, a, layers)
+        plain = measure_edit(G, probe, test, d, 0, factor, args.strength)
+        results[factor] = {
+            "layers": layers,
+            "strength": a,
+            "target": round(chosen.target, 4),
+            "preserved": round(chosen.preserved, 4),
+            "plain": {"target": round(plain.target, 4), "preserved": round(plain.preserved, 4)},
+        }
+        print(
+            f"{factor}: layers {layers[0]}-{layers[-1]} x {a:g}: {chosen.target:.2f} / {chosen.preserved:.2f} "
+            f"(plain {plain.target:.2f} / {plain.preserved:.2f})",
+            flush=True,
+        )
+    return {
+        "ranges": layer_ranges(G.num_ws),
+        "strengths": strengths,
+        "select": args.select,
+        "test": args.test,
+        "results": results,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 def agreement(probe, a: torch.Tensor, b: torch.Tensor) -> float:
     pa, pb = predictions(probe, a), predictions(probe, b)
     return sum(float(unchanged(pa, pb, k).float().mean()) for k in pa) / len(pa)
@@ -239,7 +292,8 @@ def main():
     p.add_argument("--pti-steps", type=int, default=350)
     p.add_argument("--pti-lr", type=float, default=3e-4)
     p.add_argument("--activations", default="b8.conv1", help="Layer of the activation-space GANSpace part.")
-    p.add_argument("--parts", default="inversion,edits", help="What to measure: inversion, edits, activations.")
+    p.add_argument("--layer-strengths", default="2,3,4,6", help="Strengths the layers part chooses from.")
+    p.add_argument("--parts", default="inversion,edits", help="What to measure: inversion, edits, activations, layers.")
     args = p.parse_args()
     torch.set_num_threads(1)
     G = stylegan.load(args.network).eval()
@@ -263,6 +317,9 @@ def main():
         write()
     if "edits" in args.parts:
         out["edits"] = measure_edits(G, probe, args)
+        write()
+    if "layers" in args.parts:
+        out["interfacegan_layers"] = measure_layers(G, probe, args)
         write()
 
 

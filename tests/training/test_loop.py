@@ -238,3 +238,12 @@ def test_resume_may_lower_the_learning_rates_and_keeps_adam_moments(tmp_path):
     stored = snap.load_state(snap.training_states(run_dir)[-1])["options"]
     assert (stored["glr"], stored["dlr"]) == (0.0005, 0.001)
     assert len(seen["moments"]) == len(moments)  # Adam's state came along (after one more step)
+
+
+def test_resume_prints_what_changed(tmp_path, capsys):
+    opts = tiny_options(tmp_path, kimg=0.008, glr=0.002)
+    run(opts)
+    capsys.readouterr()
+    train(opts, resume="latest", overrides={"glr": 0.001, "kimg": 0.016}, dataset=TinyDataset(32, 8), verbose=True)
+    out = capsys.readouterr().out
+    assert "Changed on resume: --glr 0.002 -> 0.001, --kimg 0.008 -> 0.016" in out

@@ -64,6 +64,13 @@ def train(
             opts = _apply_overrides(saved, overrides or {})
             opts = resolve_options(opts, opts.resolution)
             check_metrics(opts)
+            changes = [
+                f"{flag(k)} {getattr(saved, k)} -> {getattr(opts, k)}"
+                for k in sorted(RESUME_OVERRIDES - {"time_limit"})
+                if getattr(saved, k) != getattr(opts, k)
+            ]
+            if changes and verbose and owner:
+                print(f"Changed on resume: {', '.join(changes)}", flush=True)
             if owner:
                 for stale in remove_stale_temporaries(run_dir):
                     if verbose:
