@@ -66,7 +66,7 @@ def train(
             check_metrics(opts)
             changes = [
                 f"{flag(k)} {getattr(saved, k)} -> {getattr(opts, k)}"
-                for k in sorted(RESUME_OVERRIDES - {"time_limit"})
+                for k in sorted(RESUME_OVERRIDES)
                 if getattr(saved, k) != getattr(opts, k)
             ]
             if changes and verbose and owner:
